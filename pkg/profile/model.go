@@ -1,0 +1,730 @@
+package profile
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Cond is one argument comparison. ValueTwo is only meaningful for
+// SCMP_CMP_MASKED_EQ (it is the mask's expected result) and zero otherwise.
+type Cond struct {
+	Index    uint
+	Op       specs.LinuxSeccompOperator
+	Value    uint64
+	ValueTwo uint64
+}
+
+func (c Cond) String() string {
+	if c.Op == specs.OpMaskedEqual {
+		return fmt.Sprintf("arg%d&%#x==%#x", c.Index, c.Value, c.ValueTwo)
+	}
+	return fmt.Sprintf("arg%d%s%#x", c.Index, opSymbol[c.Op], c.Value)
+}
+
+var opSymbol = map[specs.LinuxSeccompOperator]string{
+	specs.OpNotEqual: "!=", specs.OpLessThan: "<", specs.OpLessEqual: "<=", specs.OpEqualTo: "==",
+	specs.OpGreaterEqual: ">=", specs.OpGreaterThan: ">", specs.OpMaskedEqual: "&",
+}
+
+// Holds reports whether argument value x satisfies c.
+func (c Cond) Holds(x uint64) bool {
+	switch c.Op {
+	case specs.OpNotEqual:
+		return x != c.Value
+	case specs.OpLessThan:
+		return x < c.Value
+	case specs.OpLessEqual:
+		return x <= c.Value
+	case specs.OpEqualTo:
+		return x == c.Value
+	case specs.OpGreaterEqual:
+		return x >= c.Value
+	case specs.OpGreaterThan:
+		return x > c.Value
+	case specs.OpMaskedEqual:
+		return x&c.Value == c.ValueTwo
+	}
+	return false
+}
+
+func cmpCond(a, b Cond) int {
+	return cmp.Or(cmp.Compare(a.Index, b.Index), cmp.Compare(a.Op, b.Op),
+		cmp.Compare(a.Value, b.Value), cmp.Compare(a.ValueTwo, b.ValueTwo))
+}
+
+// wide reports whether c uses the upper 32 bits. On 32-bit ABIs (x86, arm)
+// libseccomp compares only the low word, so conclusions drawn from 64-bit values
+// may not hold there; callers treat such conditions conservatively.
+func (c Cond) wide() bool { return c.Value>>32 != 0 || c.ValueTwo>>32 != 0 }
+
+// interval returns the set of values satisfying c as [lo, hi], for the ordered
+// operators and equality.
+func (c Cond) interval() (lo, hi uint64, ok bool) {
+	const maxU = ^uint64(0)
+	switch c.Op {
+	case specs.OpEqualTo:
+		return c.Value, c.Value, true
+	case specs.OpLessThan:
+		if c.Value == 0 {
+			return 1, 0, true // empty
+		}
+		return 0, c.Value - 1, true
+	case specs.OpLessEqual:
+		return 0, c.Value, true
+	case specs.OpGreaterThan:
+		if c.Value == maxU {
+			return 1, 0, true
+		}
+		return c.Value + 1, maxU, true
+	case specs.OpGreaterEqual:
+		return c.Value, maxU, true
+	}
+	return 0, 0, false
+}
+
+// condsDisjoint reports whether no value satisfies both a and b (same index).
+// It answers false when unsure: callers then assume an overlap, which only ever
+// makes results stricter.
+func condsDisjoint(a, b Cond) bool {
+	if a.wide() || b.wide() {
+		return false
+	}
+	if a.Op == specs.OpEqualTo {
+		return !b.Holds(a.Value)
+	}
+	if b.Op == specs.OpEqualTo {
+		return !a.Holds(b.Value)
+	}
+	if alo, ahi, ok := a.interval(); ok {
+		if blo, bhi, ok := b.interval(); ok {
+			return alo > ahi || blo > bhi || ahi < blo || bhi < alo
+		}
+	}
+	if a.Op == specs.OpMaskedEqual && b.Op == specs.OpMaskedEqual {
+		return (a.ValueTwo^b.ValueTwo)&a.Value&b.Value != 0 ||
+			a.ValueTwo&^a.Value != 0 || b.ValueTwo&^b.Value != 0
+	}
+	return false
+}
+
+// unsatisfiable reports whether no value satisfies c.
+func unsatisfiable(c Cond) bool {
+	if lo, hi, ok := c.interval(); ok {
+		return lo > hi
+	}
+	return c.Op == specs.OpMaskedEqual && c.ValueTwo&^c.Value != 0
+}
+
+// tautology reports whether every value satisfies c (libseccomp then treats the
+// rule as unconditional).
+func tautology(c Cond) bool {
+	const maxU = ^uint64(0)
+	switch c.Op {
+	case specs.OpMaskedEqual:
+		return c.Value == 0 && c.ValueTwo == 0
+	case specs.OpGreaterEqual:
+		return c.Value == 0
+	case specs.OpLessEqual:
+		return c.Value == maxU
+	}
+	return false
+}
+
+// condImplies reports whether every value satisfying a satisfies b (same index),
+// answering false when unsure.
+func condImplies(a, b Cond) bool {
+	if a == b {
+		return true
+	}
+	if a.wide() || b.wide() {
+		return false
+	}
+	if a.Op == specs.OpEqualTo {
+		return b.Holds(a.Value)
+	}
+	if alo, ahi, ok := a.interval(); ok {
+		if blo, bhi, ok := b.interval(); ok {
+			return alo > ahi || (blo <= alo && ahi <= bhi)
+		}
+	}
+	return false
+}
+
+// Rule is a conjunction of conditions, at most one per argument index (runc turns
+// a rule with two comparisons on one argument into an OR of single comparisons,
+// so such a rule can never be written as one entry).
+type Rule struct {
+	Conds   []Cond
+	Verdict Verdict
+}
+
+func (r Rule) condString() string {
+	parts := make([]string, len(r.Conds))
+	for i, c := range r.Conds {
+		parts[i] = c.String()
+	}
+	return strings.Join(parts, " && ")
+}
+
+// disjoint reports whether no call can satisfy both conjunctions.
+func disjoint(a, b []Cond) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x.Index == y.Index && condsDisjoint(x, y) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// conjoin returns the conjunction of a and b as one expressible rule. ok is false
+// with empty=true when the conjunction is unsatisfiable, and false with
+// empty=false when it cannot be written with one comparison per argument.
+func conjoin(a, b []Cond) (out []Cond, empty, ok bool) {
+	out = slices.Clone(a)
+	for _, y := range b {
+		i := slices.IndexFunc(out, func(x Cond) bool { return x.Index == y.Index })
+		if i < 0 {
+			out = append(out, y)
+			continue
+		}
+		x := out[i]
+		switch {
+		case condsDisjoint(x, y):
+			return nil, true, false
+		case condImplies(x, y):
+			// x is already the tighter one
+		case condImplies(y, x):
+			out[i] = y
+		default:
+			return nil, false, false
+		}
+	}
+	slices.SortFunc(out, cmpCond)
+	return out, false, true
+}
+
+// Syscall is the normalized behaviour of one syscall: rules whose verdict differs
+// from Fallback, pairwise either disjoint or of equal verdict (so libseccomp's
+// unspecified choice among overlapping rules cannot matter), and the verdict for
+// calls no rule matches.
+type Syscall struct {
+	Rules    []Rule
+	Fallback Verdict
+}
+
+func (s *Syscall) conditional() bool { return len(s.Rules) > 0 }
+
+// verdicts lists every verdict s can give.
+func (s *Syscall) max() Verdict {
+	v := s.Fallback
+	for _, r := range s.Rules {
+		v = Stricter(v, r.Verdict)
+	}
+	return v
+}
+
+// Profile is the normalized model of a seccomp section.
+type Profile struct {
+	Default Verdict
+	// AnyArch marks a synthesized profile with no architecture restriction (the
+	// identity of intersection); it is written out as the native family.
+	AnyArch          bool
+	Arches           []specs.Arch // sorted, includes the native architecture
+	Flags            []specs.LinuxSeccompFlag
+	ListenerPath     string
+	ListenerMetadata string
+	Syscalls         map[string]*Syscall
+	// Inexact lists where the model is stricter than what the input section does
+	// (conservative reading of ambiguous rules); empty when the model is exact.
+	Inexact []string
+}
+
+// AllowAll is the profile of a container with no seccomp: the identity of
+// intersection.
+func AllowAll() *Profile {
+	return &Profile{Default: Allow, AnyArch: true, Syscalls: map[string]*Syscall{}}
+}
+
+// lookup returns the behaviour of name, synthesizing it from the default.
+func (p *Profile) lookup(name string) *Syscall {
+	if s, ok := p.Syscalls[name]; ok {
+		return s
+	}
+	return &Syscall{Fallback: p.Default}
+}
+
+// FromSpec builds the model of an OCI seccomp section as runc and libseccomp would
+// load it on an architecture whose native token is native. Where libseccomp's
+// behaviour is unspecified (overlapping rules with different actions for one
+// syscall), the model takes the stricter reading and records it in Inexact.
+func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
+	if err := Validate(s); err != nil {
+		return nil, err
+	}
+	def, _ := VerdictOf(s.DefaultAction, s.DefaultErrnoRet)
+	p := &Profile{
+		Default:          def,
+		Flags:            sortedUnique(s.Flags),
+		ListenerPath:     s.ListenerPath,
+		ListenerMetadata: s.ListenerMetadata,
+		Syscalls:         map[string]*Syscall{},
+	}
+	// libseccomp's filter always contains the native architecture; runc adds
+	// the listed ones beside it.
+	p.Arches = sortedUnique(append(slices.Clone(s.Architectures), native))
+
+	type acc struct {
+		uncond *Verdict
+		rules  []Rule
+	}
+	per := map[string]*acc{}
+	for _, sc := range s.Syscalls {
+		v, _ := VerdictOf(sc.Action, sc.ErrnoRet)
+		if v == def {
+			continue // runc skips rules whose action is the default action
+		}
+		rules := splitArgs(sc.Args, v)
+		if len(sc.Args) > 0 && len(rules) == 0 || slices.ContainsFunc(sc.Args, func(a specs.LinuxSeccompArg) bool {
+			c := Cond{Index: a.Index, Op: a.Op, Value: a.Value, ValueTwo: a.ValueTwo}
+			return unsatisfiable(c) || tautology(c)
+		}) {
+			p.Inexact = append(p.Inexact, fmt.Sprintf("%v: a rule has a comparison that is always or never true; libseccomp may compile the syscall's other rules wrongly", sc.Names))
+		}
+		for _, name := range sc.Names {
+			a := per[name]
+			if a == nil {
+				a = &acc{}
+				per[name] = a
+			}
+			if len(sc.Args) == 0 {
+				if a.uncond != nil && *a.uncond != v {
+					p.Inexact = append(p.Inexact, fmt.Sprintf("%s: several unconditional rules; the strictest is assumed", name))
+					v = Stricter(*a.uncond, v)
+				}
+				a.uncond = &v
+				continue
+			}
+			a.rules = append(a.rules, rules...)
+		}
+	}
+	for name, a := range per {
+		sc := &Syscall{Fallback: def}
+		if a.uncond != nil {
+			sc.Fallback = *a.uncond
+		}
+		if a.uncond == nil {
+			// libseccomp lets an unconditional rule override every conditional
+			// rule of the same syscall, in either order (checked against its
+			// generated filter), so conditional rules only count without one.
+			sc.Rules = a.rules
+		}
+		if !writable(sc.Rules) {
+			p.Inexact = append(p.Inexact, fmt.Sprintf("%s: rules compare several arguments; libseccomp 2.5 compiles such rules wrongly on 32-bit architectures, so they are read more strictly", name))
+		}
+		for i := range sc.Rules {
+			for j := i + 1; j < len(sc.Rules); j++ {
+				if !disjoint(sc.Rules[i].Conds, sc.Rules[j].Conds) {
+					p.Inexact = append(p.Inexact, fmt.Sprintf("%s: rules %s and %s overlap; libseccomp's result for such rules is unspecified, the strictest reading is assumed",
+						name, sc.Rules[i].condString(), sc.Rules[j].condString()))
+				}
+			}
+		}
+		if notes := sc.normalize(); notes != nil {
+			for _, n := range notes {
+				p.Inexact = append(p.Inexact, name+": "+n)
+			}
+		}
+		if !sc.conditional() && sc.Fallback == def {
+			continue
+		}
+		p.Syscalls[name] = sc
+	}
+	slices.Sort(p.Inexact)
+	return p, nil
+}
+
+// splitArgs turns an OCI rule's arguments into conjunctions the way runc does:
+// all comparisons in one rule when each argument index appears once, otherwise
+// each comparison as a rule of its own. nil means unconditional.
+func splitArgs(args []specs.LinuxSeccompArg, v Verdict) []Rule {
+	if len(args) == 0 {
+		return nil
+	}
+	conds := make([]Cond, len(args))
+	seen := map[uint]int{}
+	dup := false
+	for i, a := range args {
+		c := Cond{Index: a.Index, Op: a.Op, Value: a.Value}
+		if a.Op == specs.OpMaskedEqual {
+			c.ValueTwo = a.ValueTwo
+		}
+		conds[i] = c
+		seen[a.Index]++
+		dup = dup || seen[a.Index] > 1
+	}
+	if dup {
+		rules := []Rule{}
+		for _, c := range conds {
+			if !unsatisfiable(c) {
+				rules = append(rules, Rule{Conds: []Cond{c}, Verdict: v})
+			}
+		}
+		return rules
+	}
+	if slices.ContainsFunc(conds, unsatisfiable) {
+		return []Rule{} // matches nothing, but is still a conditional rule
+	}
+	slices.SortFunc(conds, cmpCond)
+	return []Rule{{Conds: conds, Verdict: v}}
+}
+
+// implies reports whether every call satisfying conjunction a satisfies b.
+func implies(a, b []Cond) bool {
+	for _, d := range b {
+		if !slices.ContainsFunc(a, func(c Cond) bool { return c.Index == d.Index && condImplies(c, d) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// normalize establishes the invariant of Syscall: conditional rules are pairwise
+// provably disjoint and none equals the fallback. libseccomp compiles overlapping
+// rules for one syscall unpredictably — the BPF it generated here for two
+// overlapping rules of the same action matched calls neither rule matches — so
+// nri-seccomp never writes overlapping rules. Where a call matches several rules,
+// the model gives it the strictest of their verdicts; rules are split, dropped or
+// merged accordingly, and where that cannot be done exactly the result is
+// stricter and a note says so.
+func (s *Syscall) normalize() []string {
+	var notes []string
+	s.Rules = slices.DeleteFunc(s.Rules, func(r Rule) bool { return r.Verdict == s.Fallback })
+	for {
+		i, j, ok := s.overlapping()
+		if !ok {
+			break
+		}
+		a, b := s.Rules[i], s.Rules[j]
+		switch {
+		case implies(a.Conds, b.Conds):
+			// a lies inside b, which is at least as strict: b decides.
+			s.Rules = slices.Delete(s.Rules, i, i+1)
+		case len(b.Conds) == 1 && complement(b.Conds[0]) != nil:
+			// Carve b out of a: a keeps only the calls b does not match.
+			conds, empty, ok := conjoin(a.Conds, []Cond{*complement(b.Conds[0])})
+			switch {
+			case empty:
+				s.Rules = slices.Delete(s.Rules, i, i+1)
+			case ok && !slices.Equal(conds, a.Conds):
+				s.Rules[i].Conds = conds
+			default:
+				notes = append(notes, s.merge(i, j))
+			}
+		default:
+			notes = append(notes, s.merge(i, j))
+		}
+	}
+	notes = append(notes, s.shape()...)
+	slices.SortFunc(s.Rules, func(a, b Rule) int {
+		return cmp.Or(slices.CompareFunc(a.Conds, b.Conds, cmpCond), cmpVerdict(a.Verdict, b.Verdict))
+	})
+	return notes
+}
+
+// writable reports whether rules have the one shape libseccomp 2.5 compiles
+// correctly on every architecture: one comparison per rule, all on the same
+// argument. (With rules on different arguments it silently dropped one for
+// i386; see TestToSpecRoundTrip.)
+func writable(rules []Rule) bool {
+	for _, r := range rules {
+		if len(r.Conds) != 1 || r.Conds[0].Index != rules[0].Conds[0].Index {
+			return false
+		}
+	}
+	return true
+}
+
+// shape makes the rules writable: it keeps the single-comparison rules on the
+// argument most rules compare, and resolves every other rule more strictly —
+// dropped if it is looser than the fallback (its calls get the fallback), or
+// else its verdict becomes the fallback for every call no stricter rule matches.
+func (s *Syscall) shape() []string {
+	if writable(s.Rules) {
+		return nil
+	}
+	count := map[uint]int{}
+	for _, r := range s.Rules {
+		if len(r.Conds) == 1 {
+			count[r.Conds[0].Index]++
+		}
+	}
+	keep, best := uint(0), -1
+	for idx, n := range count {
+		if n > best || (n == best && idx < keep) {
+			keep, best = idx, n
+		}
+	}
+	var notes []string
+	var odd []Rule
+	s.Rules = slices.DeleteFunc(s.Rules, func(r Rule) bool {
+		if len(r.Conds) == 1 && r.Conds[0].Index == keep {
+			return false
+		}
+		odd = append(odd, r)
+		return true
+	})
+	for _, r := range odd {
+		if r.Verdict.Level < s.Fallback.Level {
+			notes = append(notes, fmt.Sprintf("rule %s (%s) cannot be written with the others; its calls get %s", r.condString(), r.Verdict, s.Fallback))
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("rule %s (%s) cannot be written with the others; %s applies to every call no stricter rule matches", r.condString(), r.Verdict, r.Verdict))
+		s.Fallback = Stricter(s.Fallback, r.Verdict)
+	}
+	s.Rules = slices.DeleteFunc(s.Rules, func(r Rule) bool {
+		return r.Verdict.Level <= s.Fallback.Level && r.Verdict != s.Fallback || r.Verdict == s.Fallback
+	})
+	return notes
+}
+
+// overlapping finds two rules that may both match a call, the first no stricter
+// than the second.
+func (s *Syscall) overlapping() (i, j int, ok bool) {
+	for i = range s.Rules {
+		for j = range s.Rules {
+			if i != j && s.Rules[i].Verdict.Level <= s.Rules[j].Verdict.Level &&
+				!disjoint(s.Rules[i].Conds, s.Rules[j].Conds) {
+				return i, j, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// merge resolves two overlapping rules i and j (i no stricter than j) that cannot
+// be separated exactly. If the stricter verdict is looser than the fallback, the
+// looser rule is dropped: its calls fall to the fallback or to j, both at least as
+// strict. Otherwise the stricter verdict becomes the fallback for every call not
+// matched by another rule.
+func (s *Syscall) merge(i, j int) string {
+	a, b := s.Rules[i], s.Rules[j]
+	if b.Verdict.Level <= s.Fallback.Level {
+		s.Rules = slices.Delete(s.Rules, i, i+1)
+		return fmt.Sprintf("overlapping rules %s (%s) and %s (%s): the first is dropped, its calls get %s or %s",
+			a.condString(), a.Verdict, b.condString(), b.Verdict, b.Verdict, s.Fallback)
+	}
+	s.Fallback = b.Verdict
+	// a, b and every rule now equal to the fallback go. A looser rule that may
+	// overlap one of them goes too: its calls there must get at least the
+	// fallback, and rules are not allowed to overlap.
+	var removed [][]Cond
+	for k, r := range s.Rules {
+		if k == i || k == j || r.Verdict == s.Fallback {
+			removed = append(removed, r.Conds)
+		}
+	}
+	s.Rules = slices.DeleteFunc(s.Rules, func(r Rule) bool {
+		if r.Verdict.Level > s.Fallback.Level {
+			return false
+		}
+		if r.Verdict == s.Fallback {
+			return true
+		}
+		return slices.ContainsFunc(removed, func(c []Cond) bool { return !disjoint(r.Conds, c) })
+	})
+	return fmt.Sprintf("overlapping rules %s (%s) and %s (%s) cannot be separated: %s for every call not matched by a stricter rule",
+		a.condString(), a.Verdict, b.condString(), b.Verdict, b.Verdict)
+}
+
+func cmpVerdict(a, b Verdict) int {
+	return cmp.Or(cmp.Compare(a.Level, b.Level), cmp.Compare(a.Ret, b.Ret))
+}
+
+func sortedUnique[T cmp.Ordered](in []T) []T {
+	if len(in) == 0 {
+		return nil
+	}
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Equal reports whether two models give every call the same verdict.
+func Equal(a, b *Profile) bool {
+	if a.Default != b.Default || a.AnyArch != b.AnyArch || !slices.Equal(a.Arches, b.Arches) ||
+		!slices.Equal(a.Flags, b.Flags) || a.ListenerPath != b.ListenerPath ||
+		a.ListenerMetadata != b.ListenerMetadata || len(a.Syscalls) != len(b.Syscalls) {
+		return false
+	}
+	for name, x := range a.Syscalls {
+		y, ok := b.Syscalls[name]
+		if !ok || x.Fallback != y.Fallback || !slices.EqualFunc(x.Rules, y.Rules, func(r, q Rule) bool {
+			return r.Verdict == q.Verdict && slices.Equal(r.Conds, q.Conds)
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
+// ToSpec writes the model as an OCI seccomp section that runc loads to the same
+// behaviour, or, where that cannot be written (a syscall whose conditional rules
+// sit beside a non-default fallback), to a stricter one; each such place is
+// returned as a note.
+func (p *Profile) ToSpec(native specs.Arch) (*specs.LinuxSeccomp, []string) {
+	var notes []string
+	out := &specs.LinuxSeccomp{
+		DefaultAction:    p.Default.Action(),
+		Flags:            slices.Clone(p.Flags),
+		ListenerPath:     p.ListenerPath,
+		ListenerMetadata: p.ListenerMetadata,
+	}
+	if p.Default.Level == LevelErrno || p.Default.Level == LevelTrace {
+		// Written although NRI's conversion drops it (containerd/nri up to
+		// 0.12.5): then runc falls back to EPERM, the same as the default.
+		out.DefaultErrnoRet = p.Default.ErrnoRet()
+	}
+	if p.AnyArch {
+		out.Architectures = ArchFamily(native)
+	} else {
+		// The native architecture first, as the runtimes write it.
+		out.Architectures = append([]specs.Arch{native}, slices.DeleteFunc(slices.Clone(p.Arches), func(a specs.Arch) bool { return a == native })...)
+	}
+
+	type key struct {
+		v     Verdict
+		conds string
+	}
+	groups := map[key]*specs.LinuxSyscall{}
+	add := func(name string, v Verdict, conds []Cond) {
+		if v == p.Default {
+			return
+		}
+		k := key{v, fmt.Sprint(conds)}
+		g := groups[k]
+		if g == nil {
+			g = &specs.LinuxSyscall{Action: v.Action(), ErrnoRet: v.ErrnoRet()}
+			for _, c := range conds {
+				g.Args = append(g.Args, specs.LinuxSeccompArg{Index: c.Index, Op: c.Op, Value: c.Value, ValueTwo: c.ValueTwo})
+			}
+			groups[k] = g
+		}
+		g.Names = append(g.Names, name)
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Syscalls)) {
+		sc := p.Syscalls[name]
+		switch {
+		case !sc.conditional():
+			add(name, sc.Fallback, nil)
+		case sc.Fallback == p.Default:
+			for _, r := range sc.Rules {
+				add(name, r.Verdict, r.Conds)
+			}
+		case len(sc.Rules) == 1 && len(sc.Rules[0].Conds) == 1 && complement(sc.Rules[0].Conds[0]) != nil:
+			// One comparison: its complement carries the fallback.
+			r := sc.Rules[0]
+			add(name, r.Verdict, r.Conds)
+			add(name, sc.Fallback, []Cond{*complement(r.Conds[0])})
+		case gapsWritable(sc.Rules):
+			// The fallback cannot be an unconditional rule (it would
+			// override the others), so it is written on the gaps between
+			// the rules' ranges.
+			for _, r := range sc.Rules {
+				add(name, r.Verdict, r.Conds)
+			}
+			for _, c := range gaps(sc.Rules) {
+				add(name, sc.Fallback, []Cond{c})
+			}
+		default:
+			v := sc.max()
+			notes = append(notes, fmt.Sprintf("%s: conditional rules beside a %s fallback cannot be written for runc; %s for every call", name, sc.Fallback, v))
+			add(name, v, nil)
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(groups), func(a, b key) int {
+		ga, gb := groups[a], groups[b]
+		return cmp.Or(cmp.Compare(len(ga.Args), len(gb.Args)), cmpVerdict(a.v, b.v),
+			cmp.Compare(ga.Names[0], gb.Names[0]), cmp.Compare(a.conds, b.conds))
+	}) {
+		out.Syscalls = append(out.Syscalls, *groups[k])
+	}
+	return out, notes
+}
+
+// gaps returns comparisons covering exactly the argument values no rule's range
+// covers, for rules that are single range comparisons on one argument.
+// ok is false when a gap needs two comparisons (a range bounded on both sides
+// wider than one value).
+func gapsOf(rules []Rule) (out []Cond, ok bool) {
+	const maxU = ^uint64(0)
+	type iv struct{ lo, hi uint64 }
+	var ivs []iv
+	for _, r := range rules {
+		if len(r.Conds) != 1 || r.Conds[0].wide() {
+			return nil, false
+		}
+		lo, hi, isRange := r.Conds[0].interval()
+		if !isRange {
+			return nil, false
+		}
+		if lo <= hi {
+			ivs = append(ivs, iv{lo, hi})
+		}
+	}
+	slices.SortFunc(ivs, func(a, b iv) int { return cmp.Compare(a.lo, b.lo) })
+	idx := rules[0].Conds[0].Index
+	next := uint64(0) // the lowest value not yet covered
+	done := false
+	for _, v := range ivs {
+		if done || v.hi < next {
+			continue
+		}
+		if v.lo > next {
+			switch {
+			case next == 0:
+				out = append(out, Cond{Index: idx, Op: specs.OpLessThan, Value: v.lo})
+			case v.lo-1 == next:
+				out = append(out, Cond{Index: idx, Op: specs.OpEqualTo, Value: next})
+			default:
+				return nil, false
+			}
+		}
+		if v.hi == maxU {
+			done = true
+		} else {
+			next = v.hi + 1
+		}
+	}
+	if !done {
+		if next == 0 {
+			return nil, false // no rules: nothing to complement
+		}
+		out = append(out, Cond{Index: idx, Op: specs.OpGreaterEqual, Value: next})
+	}
+	return out, true
+}
+
+func gapsWritable(rules []Rule) bool { _, ok := gapsOf(rules); return ok }
+
+func gaps(rules []Rule) []Cond { g, _ := gapsOf(rules); return g }
+
+// complement returns the comparison true exactly where c is false, if one exists.
+func complement(c Cond) *Cond {
+	ops := map[specs.LinuxSeccompOperator]specs.LinuxSeccompOperator{
+		specs.OpEqualTo: specs.OpNotEqual, specs.OpNotEqual: specs.OpEqualTo,
+		specs.OpLessThan: specs.OpGreaterEqual, specs.OpGreaterEqual: specs.OpLessThan,
+		specs.OpLessEqual: specs.OpGreaterThan, specs.OpGreaterThan: specs.OpLessEqual,
+	}
+	op, ok := ops[c.Op]
+	if !ok || c.wide() {
+		return nil
+	}
+	return &Cond{Index: c.Index, Op: op, Value: c.Value}
+}
