@@ -1,0 +1,64 @@
+// Command nri-seccomp is a containerd NRI plugin that gives every container
+// the seccomp profile its policy asks for, and the CLI to check and dry-run
+// that policy. The logic lives in pkg/; this package parses flags and wires.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/containerd/nri/pkg/api"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1 // a bad policy, a refused container, a fatal configuration
+	exitUsage = 2 // bad command line
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usageText = `nri-seccomp: seccomp profiles for containerd containers, chosen by policy
+
+Usage:
+  nri-seccomp run      [flags]   serve containerd's NRI socket (the daemon)
+  nri-seccomp check    [flags]   validate a policy
+  nri-seccomp explain  [flags]   show the decision for a described container
+  nri-seccomp version            print the version
+
+Run "nri-seccomp <command> -h" for a command's flags. Started by containerd
+as a pre-installed NRI plugin (no arguments, NRI_PLUGIN_SOCKET set), it acts
+as "run" with the default flags.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		// containerd starts pre-installed plugins without arguments.
+		if os.Getenv(api.PluginSocketEnvVar) != "" {
+			return cmdRun(ctx, nil, stdout, stderr)
+		}
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "run":
+		return cmdRun(ctx, rest, stdout, stderr)
+	case "check":
+		return cmdCheck(rest, stdout, stderr)
+	case "explain":
+		return cmdExplain(rest, stdout, stderr)
+	case "version", "--version":
+		return cmdVersion(rest, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usageText)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "nri-seccomp: unknown command %q\n\n%s", cmd, usageText)
+		return exitUsage
+	}
+}

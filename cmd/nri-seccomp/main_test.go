@@ -1,0 +1,366 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
+)
+
+// cli runs the command in-process, as main would.
+func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// writeFile writes content under dir and returns its path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const goodPolicy = `apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+rules:
+- name: node-agents
+  match: {namespaces: [kube-system]}
+  action: exempt
+- name: default
+  match: {profileTypes: [Unconfined]}
+  action: inject
+  profile: runtime-default
+- name: floor
+  match: {}
+  action: tighten
+  deny: [keyctl, bpf, chroot]
+`
+
+// Two mistakes on known lines: a misspelt key (line 7) and an unknown
+// syscall (line 13).
+const badPolicy = `apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+rules:
+- name: default
+  match: {profileTypes: [Unconfined]}
+  action: inject
+  profil: runtime-default
+- name: floor
+  match: {}
+  action: tighten
+  deny:
+  - keyctl
+  - notasyscall
+`
+
+func TestUsage(t *testing.T) {
+	t.Setenv("NRI_PLUGIN_SOCKET", "")
+	code, _, stderr := cli(t)
+	if code != exitUsage || !strings.Contains(stderr, "Usage:") {
+		t.Errorf("no arguments: code %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = cli(t, "frobnicate")
+	if code != exitUsage || !strings.Contains(stderr, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: code %d, stderr %q", code, stderr)
+	}
+	code, stdout, _ := cli(t, "help")
+	if code != exitOK || !strings.Contains(stdout, "nri-seccomp explain") {
+		t.Errorf("help: code %d, stdout %q", code, stdout)
+	}
+}
+
+func TestSubcommandHelp(t *testing.T) {
+	for cmd, flags := range map[string][]string{
+		"run":     {"-socket", "-name", "-idx", "-policy", "-log-format", "-log-level", "-decision-log"},
+		"check":   {"-policy"},
+		"explain": {"-policy", "-namespace", "-pod", "-label", "-annotation", "-container", "-image", "-profile-type", "-profile", "-output"},
+		"version": {},
+	} {
+		code, _, stderr := cli(t, cmd, "-h")
+		if code != exitOK {
+			t.Errorf("%s -h: code %d", cmd, code)
+		}
+		if !strings.Contains(stderr, "Usage: nri-seccomp "+cmd) {
+			t.Errorf("%s -h: no usage line:\n%s", cmd, stderr)
+		}
+		for _, f := range flags {
+			if !regexp.MustCompile(`(?m)^  ` + f + `\b`).MatchString(stderr) {
+				t.Errorf("%s -h does not list %s:\n%s", cmd, f, stderr)
+			}
+		}
+	}
+}
+
+func TestPositionalArgumentsRefused(t *testing.T) {
+	for _, args := range [][]string{{"check", "policy.yaml"}, {"explain", "x"}, {"run", "x"}, {"version", "x"}} {
+		code, _, stderr := cli(t, args...)
+		if code != exitUsage || !strings.Contains(stderr, `unexpected argument "x"`) && !strings.Contains(stderr, `unexpected argument "policy.yaml"`) {
+			t.Errorf("%v: code %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, stdout, _ := cli(t, "version")
+	if code != exitOK || !regexp.MustCompile(`^nri-seccomp \S.* \(NRI v0\.12\.\d+\)\n$`).MatchString(stdout) {
+		t.Errorf("version: code %d, %q", code, stdout)
+	}
+}
+
+func TestCheckOK(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "policy.yaml", goodPolicy)
+	code, stdout, stderr := cli(t, "check", "--policy", p)
+	if code != exitOK {
+		t.Fatalf("code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if !regexp.MustCompile(`^policy OK: 3 rules, 0 profiles, 1 files, revision sha256:[0-9a-f]{64}, 0 warnings\n$`).MatchString(stdout) {
+		t.Errorf("stdout = %q", stdout)
+	}
+}
+
+func TestCheckDirectory(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "10-base.yaml", goodPolicy)
+	writeFile(t, dir, "20-more.yaml", `apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+profiles:
+  web: {inline: {defaultAction: SCMP_ACT_ALLOW, syscalls: [{names: [ptrace], action: SCMP_ACT_ERRNO}]}}
+rules:
+- name: web
+  match: {namespaces: [web]}
+  action: tighten
+  profile: web
+`)
+	code, stdout, _ := cli(t, "check", "--policy", dir)
+	if code != exitOK || !strings.HasPrefix(stdout, "policy OK: 4 rules, 1 profiles, 2 files,") {
+		t.Errorf("code %d, stdout %q", code, stdout)
+	}
+}
+
+func TestCheckReportsEveryProblem(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "policy.yaml", badPolicy)
+	code, stdout, _ := cli(t, "check", "--policy", p)
+	if code != exitFail {
+		t.Fatalf("code %d, want %d; stdout %q", code, exitFail, stdout)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	// Every line is file:line[:col]: field: message.
+	for _, l := range lines {
+		if !regexp.MustCompile(`^` + regexp.QuoteMeta(p) + `:\d+(:\d+)?: rules\[\d\]\S*: \S`).MatchString(l) {
+			t.Errorf("not file:line: field: message: %q", l)
+		}
+	}
+	// Both mistakes, each on its own line, in file order.
+	for _, want := range []string{p + `:7:\d+: rules\[0\]\.profil: unknown field`, p + `:13:\d+: rules\[1\]\.deny\[1\]: .*"notasyscall"`} {
+		if !regexp.MustCompile(`(?m)^` + want).MatchString(stdout) {
+			t.Errorf("no problem matching %q in:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestCheckMissingPolicy(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope.yaml")
+	code, stdout, _ := cli(t, "check", "--policy", missing)
+	if code != exitFail || !strings.Contains(stdout, missing) {
+		t.Errorf("code %d, stdout %q", code, stdout)
+	}
+}
+
+func TestCheckWarnsAboutRunc(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "policy.yaml", `apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+rules:
+- name: no-exec
+  match: {}
+  action: tighten
+  deny: [execve]
+`)
+	code, stdout, _ := cli(t, "check", "--policy", p)
+	if code != exitOK {
+		t.Fatalf("a warning is not a failure: code %d\n%s", code, stdout)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "warning: "+p+":4: rules[0].deny: rule \"no-exec\": runc cannot start a container with it: refuses execve") ||
+		!strings.HasSuffix(lines[1], ", 1 warnings") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+}
+
+// explainJSON runs explain with --output json and decodes the object.
+func explainJSON(t *testing.T, wantCode int, args ...string) map[string]any {
+	t.Helper()
+	code, stdout, stderr := cli(t, append([]string{"explain", "--output", "json"}, args...)...)
+	if code != wantCode {
+		t.Fatalf("explain %v: code %d, want %d\nstdout: %s\nstderr: %s", args, code, wantCode, stdout, stderr)
+	}
+	var got map[string]any
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	if err := dec.Decode(&got); err != nil {
+		t.Fatalf("explain %v: not JSON: %v\n%s", args, err, stdout)
+	}
+	if dec.More() {
+		t.Fatalf("explain %v: more than one JSON value:\n%s", args, stdout)
+	}
+	return got
+}
+
+func TestExplainInject(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "policy.yaml", goodPolicy)
+	got := explainJSON(t, exitOK, "--policy", p, "--namespace", "prod", "--pod", "web", "--container", "app",
+		"--label", "tier=web", "--annotation", "a=b", "--image", "registry.example.com/app:1")
+	if rules := got["rules"].([]any); len(rules) != 2 || rules[0] != "default" || rules[1] != "floor" {
+		t.Errorf("rules = %v, want [default floor]", got["rules"])
+	}
+	if got["mode"] != "enforce" || got["changed"] != true {
+		t.Errorf("mode %v changed %v", got["mode"], got["changed"])
+	}
+	sc, ok := got["seccomp"].(map[string]any)
+	if !ok || sc["defaultAction"] == nil || sc["syscalls"] == nil {
+		t.Fatalf("seccomp = %v, want a LinuxSeccomp object", got["seccomp"])
+	}
+	assertRefuses(t, decodeSeccomp(t, sc), "keyctl", "bpf", "chroot", "ptrace!")
+	skipped := got["skipped"].([]any)
+	if len(skipped) != 1 || skipped[0].(map[string]any)["name"] != "node-agents" || skipped[0].(map[string]any)["reason"] == "" {
+		t.Errorf("skipped = %v, want node-agents with a reason", skipped)
+	}
+	if d, _ := got["digest"].(string); !strings.HasPrefix(d, "sha256:") {
+		t.Errorf("digest = %v", got["digest"])
+	}
+	in := got["input"].(map[string]any)
+	if in["namespace"] != "prod" || in["image"] != "registry.example.com/app:1" || in["labels"].(map[string]any)["tier"] != "web" {
+		t.Errorf("input = %v", in)
+	}
+}
+
+func TestExplainExempt(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "policy.yaml", goodPolicy)
+	got := explainJSON(t, exitOK, "--policy", p, "--namespace", "kube-system")
+	if rules := got["rules"].([]any); len(rules) != 1 || rules[0] != "node-agents" {
+		t.Errorf("rules = %v", got["rules"])
+	}
+	if got["changed"] != false || got["exempt"] != true {
+		t.Errorf("changed %v exempt %v", got["changed"], got["exempt"])
+	}
+	if v, ok := got["seccomp"]; !ok || v != nil {
+		t.Errorf("seccomp = %v, want null (an exempt Unconfined container keeps no seccomp)", v)
+	}
+}
+
+func TestExplainCurrentProfile(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "policy.yaml", goodPolicy)
+	prof := writeFile(t, dir, "local.json", `{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]}`)
+
+	got := explainJSON(t, exitOK, "--policy", p, "--namespace", "prod", "--profile", prof)
+	if in := got["input"].(map[string]any); in["profile_type"] != "Localhost" || in["has_seccomp"] != true {
+		t.Errorf("--profile alone: input = %v, want Localhost with seccomp", in)
+	}
+	if rules := got["rules"].([]any); len(rules) != 1 || rules[0] != "floor" {
+		t.Errorf("rules = %v, want [floor] (a Localhost container is not injected)", got["rules"])
+	}
+	// Keeps the container's own refusal and adds the floor's.
+	assertRefuses(t, decodeSeccomp(t, got["seccomp"]), "ptrace", "keyctl", "chroot", "read!")
+
+	got = explainJSON(t, exitOK, "--policy", p, "--namespace", "prod", "--profile-type", "RuntimeDefault")
+	if in := got["input"].(map[string]any); in["profile_type"] != "RuntimeDefault" || in["has_seccomp"] != true {
+		t.Errorf("RuntimeDefault without --profile: input = %v, want the built-in profile", in)
+	}
+}
+
+func TestExplainText(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "policy.yaml", goodPolicy)
+	code, stdout, stderr := cli(t, "explain", "--policy", p, "--namespace", "prod", "--pod", "web", "--container", "app")
+	if code != exitOK {
+		t.Fatalf("code %d: %s", code, stderr)
+	}
+	for _, want := range []string{`container prod/web "app"`, "rules applied, in order:", "default", "floor", "rules not applied:", "node-agents", "result: seccomp set (mode enforce, sha256:"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("text lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestExplainBadInput(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "policy.yaml", goodPolicy)
+	bad := writeFile(t, dir, "bad.yaml", badPolicy)
+	prof := writeFile(t, dir, "local.json", `{"defaultAction": "SCMP_ACT_ALLOW"}`)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--label", "novalue"}, exitUsage, "want key=value"},
+		{[]string{"--label", "a=1", "--label", "a=2"}, exitUsage, `key "a" given twice`},
+		{[]string{"--annotation", "=x"}, exitUsage, "want key=value"},
+		{[]string{"--profile-type", "unconfined"}, exitUsage, "want one of Unconfined, RuntimeDefault, Localhost"},
+		{[]string{"--output", "yaml"}, exitUsage, "want one of text, json"},
+		{[]string{"--profile-type", "Localhost"}, exitUsage, "needs the profile"},
+		{[]string{"--profile-type", "Unconfined", "--profile", prof}, exitUsage, "has no seccomp profile"},
+		{[]string{"--profile", filepath.Join(dir, "missing.json")}, exitFail, "missing.json"},
+		{[]string{"--policy", bad}, exitFail, "notasyscall"},
+	} {
+		args := append([]string{"explain", "--policy", p}, tc.args...)
+		code, stdout, stderr := cli(t, args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: code %d (want %d), stderr %q (want %q), stdout %q", tc.args, code, tc.code, stderr, tc.want, stdout)
+		}
+	}
+}
+
+// decodeSeccomp turns a decoded JSON object back into a LinuxSeccomp.
+func decodeSeccomp(t *testing.T, v any) *specs.LinuxSeccomp {
+	t.Helper()
+	var s specs.LinuxSeccomp
+	if err := json.Unmarshal([]byte(mustJSON(t, v)), &s); err != nil {
+		t.Fatalf("not a LinuxSeccomp: %v", err)
+	}
+	return &s
+}
+
+// assertRefuses checks, with the profile model, that s refuses each named
+// syscall (called with zero arguments) on this machine, and allows each name
+// that ends in "!".
+func assertRefuses(t *testing.T, s *specs.LinuxSeccomp, names ...string) {
+	t.Helper()
+	if s == nil {
+		t.Fatal("no seccomp section")
+	}
+	native := profile.NativeArch(runtime.GOARCH)
+	m, err := profile.FromSpec(s, native)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		name, allow := strings.CutSuffix(n, "!")
+		if denies := m.Eval(native, name, [6]uint64{}).Level.Denies(); denies == allow {
+			t.Errorf("%s: refused = %v, want %v", name, denies, !allow)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

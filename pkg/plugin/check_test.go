@@ -1,0 +1,90 @@
+package plugin
+
+import (
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
+)
+
+func loadTestPolicy(t *testing.T, doc string) *policy.Policy {
+	t.Helper()
+	pol, err := policy.Parse([]byte(doc), "/etc/nri-seccomp/policy.yaml", policy.Options{
+		Builtins: map[string]*specs.LinuxSeccomp{"runtime-default": denyProfile("keyctl")},
+	})
+	if err != nil {
+		t.Fatalf("test policy: %v", err)
+	}
+	return pol
+}
+
+func TestCheckPolicyClean(t *testing.T) {
+	pol := loadTestPolicy(t, `apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+profiles:
+  web: {inline: {defaultAction: SCMP_ACT_ALLOW, syscalls: [{names: [ptrace], action: SCMP_ACT_ERRNO}]}}
+rules:
+- name: inject
+  match: {profileTypes: [Unconfined]}
+  action: inject
+  profile: runtime-default
+- name: floor
+  match: {}
+  action: tighten
+  deny: [bpf, keyctl]
+`)
+	s := CheckPolicy(pol)
+	if len(s.Warnings) != 0 {
+		t.Errorf("warnings for a sound policy: %q", s.Warnings)
+	}
+	if s.Rules != 2 || s.Profiles != 1 || s.Files != 1 || !strings.HasPrefix(s.Revision, "sha256:") {
+		t.Errorf("summary = %+v", s)
+	}
+	want := "policy OK: 2 rules, 1 profiles, 1 files, revision " + s.Revision + ", 0 warnings"
+	if s.String() != want {
+		t.Errorf("String() = %q, want %q", s.String(), want)
+	}
+}
+
+func TestCheckPolicyWarnsAboutRuncBreakers(t *testing.T) {
+	pol := loadTestPolicy(t, `apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+profiles:
+  tiny: {inline: {defaultAction: SCMP_ACT_ERRNO, syscalls: [{names: [read, write, exit_group], action: SCMP_ACT_ALLOW}]}}
+  noexec: {inline: {defaultAction: SCMP_ACT_ALLOW, syscalls: [{names: [execve], action: SCMP_ACT_KILL_PROCESS}]}}
+rules:
+- name: tiny-everywhere
+  match: {namespaces: [prod]}
+  action: tighten
+  profile: tiny
+- name: no-cwd
+  match: {}
+  action: tighten
+  deny: [keyctl, getcwd]
+- name: audit-trial
+  match: {namespaces: [trial]}
+  action: tighten
+  mode: audit
+  deny: [execve]
+`)
+	s := CheckPolicy(pol)
+	if len(s.Warnings) != 3 {
+		t.Fatalf("got %d warnings, want 3 (noexec, tiny, no-cwd): %q", len(s.Warnings), s.Warnings)
+	}
+	if w := s.Warnings[0]; !strings.HasPrefix(w, `profile "noexec" (not used by an enforce rule): runc cannot start a container with it: refuses execve (SCMP_ACT_KILL_PROCESS)`) {
+		t.Errorf("warning 0 = %q", w)
+	}
+	if w := s.Warnings[1]; !strings.HasPrefix(w, `profile "tiny" (used by tiny-everywhere): runc cannot start`) || !strings.Contains(w, "getcwd") {
+		t.Errorf("warning 1 = %q", w)
+	}
+	if w := s.Warnings[2]; !strings.HasPrefix(w, `/etc/nri-seccomp/policy.yaml:11: rules[1].deny: rule "no-cwd": runc cannot start a container with it: refuses getcwd`) {
+		t.Errorf("warning 2 = %q", w)
+	}
+	for _, w := range s.Warnings {
+		if strings.Contains(w, "audit-trial") {
+			t.Errorf("an audit-mode rule was warned about: %q", w)
+		}
+	}
+}

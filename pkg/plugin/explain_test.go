@@ -1,0 +1,168 @@
+package plugin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestExplainJSON(t *testing.T) {
+	d := &fakeDecider{fn: policyDecider}
+	e, err := Explain(d, ExplainRequest{
+		Namespace: "prod", Pod: "web", Container: "app", Image: "registry.example.com/app:1",
+		Labels: map[string]string{"tier": "web"}, Annotations: map[string]string{"a/container.app": "x"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := e.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, buf.String())
+	}
+	if !reflect.DeepEqual(got["rules"], []any{"inject"}) || got["mode"] != "enforce" || got["changed"] != true || got["digest"] != "sha256:app" {
+		t.Errorf("decision fields: %v", got)
+	}
+	sc, ok := got["seccomp"].(map[string]any)
+	if !ok || sc["defaultAction"] != "SCMP_ACT_ALLOW" {
+		t.Errorf("seccomp = %v, want a runtime-spec LinuxSeccomp object", got["seccomp"])
+	}
+	in := got["input"].(map[string]any)
+	if in["profile_type"] != "Unconfined" || in["has_seccomp"] != false || in["image"] != "registry.example.com/app:1" {
+		t.Errorf("input = %v", in)
+	}
+	// The same annotation scoping as the daemon.
+	if in["annotations"].(map[string]any)["a"] != "x" {
+		t.Errorf("annotations = %v", in["annotations"])
+	}
+	for _, k := range []string{"applied", "skipped", "notes", "exempt"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("JSON lacks %q", k)
+		}
+	}
+	// The engine saw what the daemon would give it.
+	calls := d.calls()
+	if len(calls) != 1 || calls[0].Current != nil || calls[0].ProfileType != ProfileTypeUnconfined || calls[0].Labels["tier"] != "web" {
+		t.Errorf("engine input = %+v", calls)
+	}
+}
+
+func TestExplainNoMatchPrintsNullSeccomp(t *testing.T) {
+	e, err := Explain(&fakeDecider{fn: policyDecider}, ExplainRequest{Namespace: "other", Pod: "p", Container: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := e.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := got["seccomp"]; !ok || v != nil {
+		t.Errorf("seccomp = %v (present %v), want null", v, ok)
+	}
+	if !reflect.DeepEqual(got["rules"], []any{}) || got["changed"] != false || got["mode"] != "" {
+		t.Errorf("got %v", got)
+	}
+	skipped := got["skipped"].([]any)
+	if len(skipped) != 1 || skipped[0].(map[string]any)["reason"] != "namespace does not match" {
+		t.Errorf("skipped = %v", skipped)
+	}
+}
+
+func TestExplainCurrentProfile(t *testing.T) {
+	d := &fakeDecider{fn: policyDecider}
+	current := denyProfile("bpf")
+	for _, pt := range []ProfileType{ProfileTypeRuntimeDefault, ProfileTypeLocalhost} {
+		e, err := Explain(d, ExplainRequest{Namespace: "prod", Pod: "p", Container: "c", ProfileType: pt, Profile: current})
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls := d.calls()
+		last := calls[len(calls)-1]
+		if last.ProfileType != pt || !reflect.DeepEqual(last.Current, current) {
+			t.Errorf("%s: engine input %q %+v", pt, last.ProfileType, last.Current)
+		}
+		if !e.Input.HasSeccomp || e.Rules[0] != "floor" {
+			t.Errorf("%s: explanation %+v", pt, e)
+		}
+	}
+}
+
+func TestExplainUsageErrors(t *testing.T) {
+	for _, r := range []ExplainRequest{
+		{ProfileType: ProfileTypeLocalhost},
+		{ProfileType: ProfileTypeRuntimeDefault},
+		{ProfileType: ProfileTypeUnconfined, Profile: denyProfile("x")},
+		{Profile: denyProfile("x")},
+		{ProfileType: "unconfined"},
+	} {
+		d := &fakeDecider{fn: policyDecider}
+		if _, err := Explain(d, r); !errors.Is(err, ErrUsage) {
+			t.Errorf("%+v: err = %v, want ErrUsage", r, err)
+		}
+		if len(d.calls()) != 0 {
+			t.Errorf("%+v: the engine was asked", r)
+		}
+	}
+}
+
+func TestExplainRefusal(t *testing.T) {
+	for ns, cause := range map[string]string{"fail": "engine exploded", "boom": "panic in the engine: assignment to entry in nil map"} {
+		e, err := Explain(&fakeDecider{fn: policyDecider}, ExplainRequest{Namespace: ns, Pod: "p", Container: "c"})
+		if !errors.Is(err, ErrRefused) {
+			t.Fatalf("%s: err = %v, want ErrRefused", ns, err)
+		}
+		if e == nil || !strings.Contains(e.Error, cause) || e.Seccomp != nil || e.Changed {
+			t.Fatalf("%s: explanation = %+v", ns, e)
+		}
+		var buf bytes.Buffer
+		if err := e.WriteText(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "REFUSED: the daemon would fail the creation") {
+			t.Errorf("%s: text = %s", ns, buf.String())
+		}
+	}
+}
+
+func TestExplainText(t *testing.T) {
+	d := &fakeDecider{fn: func(Input) (*Decision, error) {
+		return &Decision{
+			Rules:   []RuleResult{{Name: "inject-default", Action: "inject", Mode: "enforce", Reason: "profileTypes matched Unconfined"}},
+			Skipped: []RuleResult{{Name: "node-agents", Reason: `namespace "prod" does not match [kube-system]`}},
+			Mode:    "enforce", Changed: true, Seccomp: denyProfile("mkdir"), Digest: "sha256:d",
+			Notes: []string{"approximation"}, PolicyRevision: "sha256:rev",
+		}, nil
+	}}
+	e, err := Explain(d, ExplainRequest{Namespace: "prod", Pod: "web", Container: "app", Image: "img"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := e.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		`container prod/web "app" (image img)`,
+		"profile type Unconfined, no seccomp",
+		"inject-default", "profileTypes matched Unconfined",
+		"rules not applied:", `namespace "prod" does not match [kube-system]`,
+		"result: seccomp set (mode enforce, sha256:d, 1 syscall rules)",
+		"  - approximation",
+		"policy revision sha256:rev",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,443 @@
+// Package plugin is the NRI edge of nri-seccomp: it converts what containerd
+// tells the plugin about a pod and container into the engine's input (once,
+// here), asks the engine for a decision, answers CreateContainer with a
+// seccomp adjustment, logs every decision, and keeps the connection to the
+// runtime alive.
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/containerd/log"
+	"github.com/containerd/nri/pkg/api"
+	"github.com/containerd/nri/pkg/stub"
+	"sigs.k8s.io/yaml"
+)
+
+var (
+	// ErrConfig marks a fatal configuration error: the daemon cannot run
+	// as configured and should exit non-zero.
+	ErrConfig = errors.New("configuration error")
+	// ErrRefused is returned to the runtime when no seccomp decision could
+	// be made for a container. The runtime then fails the creation: a
+	// container must never start without the policy it should have had.
+	ErrRefused = errors.New("nri-seccomp refused the container")
+	// ErrUnsupportedRuntime is returned from Configure when the runtime's
+	// NRI is too old to apply seccomp adjustments safely.
+	ErrUnsupportedRuntime = errors.New("unsupported runtime")
+)
+
+// Decider makes the seccomp decision for one container. *engine.Engine
+// implements it; tests use fakes.
+type Decider interface {
+	Decide(Input) (*Decision, error)
+}
+
+// DeciderLoader loads a policy from a file or directory. The daemon uses it
+// when the runtime's Configure call names another policy.
+type DeciderLoader func(path string) (Decider, error)
+
+// Options configures a Plugin.
+type Options struct {
+	// Decider is required.
+	Decider Decider
+	// Loader is used for a policy named in the runtime's configuration
+	// (pre-installed plugins get no flags). Nil: such a configuration is
+	// refused.
+	Loader DeciderLoader
+	// Logger receives the decision lines; log.L when nil.
+	Logger *log.Entry
+	// DecisionLog, when set, receives one JSON line per decision.
+	DecisionLog *DecisionLog
+	// Node is recorded in the decision log.
+	Node string
+	// PolicyFromRuntime: the daemon has no policy of its own and waits
+	// for the runtime's Configure call to name one (a pre-installed plugin
+	// whose default policy file does not exist). Decider may then be nil;
+	// until a policy is loaded every container is refused, and a Configure
+	// call without a policy fails.
+	PolicyFromRuntime bool
+}
+
+// The NRI events the plugin handles; the stub subscribes to exactly these.
+var (
+	_ stub.ConfigureInterface       = (*Plugin)(nil)
+	_ stub.ShutdownInterface        = (*Plugin)(nil)
+	_ stub.CreateContainerInterface = (*Plugin)(nil)
+)
+
+// Plugin implements the NRI stub interfaces nri-seccomp needs.
+type Plugin struct {
+	logger *log.Entry
+	loader DeciderLoader
+	node   string
+	now    func() time.Time
+
+	mu      sync.RWMutex
+	decider Decider
+	dlog    *DecisionLog
+	// needsRuntime: Configure must name a policy (Options.PolicyFromRuntime).
+	needsRuntime bool
+	// configured counts successful Configure calls; the reconnect loop
+	// uses it to tell a connection that worked from one that never did.
+	configured int
+}
+
+// New returns a Plugin.
+func New(opts Options) (*Plugin, error) {
+	if opts.Decider == nil && !opts.PolicyFromRuntime {
+		return nil, fmt.Errorf("%w: no policy engine", ErrConfig)
+	}
+	if opts.PolicyFromRuntime && opts.Loader == nil {
+		return nil, fmt.Errorf("%w: a policy from the runtime configuration needs a loader", ErrConfig)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = log.L
+	}
+	return &Plugin{
+		logger:       logger,
+		loader:       opts.Loader,
+		node:         opts.Node,
+		now:          time.Now,
+		decider:      opts.Decider,
+		dlog:         opts.DecisionLog,
+		needsRuntime: opts.PolicyFromRuntime,
+	}, nil
+}
+
+// RuntimeConfig is the configuration a runtime may pass in Configure: the
+// contents of /etc/nri/conf.d/<idx>-<name>.conf for a pre-installed plugin.
+// It is YAML (or JSON) and decoded strictly: a misspelt key is an error, not
+// a silently ignored setting.
+type RuntimeConfig struct {
+	// Policy replaces the policy given on the command line.
+	Policy string `json:"policy,omitempty"`
+	// DecisionLog names a file to append decision records to.
+	DecisionLog string `json:"decisionLog,omitempty"`
+}
+
+// ParseRuntimeConfig decodes a Configure payload. An empty payload is valid.
+func ParseRuntimeConfig(data string) (RuntimeConfig, error) {
+	var cfg RuntimeConfig
+	if strings.TrimSpace(data) == "" {
+		return cfg, nil
+	}
+	if err := yaml.UnmarshalStrict([]byte(data), &cfg); err != nil {
+		return cfg, fmt.Errorf("%w: runtime-supplied plugin config: %w", ErrConfig, err)
+	}
+	return cfg, nil
+}
+
+// minContainerd is the first containerd whose NRI both applies seccomp
+// adjustments and tells plugins the container's current policy (NRI 0.12).
+// With an older one the plugin would be ignored, or could not tell whether
+// its answer loosens the container's profile.
+//
+// The runtime's own version is checked rather than the NRI version the stub
+// reports: when the runtime does not say, the stub infers one from a table
+// that stops at containerd 2.2, and would call 2.4 "NRI v0.11".
+var minContainerd = [3]int{2, 3, 0}
+
+// Configure checks the runtime and applies a runtime-supplied config.
+func (p *Plugin) Configure(ctx context.Context, config, runtime, version string) (api.EventMask, error) {
+	logger := p.logger.WithFields(log.Fields{"runtime": runtime, "runtime_version": version})
+
+	if err := checkRuntime(runtime, version); err != nil {
+		logger.WithError(err).Error("refusing to register with this runtime")
+		return 0, err
+	}
+	if _, ok := parseSemver(version); !ok && runtime == "containerd" {
+		logger.Warn("cannot read the containerd version; seccomp adjustments need containerd >= 2.3")
+	}
+
+	cfg, err := ParseRuntimeConfig(config)
+	if err != nil {
+		logger.WithError(err).Error("bad plugin configuration from the runtime")
+		return 0, err
+	}
+	if err := p.applyRuntimeConfig(logger, cfg); err != nil {
+		return 0, err
+	}
+
+	p.mu.Lock()
+	p.configured++
+	p.mu.Unlock()
+	logger.Info("configured by the runtime")
+	// Zero: subscribe to every event the plugin implements.
+	return 0, nil
+}
+
+func (p *Plugin) applyRuntimeConfig(logger *log.Entry, cfg RuntimeConfig) error {
+	var (
+		decider Decider
+		dlog    *DecisionLog
+		err     error
+	)
+	if cfg.Policy == "" && p.needsRuntime {
+		err := fmt.Errorf("%w: no policy: the default policy file does not exist and the runtime configuration names none (policy: PATH)", ErrConfig)
+		logger.WithError(err).Error("bad plugin configuration from the runtime")
+		return err
+	}
+	if cfg.Policy != "" {
+		if p.loader == nil {
+			err = fmt.Errorf("%w: the runtime configuration names policy %q but this daemon cannot load policies", ErrConfig, cfg.Policy)
+			logger.WithError(err).Error("bad plugin configuration from the runtime")
+			return err
+		}
+		if decider, err = p.loader(cfg.Policy); err != nil {
+			err = fmt.Errorf("%w: policy %s from the runtime configuration: %w", ErrConfig, cfg.Policy, err)
+			logger.WithError(err).Error("bad plugin configuration from the runtime")
+			return err
+		}
+	}
+	if cfg.DecisionLog != "" {
+		if dlog, err = OpenDecisionLog(cfg.DecisionLog); err != nil {
+			logger.WithError(err).Error("bad plugin configuration from the runtime")
+			return err
+		}
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if decider != nil {
+		p.decider = decider
+		logger.WithField("policy", cfg.Policy).Info("using the policy named by the runtime configuration")
+	}
+	if dlog != nil {
+		if err := p.dlog.Close(); err != nil {
+			logger.WithError(err).Warn("closing the previous decision log")
+		}
+		p.dlog = dlog
+		logger.WithField("decision_log", cfg.DecisionLog).Info("writing decisions to the file named by the runtime configuration")
+	}
+	return nil
+}
+
+// Shutdown is called when the runtime shuts down; the reconnect loop takes
+// over from there.
+func (p *Plugin) Shutdown(context.Context) {
+	p.logger.Info("runtime is shutting down")
+}
+
+// CreateContainer decides the container's seccomp policy. An internal failure
+// (an engine error, a panic) becomes an error for the runtime, which then
+// refuses to create the container: failing closed is the point of the
+// plugin, and a panic must not take the daemon down with it.
+func (p *Plugin) CreateContainer(ctx context.Context, pod *api.PodSandbox, ctr *api.Container) (adj *api.ContainerAdjustment, _ []*api.ContainerUpdate, retErr error) {
+	start := p.now()
+	rec := Record{
+		Namespace:   pod.GetNamespace(),
+		Pod:         pod.GetName(),
+		PodUID:      pod.GetUid(),
+		Container:   ctr.GetName(),
+		ContainerID: ctr.GetId(),
+		Rules:       []string{},
+	}
+
+	defer func() {
+		if r := recover(); r != nil {
+			adj = nil
+			retErr = p.refusal(rec, fmt.Errorf("internal error: panic: %v", r))
+			p.logger.WithField("stack", string(debug.Stack())).Error("recovered from a panic in CreateContainer")
+		}
+		rec.Time = start.UTC()
+		rec.LatencyMicros = p.now().Sub(start).Microseconds()
+		if retErr != nil {
+			rec.Error = retErr.Error()
+		}
+		p.record(ctx, rec)
+	}()
+
+	adj, err := p.decide(pod, ctr, &rec)
+	if err != nil {
+		if pe, ok := errors.AsType[*panicError](err); ok {
+			p.logger.WithField("stack", string(pe.stack)).Error("recovered from a panic in the engine")
+		}
+		return nil, nil, p.refusal(rec, err)
+	}
+	return adj, nil, nil
+}
+
+// decide does the work of CreateContainer, filling rec as it learns things.
+func (p *Plugin) decide(pod *api.PodSandbox, ctr *api.Container, rec *Record) (*api.ContainerAdjustment, error) {
+	in := InputFromNRI(pod, ctr)
+	rec.Image = in.Image
+	rec.ProfileType = string(in.ProfileType)
+
+	p.mu.RLock()
+	d := p.decider
+	p.mu.RUnlock()
+
+	if d == nil {
+		return nil, errors.New("no policy loaded: the runtime configuration has not named one")
+	}
+	dec, notes, err := evaluate(d, in)
+	if dec != nil {
+		for _, r := range dec.Rules {
+			rec.Rules = append(rec.Rules, r.Name)
+		}
+		rec.Mode = dec.Mode
+		rec.Exempt = dec.Exempt
+		rec.Digest = dec.Digest
+		rec.PolicyRevision = dec.PolicyRevision
+	}
+	rec.Notes = notes
+	if err != nil || !dec.Changed {
+		return nil, err
+	}
+	rec.Changed = true
+	adj := &api.ContainerAdjustment{}
+	adj.SetLinuxSeccompPolicy(SeccompToNRI(dec.Seccomp))
+	return adj, nil
+}
+
+// evaluate asks d for a decision and checks it the way the daemon acts on
+// it. The daemon and `explain` both go through here, so a dry run shows the
+// same refusals and notes as the real thing. notes are the engine's notes
+// plus the plugin's own, in a fresh slice: the engine caches decisions, so
+// its slices are shared and must not be appended to.
+//
+// A panic in the engine becomes an error here, so that explain reports the
+// refusal the daemon would make instead of crashing.
+func evaluate(d Decider, in Input) (dec *Decision, notes []string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			dec, notes = nil, nil
+			err = &panicError{value: r, stack: debug.Stack()}
+		}
+	}()
+	dec, err = d.Decide(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	if dec == nil {
+		return nil, nil, errors.New("internal error: the engine returned no decision")
+	}
+	notes = append([]string(nil), dec.Notes...)
+	if !dec.Changed {
+		return dec, notes, nil
+	}
+	if dec.Seccomp == nil {
+		// Removing seccomp can only loosen; the engine must never ask
+		// for it, so treat it as the bug it would be.
+		return dec, notes, errors.New("internal error: the engine asked to remove the seccomp policy")
+	}
+	if lostDefaultErrno(dec.Seccomp) {
+		notes = append(notes, fmt.Sprintf(
+			"defaultErrnoRet %d is dropped by the runtime's NRI conversion; the default action returns EPERM",
+			*dec.Seccomp.DefaultErrnoRet))
+	}
+	return dec, notes, nil
+}
+
+// panicError is a recovered panic. Its message is short, since it travels to
+// containerd and the kubelet; the stack goes to the daemon's log.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("internal error: panic in the engine: %v", e.value)
+}
+
+func (p *Plugin) refusal(rec Record, cause error) error {
+	return fmt.Errorf("%w: %s/%s container %q: %w", ErrRefused, rec.Namespace, rec.Pod, rec.Container, cause)
+}
+
+// record writes the decision line and the decision log entry. The entry is
+// built fresh for every call: the shared logger is never modified.
+func (p *Plugin) record(ctx context.Context, rec Record) {
+	rec.Node = p.node
+	entry := p.logger.WithContext(ctx).WithFields(log.Fields{
+		"pod":          rec.Namespace + "/" + rec.Pod,
+		"container":    rec.Container,
+		"container_id": rec.ContainerID,
+		"image":        rec.Image,
+		"profile_type": rec.ProfileType,
+		"rules":        rec.Rules,
+		"mode":         rec.Mode,
+		"exempt":       rec.Exempt,
+		"changed":      rec.Changed,
+		"digest":       rec.Digest,
+		"revision":     rec.PolicyRevision,
+		"notes":        rec.Notes,
+		"latency":      (time.Duration(rec.LatencyMicros) * time.Microsecond).String(),
+	})
+	if rec.Error != "" {
+		entry.WithField("error", rec.Error).Error("seccomp decision failed, container refused")
+	} else {
+		entry.Info("seccomp decision")
+	}
+
+	// Held while writing, so that Configure cannot close the log under us.
+	p.mu.RLock()
+	err := p.dlog.Write(rec)
+	p.mu.RUnlock()
+	if err != nil {
+		// The decision is already made and applied; losing its audit
+		// record must not also fail the container.
+		p.logger.WithError(err).Warn("writing the decision log")
+	}
+}
+
+// checkRuntime refuses runtimes known to be too old. Other runtimes, and
+// versions that do not parse (development builds), are let through with a
+// warning at most: refusing them would leave their containers unfiltered for
+// a guess.
+func checkRuntime(runtime, version string) error {
+	if runtime != "containerd" {
+		return nil
+	}
+	got, ok := parseSemver(version)
+	if !ok {
+		return nil
+	}
+	for i := range got {
+		if got[i] != minContainerd[i] {
+			if got[i] < minContainerd[i] {
+				return fmt.Errorf("%w: containerd %s; nri-seccomp needs containerd v%d.%d.%d or later (NRI >= 0.12): older ones ignore seccomp adjustments or do not report the current policy",
+					ErrUnsupportedRuntime, version, minContainerd[0], minContainerd[1], minContainerd[2])
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// parseSemver reads "vX.Y.Z" with an optional "-pre"/"+build" suffix.
+func parseSemver(v string) ([3]int, bool) {
+	var out [3]int
+	rest, ok := strings.CutPrefix(v, "v")
+	if !ok {
+		return out, false
+	}
+	if i := strings.IndexAny(rest, "-+"); i >= 0 {
+		rest = rest[:i]
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) != 3 {
+		return out, false
+	}
+	for i, s := range parts {
+		n := 0
+		if s == "" {
+			return out, false
+		}
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return out, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		out[i] = n
+	}
+	return out, true
+}
