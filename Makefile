@@ -1,0 +1,40 @@
+# nri-seccomp. `make test` is what CI runs (through .ci/run), `make demo` the
+# one-command demo. Root is needed for e2e and demo (containerd, runc).
+GO      ?= go
+BIN     := bin/nri-seccomp
+PKGS    := ./...
+
+.PHONY: all build test unit lint verify e2e demo bench clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/nri-seccomp
+
+# vet, formatting, generated files, unit and integration tests with the race
+# detector (the libseccomp oracle tests need cgo and libseccomp-dev).
+test: lint verify unit
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+verify:
+	hack/verify-generated.sh
+
+unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+# Real containerd 2.4.2 + runc + crictl (root). install.sh is idempotent and pinned.
+e2e: build
+	test/e2e/install.sh
+	NRI_SECCOMP_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/...
+
+demo:
+	test/e2e/demo.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/engine/ ./pkg/policy/
+
+clean:
+	rm -rf bin
