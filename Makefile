@@ -18,6 +18,7 @@ test: lint verify unit
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags e2e ./test/e2e/...
 
 verify:
 	hack/verify-generated.sh
@@ -30,8 +31,8 @@ e2e: build
 	test/e2e/install.sh
 	NRI_SECCOMP_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/...
 
-demo:
-	test/e2e/demo.sh
+demo: build
+	NRI_SECCOMP_BIN=$(CURDIR)/$(BIN) test/e2e/demo.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/engine/ ./pkg/policy/

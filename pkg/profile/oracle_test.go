@@ -52,15 +52,17 @@ func genVerdict(r *rand.Rand) (specs.LinuxSeccompAction, *uint) {
 // calls hit its rules often. simple limits rules to at most one comparison per
 // argument and no overlap tricks, the shape real profiles have.
 func genProfile(r *rand.Rand) *specs.LinuxSeccomp {
-	for {
+	var err error
+	for range 1000 {
 		// runc cannot load some combinations at all (libseccomp refuses
 		// conflicting rules with EEXIST): such a container never starts, so
 		// there is nothing to tighten.
 		s := genProfile1(r)
-		if _, err := seccompbpf.Compile(s); err == nil {
+		if _, err = seccompbpf.Compile(s); err == nil {
 			return s
 		}
 	}
+	panic(fmt.Sprintf("1000 generated profiles in a row do not compile; last error: %v", err))
 }
 
 func genProfile1(r *rand.Rand) *specs.LinuxSeccomp {

@@ -229,7 +229,8 @@ func Attach(dir string) (*Containerd, error) {
 
 // CleanStale tears down what earlier runs left behind when they were killed
 // before their cleanup ran: every /tmp/e2e-ctrd-* directory whose
-// containerd no longer runs (its shims, cgroups, mounts, the directory).
+// containerd no longer runs (its shims, cgroups, mounts, the directory),
+// and image build directories older than an hour.
 // Instances whose containerd is alive belong to a concurrent run and are
 // left alone.
 func CleanStale(ctx context.Context) error {
@@ -248,6 +249,13 @@ func CleanStale(ctx context.Context) error {
 		}
 		if err := c.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("clean %s: %w", d, err))
+		}
+	}
+	// Image build directories of killed runs; an hour is longer than any run.
+	imgs, _ := filepath.Glob(filepath.Join(os.TempDir(), "e2e-images-*"))
+	for _, d := range imgs {
+		if st, err := os.Stat(d); err == nil && time.Since(st.ModTime()) > time.Hour {
+			_ = os.RemoveAll(d)
 		}
 	}
 	return errors.Join(errs...)

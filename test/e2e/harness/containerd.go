@@ -176,7 +176,7 @@ func StartContainerd(ctx context.Context, opts ContainerdOptions) (c *Containerd
 		}
 		opts.Dir, c.ownDir = d, true
 	}
-	c.Dir = opts.Dir
+	c.Dir, c.Opts = opts.Dir, opts
 	c.Socket = filepath.Join(c.Dir, "containerd.sock")
 	c.NRISocket = filepath.Join(c.Dir, "nri.sock")
 	c.ConfigPath = filepath.Join(c.Dir, "config.toml")

@@ -87,11 +87,13 @@ func cmdDemo(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	r, err := probe(ctx, before, "keyctl")
-	if err != nil {
-		return err
+	for _, call := range demoCalls[:2] {
+		r, err := probe(ctx, before, call.args...)
+		if err != nil {
+			return err
+		}
+		say("inside the container, %s: %s", call.what, plain(r))
 	}
-	say("inside the container, keyctl() (the kernel keyring, shared by every container): %s", plain(r))
 
 	step("4/6 starting nri-seccomp with %s", relPath(root, policy))
 	t = time.Now()
@@ -121,16 +123,29 @@ func cmdDemo(ctx context.Context, args []string) (err error) {
 	} else {
 		say("rules applied, in order: %s (mode %s; profile changed: %v)", strings.Join(d.Rules, ", "), orDash(d.Mode), d.Changed)
 	}
-	for _, call := range [][]string{{"keyctl"}, {"mkdir", "/tmp/demo"}, {"getpid"}} {
-		r, err := probe(ctx, after, call...)
+	for _, call := range demoCalls {
+		r, err := probe(ctx, after, call.args...)
 		if err != nil {
 			return err
 		}
-		say("inside the container, %s(): %s", call[0], plain(r))
+		say("inside the container, %s: %s", call.what, plain(r))
 	}
 	say("the decision log line nri-seccomp wrote for it:")
 	say("  %s", d.Raw)
 	return nil
+}
+
+// demoCalls are the syscalls the demo makes inside the container: two the
+// default policy refuses (the first two, also shown before the plugin runs)
+// and two ordinary ones that must keep working.
+var demoCalls = []struct {
+	what string
+	args []string
+}{
+	{"keyctl() (the kernel keyring, not namespaced)", []string{"keyctl"}},
+	{"io_uring_setup() (x86_64 syscall 425)", []string{"raw", "425", "1", "0"}},
+	{"mkdir()", []string{"mkdir", "/tmp/demo"}},
+	{"getpid()", []string{"getpid"}},
 }
 
 func probe(ctx context.Context, ct *harness.Container, args ...string) (harness.ProbeResult, error) {
@@ -150,6 +165,10 @@ func plain(r harness.ProbeResult) string {
 		return "allowed"
 	case "EPERM":
 		return "REFUSED by seccomp (EPERM, operation not permitted)"
+	case "ENOSYS":
+		return "REFUSED by seccomp (ENOSYS, as if the kernel lacked it: programs fall back)"
+	case "EFAULT", "EINVAL":
+		return "allowed (the kernel ran it and rejected the dummy arguments with " + r.Errno + ")"
 	default:
 		return "failed with " + r.Errno
 	}
