@@ -59,7 +59,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		req.Profile = p
 	}
 
-	eng, err := loadEngine(*policyPath)
+	eng, err := engine.Load(*policyPath, engine.Options{Explain: true})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitFail

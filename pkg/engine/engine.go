@@ -5,10 +5,9 @@
 package engine
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -78,18 +77,30 @@ type Options struct {
 	Native specs.Arch
 	// CacheSize bounds the decision cache (entries); 0 means 4096, <0 disables it.
 	CacheSize int
+	// Explain records, for every rule that did not match, why not (for the
+	// explain command). The daemon leaves it off: building those sentences for
+	// thousands of rules per container costs more than the decision itself.
+	// The decision is the same either way.
+	Explain bool
 }
 
 // Engine decides for one loaded policy. It is safe for concurrent use.
 type Engine struct {
-	pol    *policy.Policy
-	native specs.Arch
-	rules  []compiled
+	pol     *policy.Policy
+	native  specs.Arch
+	rules   []compiled
+	explain bool
+	seeds   [2]maphash.Seed
 
 	mu      sync.Mutex
-	cache   map[string]*Decision
+	cache   map[cacheKey]*Decision
+	models  map[cacheKey]*profile.Profile // parsed current profiles (most containers share a few)
 	maxSize int
 }
+
+// cacheKey is a 128-bit fingerprint from two independently seeded hashes; the
+// seeds are random per engine, so inputs cannot be crafted to collide.
+type cacheKey [2]uint64
 
 type compiled struct {
 	rule *policy.Rule
@@ -128,7 +139,9 @@ func Load(path string, opts Options) (*Engine, error) {
 
 // New compiles a loaded policy.
 func New(pol *policy.Policy, opts Options) (*Engine, error) {
-	e := &Engine{pol: pol, native: opts.Native, maxSize: opts.CacheSize, cache: map[string]*Decision{}}
+	e := &Engine{pol: pol, native: opts.Native, maxSize: opts.CacheSize, explain: opts.Explain,
+		cache: map[cacheKey]*Decision{}, models: map[cacheKey]*profile.Profile{},
+		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 	if e.native == "" {
 		e.native = profile.Native
 	}
@@ -180,9 +193,9 @@ func (e *Engine) Policy() *policy.Policy { return e.pol }
 // Decide computes the decision for one container. Identical inputs get the
 // same (cached) decision.
 func (e *Engine) Decide(in Input) (*Decision, error) {
-	key := ""
+	var key cacheKey
 	if e.maxSize > 0 {
-		key = cacheKey(in)
+		key = e.inputKey(in)
 		e.mu.Lock()
 		d, ok := e.cache[key]
 		e.mu.Unlock()
@@ -211,7 +224,7 @@ func (e *Engine) decide(in Input) (*Decision, error) {
 	var cur *profile.Profile
 	if !hadNone {
 		var err error
-		if cur, err = profile.FromSpec(in.Current, e.native); err != nil {
+		if cur, err = e.model(in.Current); err != nil {
 			return nil, fmt.Errorf("container's current seccomp profile: %w", err)
 		}
 		for _, n := range cur.Inexact {
@@ -230,12 +243,14 @@ func (e *Engine) decide(in Input) (*Decision, error) {
 	for i, c := range e.rules {
 		r := c.rule
 		res := RuleResult{Name: r.Name, Action: string(r.Action), Mode: string(r.Mode)}
-		ok, why := r.Match(mi)
-		if !ok {
-			res.Reason = why
-			d.Skipped = append(d.Skipped, res)
+		if !r.Matches(mi) {
+			if e.explain {
+				_, res.Reason = r.Match(mi)
+				d.Skipped = append(d.Skipped, res)
+			}
 			continue
 		}
+		_, why := r.Match(mi) // matched: say why, for the decision log
 		if r.Action == policy.ActionExempt {
 			res.Reason = why + "; exempt: no later rule applies"
 			d.Rules = append(d.Rules, res)
@@ -295,29 +310,94 @@ func (e *Engine) decide(in Input) (*Decision, error) {
 	return d, nil
 }
 
-// cacheKey hashes every field of the input that the decision depends on.
-func cacheKey(in Input) string {
-	h := sha256.New()
-	w := func(s string) { fmt.Fprintf(h, "%d:%s;", len(s), s) }
-	w(in.Namespace)
-	w(in.Pod)
-	w(in.Container)
-	w(in.Image)
-	w(string(in.ProfileType))
+// model parses a current profile, reusing the parse of an identical one: most
+// containers on a node run with one of a handful of profiles.
+func (e *Engine) model(s *specs.LinuxSeccomp) (*profile.Profile, error) {
+	if e.maxSize <= 0 {
+		return profile.FromSpec(s, e.native)
+	}
+	k := e.key(appendSpec(nil, s))
+	e.mu.Lock()
+	m, ok := e.models[k]
+	e.mu.Unlock()
+	if ok {
+		return m, nil // profiles are never modified after FromSpec
+	}
+	m, err := profile.FromSpec(s, e.native)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	if len(e.models) >= 256 {
+		clear(e.models)
+	}
+	e.models[k] = m
+	e.mu.Unlock()
+	return m, nil
+}
+
+func (e *Engine) key(b []byte) cacheKey {
+	return cacheKey{maphash.Bytes(e.seeds[0], b), maphash.Bytes(e.seeds[1], b)}
+}
+
+// inputKey fingerprints every field of the input that the decision depends on.
+func (e *Engine) inputKey(in Input) cacheKey {
+	b := make([]byte, 0, 8192)
+	for _, s := range []string{in.Namespace, in.Pod, in.Container, in.Image, string(in.ProfileType)} {
+		b = appendString(b, s)
+	}
 	for _, m := range []map[string]string{in.Labels, in.Annotations} {
-		w(fmt.Sprint(len(m)))
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(m)))
 		for _, k := range slices.Sorted(maps.Keys(m)) {
-			w(k)
-			w(m[k])
+			b = appendString(appendString(b, k), m[k])
 		}
 	}
 	if in.Current == nil {
-		w("<none>")
+		b = append(b, 0)
 	} else {
-		b, _ := json.Marshal(in.Current)
-		h.Write(b)
+		b = appendSpec(append(b, 1), in.Current)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return e.key(b)
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.LittleEndian.AppendUint64(b, uint64(len(s))), s...)
+}
+
+func appendPtr(b []byte, p *uint) []byte {
+	if p == nil {
+		return binary.LittleEndian.AppendUint64(b, ^uint64(0))
+	}
+	return binary.LittleEndian.AppendUint64(b, uint64(*p))
+}
+
+// appendSpec encodes every field of a seccomp section, each length-prefixed so
+// that different sections cannot produce the same bytes.
+func appendSpec(b []byte, s *specs.LinuxSeccomp) []byte {
+	u := binary.LittleEndian.AppendUint64
+	b = appendPtr(appendString(b, string(s.DefaultAction)), s.DefaultErrnoRet)
+	b = u(b, uint64(len(s.Architectures)))
+	for _, a := range s.Architectures {
+		b = appendString(b, string(a))
+	}
+	b = u(b, uint64(len(s.Flags)))
+	for _, f := range s.Flags {
+		b = appendString(b, string(f))
+	}
+	b = appendString(appendString(b, s.ListenerPath), s.ListenerMetadata)
+	b = u(b, uint64(len(s.Syscalls)))
+	for _, sc := range s.Syscalls {
+		b = u(b, uint64(len(sc.Names)))
+		for _, name := range sc.Names {
+			b = appendString(b, name)
+		}
+		b = appendPtr(appendString(b, string(sc.Action)), sc.ErrnoRet)
+		b = u(b, uint64(len(sc.Args)))
+		for _, a := range sc.Args {
+			b = appendString(u(u(u(b, uint64(a.Index)), a.Value), a.ValueTwo), string(a.Op))
+		}
+	}
+	return b
 }
 
 // String renders a rule result for logs.

@@ -38,6 +38,11 @@ rules:
 
 func newEngine(t testing.TB, yaml string) *Engine {
 	t.Helper()
+	return newEngineOpts(t, yaml, Options{Native: specs.ArchX86_64, Explain: true})
+}
+
+func newEngineOpts(t testing.TB, yaml string, opts Options) *Engine {
+	t.Helper()
 	b, err := Builtins()
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +51,7 @@ func newEngine(t testing.TB, yaml string) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(pol, Options{Native: specs.ArchX86_64})
+	e, err := New(pol, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +146,31 @@ func TestDecide(t *testing.T) {
 				t.Errorf("every rule must be accounted for: applied %v skipped %v", d.Rules, d.Skipped)
 			}
 		})
+	}
+}
+
+// The daemon runs without explanations; its decisions must be the same ones
+// explain shows, minus the reasons for rules that did not match.
+func TestExplainDoesNotChangeDecision(t *testing.T) {
+	verbose := newEngine(t, testPolicy)
+	quiet := newEngineOpts(t, testPolicy, Options{Native: specs.ArchX86_64})
+	rd := runtimeDefault(t)
+	for _, ns := range []string{"kube-system", "prod", "team-a", "dev", "payments"} {
+		for _, cur := range []*specs.LinuxSeccomp{nil, rd} {
+			in := Input{Namespace: ns, Current: cur, ProfileType: ProfileTypeRuntimeDefault}
+			a, err1 := verbose.Decide(in)
+			b, err2 := quiet.Decide(in)
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			if !slices.Equal(names(a.Rules), names(b.Rules)) || a.Mode != b.Mode || a.Changed != b.Changed ||
+				a.Exempt != b.Exempt || a.Digest != b.Digest || !slices.Equal(a.Notes, b.Notes) {
+				t.Fatalf("%s: explain and daemon decisions differ:\n%+v\n%+v", ns, a, b)
+			}
+			if len(b.Skipped) > len(a.Skipped) {
+				t.Fatalf("quiet decision lists more skipped rules than the explained one")
+			}
+		}
 	}
 }
 
@@ -288,7 +318,7 @@ func benchPolicy(n int) string {
 func BenchmarkDecide(b *testing.B) {
 	rd := runtimeDefault(b)
 	for _, n := range []int{10, 100, 1000, 10000} {
-		e := newEngine(b, benchPolicy(n))
+		e := newEngineOpts(b, benchPolicy(n), Options{Native: specs.ArchX86_64})
 		in := Input{Namespace: "prod", Pod: "web-1", Labels: map[string]string{"app": "web"}, Container: "app", ProfileType: ProfileTypeRuntimeDefault, Current: rd}
 		b.Run(fmt.Sprintf("rules=%d/cached", n), func(b *testing.B) {
 			for b.Loop() {

@@ -47,6 +47,42 @@ func (m *matcher) empty() bool {
 		m.containers == nil && m.images == nil && m.profileTypes == nil
 }
 
+// Matches reports whether the rule applies to a container, without explaining
+// why: the daemon's hot path, which must not allocate per rule (a policy may
+// have thousands). It agrees with Match by construction: both test the same
+// fields in the same way (TestMatchesAgreesWithMatch).
+func (r *Rule) Matches(in MatchInput) bool {
+	m := &r.m
+	if m.namespaces != nil && firstMatch(m.namespaces, in.Namespace) == nil {
+		return false
+	}
+	if m.selector != nil && !m.selector.Matches(labels.Set(in.Labels)) {
+		return false
+	}
+	for _, a := range m.annotations {
+		v, ok := in.Annotations[a.key]
+		if !ok || !a.value.match(v) {
+			return false
+		}
+	}
+	if m.containers != nil && firstMatch(m.containers, in.Container) == nil {
+		return false
+	}
+	if m.images != nil && firstMatch(m.images, in.Image) == nil {
+		return false
+	}
+	if m.profileTypes != nil {
+		pt := in.ProfileType
+		if pt == "" {
+			pt = "Unconfined"
+		}
+		if !slices.Contains(m.profileTypes, pt) {
+			return false
+		}
+	}
+	return true
+}
+
 // Match reports whether the rule applies to a container. The string explains
 // the answer in plain words for decision logs and `explain`: what failed when
 // false ("namespace \"dev\" not in [prod team-*]"), what matched when true

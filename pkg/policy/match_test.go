@@ -148,6 +148,9 @@ func TestMatch(t *testing.T) {
 				if got != p.want || reason != p.reason {
 					t.Errorf("Match(%+v) = %v, %q\n want %v, %q", p.in, got, reason, p.want, p.reason)
 				}
+				if fast := r.Matches(p.in); fast != p.want {
+					t.Errorf("Matches(%+v) = %v, want %v (Match and Matches disagree)", p.in, fast, p.want)
+				}
 			}
 		})
 	}

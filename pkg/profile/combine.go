@@ -45,14 +45,45 @@ func Intersect(a, b *Profile) (*Profile, []string, error) {
 		return nil, nil, err
 	}
 	var notes []string
-	for _, name := range unionNames(a, b) {
-		sc, n := intersectSyscall(a.lookup(name), b.lookup(name))
-		for _, s := range n {
-			notes = append(notes, name+": "+s)
+	for name, x := range a.Syscalls {
+		y, ok := b.Syscalls[name]
+		if !ok && b.Default == Allow {
+			// The other side allows the syscall outright, so x (already
+			// normalized) is the intersection. Models are never modified
+			// once built, so the entry is shared rather than copied.
+			if !(len(x.Rules) == 0 && x.Fallback == out.Default) {
+				out.Syscalls[name] = x
+			}
+			continue
 		}
-		out.put(name, sc)
+		if !ok {
+			y = &Syscall{Fallback: b.Default}
+		}
+		notes = intersectInto(out, name, x, y, notes)
 	}
+	for name, y := range b.Syscalls {
+		if _, ok := a.Syscalls[name]; ok {
+			continue
+		}
+		if a.Default == Allow {
+			if !(len(y.Rules) == 0 && y.Fallback == out.Default) {
+				out.Syscalls[name] = y
+			}
+			continue
+		}
+		notes = intersectInto(out, name, &Syscall{Fallback: a.Default}, y, notes)
+	}
+	slices.Sort(notes)
 	return out, notes, nil
+}
+
+func intersectInto(out *Profile, name string, x, y *Syscall, notes []string) []string {
+	sc, n := intersectSyscall(x, y)
+	for _, s := range n {
+		notes = append(notes, name+": "+s)
+	}
+	out.put(name, sc)
+	return notes
 }
 
 // Audit returns the profile a container runs with when a rule is rolled out in

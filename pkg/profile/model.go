@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -607,7 +608,7 @@ func (p *Profile) ToSpec(native specs.Arch) (*specs.LinuxSeccomp, []string) {
 		if v == p.Default {
 			return
 		}
-		k := key{v, fmt.Sprint(conds)}
+		k := key{v, condKey(conds)}
 		g := groups[k]
 		if g == nil {
 			g = &specs.LinuxSyscall{Action: v.Action(), ErrnoRet: v.ErrnoRet()}
@@ -714,6 +715,26 @@ func gapsOf(rules []Rule) (out []Cond, ok bool) {
 func gapsWritable(rules []Rule) bool { _, ok := gapsOf(rules); return ok }
 
 func gaps(rules []Rule) []Cond { g, _ := gapsOf(rules); return g }
+
+// condKey is a compact, exact key for a conjunction (fmt.Sprint is far slower
+// and ToSpec calls this once per syscall on the decision path).
+func condKey(conds []Cond) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	b := make([]byte, 0, 32*len(conds))
+	for _, c := range conds {
+		b = strconv.AppendUint(b, uint64(c.Index), 10)
+		b = append(b, ' ')
+		b = append(b, c.Op...)
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, c.Value, 16)
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, c.ValueTwo, 16)
+		b = append(b, ';')
+	}
+	return string(b)
+}
 
 // complement returns the comparison true exactly where c is false, if one exists.
 func complement(c Cond) *Cond {
