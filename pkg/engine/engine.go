@@ -92,10 +92,11 @@ type Engine struct {
 	explain bool
 	seeds   [2]maphash.Seed
 
-	mu      sync.Mutex
-	cache   map[cacheKey]*Decision
-	models  map[cacheKey]*profile.Profile // parsed current profiles (most containers share a few)
-	maxSize int
+	mu       sync.Mutex
+	cache    map[cacheKey]*Decision
+	outcomes map[cacheKey]*outcome
+	models   map[cacheKey]*profile.Profile // parsed current profiles (most containers share a few)
+	maxSize  int
 }
 
 // cacheKey is a 128-bit fingerprint from two independently seeded hashes; the
@@ -140,7 +141,7 @@ func Load(path string, opts Options) (*Engine, error) {
 // New compiles a loaded policy.
 func New(pol *policy.Policy, opts Options) (*Engine, error) {
 	e := &Engine{pol: pol, native: opts.Native, maxSize: opts.CacheSize, explain: opts.Explain,
-		cache: map[cacheKey]*Decision{}, models: map[cacheKey]*profile.Profile{},
+		cache: map[cacheKey]*Decision{}, outcomes: map[cacheKey]*outcome{}, models: map[cacheKey]*profile.Profile{},
 		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 	if e.native == "" {
 		e.native = profile.Native
@@ -221,16 +222,6 @@ func (e *Engine) Decide(in Input) (*Decision, error) {
 func (e *Engine) decide(in Input) (*Decision, error) {
 	d := &Decision{PolicyRevision: e.pol.Revision, Seccomp: in.Current}
 	hadNone := in.Current == nil
-	var cur *profile.Profile
-	if !hadNone {
-		var err error
-		if cur, err = e.model(in.Current); err != nil {
-			return nil, fmt.Errorf("container's current seccomp profile: %w", err)
-		}
-		for _, n := range cur.Inexact {
-			d.Notes = append(d.Notes, "current profile: "+n)
-		}
-	}
 	pt := string(in.ProfileType)
 	if hadNone {
 		pt = string(ProfileTypeUnconfined)
@@ -238,7 +229,8 @@ func (e *Engine) decide(in Input) (*Decision, error) {
 	mi := policy.MatchInput{Namespace: in.Namespace, Pod: in.Pod, Labels: in.Labels, Annotations: in.Annotations,
 		Container: in.Container, Image: in.Image, ProfileType: pt}
 
-	p := cur // nil while the container has no seccomp
+	// First which rules apply: that depends on the pod and container.
+	var applied []int
 	modes := map[string]bool{}
 	for i, c := range e.rules {
 		r := c.rule
@@ -266,26 +258,10 @@ func (e *Engine) decide(in Input) (*Decision, error) {
 			d.Skipped = append(d.Skipped, res)
 			continue
 		}
-		base := p
-		if base == nil {
-			base = profile.AllowAll()
-		}
-		target, notes, err := profile.Intersect(base, c.profile)
-		if err != nil {
-			return nil, fmt.Errorf("rule %s: %w", r.Name, err)
-		}
-		if r.Mode == policy.ModeAudit {
-			var an []string
-			target, an = profile.Audit(base, target)
-			notes = append(notes, an...)
-		}
-		for _, n := range notes {
-			d.Notes = append(d.Notes, "rule "+r.Name+": "+n)
-		}
-		p = target
 		res.Reason = why
 		d.Rules = append(d.Rules, res)
 		modes[string(r.Mode)] = true
+		applied = append(applied, i)
 	}
 	switch {
 	case len(modes) == 2:
@@ -293,30 +269,124 @@ func (e *Engine) decide(in Input) (*Decision, error) {
 	case len(modes) == 1:
 		d.Mode = slices.Collect(maps.Keys(modes))[0]
 	}
-	if p == nil || p == cur {
-		d.Digest = profile.Digest(in.Current)
-		return d, nil
+
+	// Then the profile: that depends only on the current profile and the
+	// rules that apply, so containers that differ in labels or names but
+	// share both share the computation.
+	out, err := e.outcome(in.Current, applied)
+	if err != nil {
+		return nil, err
 	}
-	if !hadNone && len(cur.Inexact) == 0 && profile.Equal(p, cur) {
-		// Same behaviour as what the container has: leave its section alone.
-		d.Digest = profile.Digest(in.Current)
-		return d, nil
+	d.Notes = out.notes
+	if out.changed {
+		d.Changed, d.Seccomp, d.Digest = true, out.seccomp, out.digest
+	} else {
+		d.Digest = out.digest
+	}
+	return d, nil
+}
+
+// outcome is the profile part of a decision.
+type outcome struct {
+	changed bool
+	seccomp *specs.LinuxSeccomp // when changed
+	digest  string
+	notes   []string
+}
+
+func (e *Engine) outcome(current *specs.LinuxSeccomp, applied []int) (*outcome, error) {
+	var specBytes []byte
+	if current != nil {
+		specBytes = appendSpec(nil, current)
+	}
+	var key cacheKey
+	if e.maxSize > 0 {
+		b := binary.LittleEndian.AppendUint64(append([]byte(nil), specBytes...), uint64(len(applied)))
+		if current == nil {
+			b = append(b, 0)
+		} else {
+			b = append(b, 1)
+		}
+		for _, i := range applied {
+			b = binary.LittleEndian.AppendUint64(b, uint64(i))
+		}
+		key = e.key(b)
+		e.mu.Lock()
+		o, ok := e.outcomes[key]
+		e.mu.Unlock()
+		if ok {
+			return o, nil
+		}
+	}
+	o, err := e.computeOutcome(current, specBytes, applied)
+	if err != nil {
+		return nil, err
+	}
+	if e.maxSize > 0 {
+		e.mu.Lock()
+		if len(e.outcomes) >= e.maxSize {
+			clear(e.outcomes)
+		}
+		e.outcomes[key] = o
+		e.mu.Unlock()
+	}
+	return o, nil
+}
+
+func (e *Engine) computeOutcome(current *specs.LinuxSeccomp, specBytes []byte, applied []int) (*outcome, error) {
+	o := &outcome{}
+	var cur *profile.Profile
+	if current != nil {
+		var err error
+		if cur, err = e.model(current, specBytes); err != nil {
+			return nil, fmt.Errorf("container's current seccomp profile: %w", err)
+		}
+		for _, n := range cur.Inexact {
+			o.notes = append(o.notes, "current profile: "+n)
+		}
+	}
+	p := cur // nil while the container has no seccomp
+	for _, i := range applied {
+		c := e.rules[i]
+		base := p
+		if base == nil {
+			base = profile.AllowAll()
+		}
+		target, notes, err := profile.Intersect(base, c.profile)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", c.rule.Name, err)
+		}
+		if c.rule.Mode == policy.ModeAudit {
+			var an []string
+			target, an = profile.Audit(base, target)
+			notes = append(notes, an...)
+		}
+		for _, n := range notes {
+			o.notes = append(o.notes, "rule "+c.rule.Name+": "+n)
+		}
+		p = target
+	}
+	if p == nil || p == cur || (current != nil && len(cur.Inexact) == 0 && profile.Equal(p, cur)) {
+		// No rule changed anything, or the result behaves exactly like what
+		// the container has: leave its section alone.
+		o.digest = profile.Digest(current)
+		return o, nil
 	}
 	spec, notes := p.ToSpec(e.native)
 	for _, n := range notes {
-		d.Notes = append(d.Notes, "written profile: "+n)
+		o.notes = append(o.notes, "written profile: "+n)
 	}
-	d.Changed, d.Seccomp, d.Digest = true, spec, profile.Digest(spec)
-	return d, nil
+	o.changed, o.seccomp, o.digest = true, spec, profile.Digest(spec)
+	return o, nil
 }
 
 // model parses a current profile, reusing the parse of an identical one: most
 // containers on a node run with one of a handful of profiles.
-func (e *Engine) model(s *specs.LinuxSeccomp) (*profile.Profile, error) {
+func (e *Engine) model(s *specs.LinuxSeccomp, encoded []byte) (*profile.Profile, error) {
 	if e.maxSize <= 0 {
 		return profile.FromSpec(s, e.native)
 	}
-	k := e.key(appendSpec(nil, s))
+	k := e.key(encoded)
 	e.mu.Lock()
 	m, ok := e.models[k]
 	e.mu.Unlock()
