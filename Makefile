@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/nri-seccomp
 PKGS    := ./...
 
-.PHONY: all build test unit lint verify e2e demo bench clean
+.PHONY: all build test unit lint verify e2e demo bench deploy-check clean
 
 all: build
 
@@ -35,7 +35,12 @@ demo: build
 	NRI_SECCOMP_BIN=$(CURDIR)/$(BIN) test/e2e/demo.sh
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/engine/ ./pkg/policy/
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/engine/ ./pkg/policy/ ./pkg/audit/
+
+# Kubernetes manifests, Helm chart, node layout: helm lint, kustomize,
+# kubeconform against schemas built offline, containerd config dump.
+deploy-check:
+	hack/validate-deploy.sh
 
 clean:
 	rm -rf bin

@@ -29,6 +29,9 @@ Usage:
   nri-seccomp run      [flags]   serve containerd's NRI socket (the daemon)
   nri-seccomp check    [flags]   validate a policy
   nri-seccomp explain  [flags]   show the decision for a described container
+  nri-seccomp audit report [flags]  seccomp audit records per container
+  nri-seccomp record   [flags]   least-privilege profile from what a pod was seen doing
+  nri-seccomp auditd-rules [flags] audit.rules lines for the syscalls a policy refuses
   nri-seccomp version            print the version
 
 Run "nri-seccomp <command> -h" for a command's flags. Started by containerd
@@ -52,6 +55,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(rest, stdout, stderr)
 	case "explain":
 		return cmdExplain(rest, stdout, stderr)
+	case "audit":
+		return cmdAudit(rest, stdout, stderr)
+	case "record":
+		return cmdRecord(rest, stdout, stderr)
+	case "auditd-rules":
+		return cmdAuditdRules(rest, stdout, stderr)
 	case "version", "--version":
 		return cmdVersion(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":

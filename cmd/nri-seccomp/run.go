@@ -9,16 +9,18 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/containerd/log"
 	"github.com/containerd/nri/pkg/api"
 
+	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
 	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
 )
 
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
-	flags := newFlagSet("run", "Connect to containerd's NRI socket and decide the seccomp profile of every\ncontainer it creates. Reconnects when containerd restarts; SIGTERM or\nSIGINT stop it.", stderr)
+	flags := newFlagSet("run", "Connect to containerd's NRI socket and decide the seccomp profile of every\ncontainer it creates. Reconnects when containerd restarts; SIGTERM or\nSIGINT stop it. SIGHUP, or a change to the policy files, reloads the\npolicy: a policy that does not load completely is refused and the one in\nforce stays.", stderr)
 	var (
 		socket      = flags.String("socket", api.DefaultSocketPath, "NRI socket to connect to")
 		name        = flags.String("name", "seccomp", "plugin name to register with")
@@ -28,8 +30,12 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		logLevel    = flags.String("log-level", "info", "log level: trace, debug, info, warn, error")
 		decisionLog = flags.String("decision-log", "", "also append one JSON line per decision to this file")
 		node        = flags.String("node", os.Getenv("NODE_NAME"), "node name recorded in the decision log (default $NODE_NAME, else the host name)")
+		metricsAddr = flags.String("metrics-addr", "", "serve /metrics, /healthz and /readyz on this `host:port` (off when empty)")
+		validate    = flags.Bool("validate", true, "also validate every container's final adjustment (rejects seccomp set by other plugins, and closes containerd's fail-open windows after a plugin crash or timeout)")
+		watch       = flags.Bool("watch-policy", true, "reload the policy when its files change (SIGHUP always reloads)")
 	)
 	flags.Var(logFormat, "log-format", "log `format`: text or json")
+	auditing := addAuditFlags(flags) // run_audit.go
 	if code := parseFlags(flags, args); code >= 0 {
 		return code
 	}
@@ -53,11 +59,15 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 	logger := log.L.WithField("node", *node)
 
-	opts := plugin.Options{Logger: logger, Node: *node, Loader: loadDecider}
+	opts := plugin.Options{Logger: logger, Node: *node, Loader: loadDecider, DisableValidation: !*validate}
+	if *metricsAddr != "" {
+		opts.Metrics = metrics.New()
+	}
 	eng, err := loadEngine(*policyPath)
 	switch {
 	case err == nil:
 		opts.Decider = eng
+		opts.PolicyPath = *policyPath
 		logger.WithField("policy", *policyPath).WithField("revision", eng.Revision()).Info("policy loaded")
 	case preinstalled() && !policyGiven && errors.Is(err, fs.ErrNotExist):
 		// containerd started us with no flags; the policy may be named by
@@ -87,17 +97,41 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sigC := make(chan os.Signal, 1)
-	signal.Notify(sigC, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigC)
-	go func() {
-		select {
-		case s := <-sigC:
-			logger.WithField("signal", s).Info("shutting down")
-			cancel()
-		case <-ctx.Done():
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel: helpers are done before exit
+	defer cancel()
+
+	if opts.Metrics != nil {
+		// Listen now, so that a taken port stops the start.
+		ln, err := metrics.Listen(*metricsAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "nri-seccomp: refusing to start: --metrics-addr: %v\n", err)
+			return exitFail
 		}
-	}()
+		logger.WithField("addr", ln.Addr().String()).Info("serving metrics, /healthz and /readyz")
+		wg.Go(func() {
+			if err := opts.Metrics.Serve(ctx, ln); err != nil {
+				logger.WithError(err).Error("metrics server stopped")
+			}
+		})
+	}
+	// The audit pipeline (run_audit.go) needs the plugin before it runs.
+	if code := auditing.start(ctx, p, logger, opts.Metrics, *node, stderr); code >= 0 {
+		return code
+	}
+	defer auditing.stop()
+	if *watch {
+		wg.Go(func() {
+			if err := p.WatchPolicy(ctx, 0); err != nil {
+				logger.WithError(err).Error("cannot watch the policy files; reload with SIGHUP")
+			}
+		})
+	}
+
+	sigC := make(chan os.Signal, 1)
+	signal.Notify(sigC, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigC)
+	wg.Go(func() { handleSignals(ctx, logger, sigC, cancel, p) })
 
 	err = p.Run(ctx, plugin.RunOptions{Socket: *socket, Name: *name, Idx: *idx})
 	if err != nil {
@@ -105,6 +139,28 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// handleSignals stops the daemon on SIGTERM or SIGINT and reloads the policy
+// on SIGHUP, until ctx ends.
+func handleSignals(ctx context.Context, logger *log.Entry, sigC <-chan os.Signal, cancel func(), p interface {
+	Reload(string) (bool, error)
+}) {
+	for {
+		select {
+		case s := <-sigC:
+			if s == syscall.SIGHUP {
+				// Reload logs and counts its own errors.
+				_, _ = p.Reload("SIGHUP")
+				continue
+			}
+			logger.WithField("signal", s).Info("shutting down")
+			cancel()
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // preinstalled reports whether containerd started this process as a

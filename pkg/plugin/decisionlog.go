@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
 )
 
 // Record is one decision as written to the decision log, one JSON object per
@@ -33,6 +35,10 @@ type Record struct {
 	// Error is set when no decision could be made and the container's
 	// creation was refused.
 	Error string `json:"error,omitempty"`
+
+	// applied is what the metrics count: each applied rule with its
+	// action and mode (the log only names the rules).
+	applied []metrics.AppliedRule
 }
 
 // DecisionLog appends Records as JSON lines. It is safe for concurrent use:

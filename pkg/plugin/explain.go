@@ -123,6 +123,13 @@ func Explain(d Decider, r ExplainRequest) (*Explanation, error) {
 	if err != nil {
 		return nil, err
 	}
+	return explainNRI(d, pod, ctr)
+}
+
+// explainNRI explains the decision for a container as the runtime describes
+// it: the explain command's synthetic one, or a running one in the drift
+// report.
+func explainNRI(d Decider, pod *api.PodSandbox, ctr *api.Container) (*Explanation, error) {
 	in := InputFromNRI(pod, ctr)
 	e := &Explanation{
 		Input: ExplainedInput{

@@ -98,6 +98,12 @@ type runtimeHarness struct {
 	count  *pluginCount
 	// version is the containerd version the runtime announces.
 	version string
+	// opts are extra runtime options (a default validator).
+	opts []adaptation.Option
+	// syncPods and syncCtrs are what the runtime reports as running when
+	// a plugin connects.
+	syncPods []*api.PodSandbox
+	syncCtrs []*api.Container
 }
 
 func newRuntimeHarness(t *testing.T) *runtimeHarness {
@@ -118,15 +124,17 @@ func (h *runtimeHarness) start() {
 	h.t.Helper()
 	h.count = &pluginCount{}
 	sync := func(ctx context.Context, cb adaptation.SyncCB) error {
-		_, err := cb(ctx, nil, nil)
+		_, err := cb(ctx, h.syncPods, h.syncCtrs)
 		return err
 	}
 	update := func(context.Context, []*api.ContainerUpdate) ([]*api.ContainerUpdate, error) { return nil, nil }
 	r, err := adaptation.New("containerd", h.version, sync, update,
-		adaptation.WithPluginPath(filepath.Join(h.dir, "plugins")),
-		adaptation.WithPluginConfigPath(filepath.Join(h.dir, "conf.d")),
-		adaptation.WithSocketPath(h.proxy.back),
-		adaptation.WithMetrics(h.count),
+		append([]adaptation.Option{
+			adaptation.WithPluginPath(filepath.Join(h.dir, "plugins")),
+			adaptation.WithPluginConfigPath(filepath.Join(h.dir, "conf.d")),
+			adaptation.WithSocketPath(h.proxy.back),
+			adaptation.WithMetrics(h.count),
+		}, h.opts...)...,
 	)
 	if err != nil {
 		h.t.Fatal(err)

@@ -12,12 +12,15 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/log"
 	"github.com/containerd/nri/pkg/api"
 	"github.com/containerd/nri/pkg/stub"
 	"sigs.k8s.io/yaml"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
 )
 
 var (
@@ -57,6 +60,16 @@ type Options struct {
 	DecisionLog *DecisionLog
 	// Node is recorded in the decision log.
 	Node string
+	// PolicyPath is where Decider was loaded from; Reload loads it again.
+	// Empty: Reload fails until the runtime configuration names a policy.
+	PolicyPath string
+	// Metrics receives counters and health state; nil disables them.
+	Metrics *metrics.Metrics
+	// DisableValidation stops the plugin from subscribing to
+	// ValidateContainerAdjustment. Validation is what closes containerd
+	// 2.4.2's fail-open windows after a crash or a timeout (see
+	// docs/security.md); turning it off is for measuring those windows.
+	DisableValidation bool
 	// PolicyFromRuntime: the daemon has no policy of its own and waits
 	// for the runtime's Configure call to name one (a pre-installed plugin
 	// whose default policy file does not exist). Decider may then be nil;
@@ -70,6 +83,9 @@ var (
 	_ stub.ConfigureInterface       = (*Plugin)(nil)
 	_ stub.ShutdownInterface        = (*Plugin)(nil)
 	_ stub.CreateContainerInterface = (*Plugin)(nil)
+
+	_ stub.ValidateContainerAdjustmentInterface = (*Plugin)(nil)
+	_ stub.SynchronizeInterface                 = (*Plugin)(nil)
 )
 
 // Plugin implements the NRI stub interfaces nri-seccomp needs.
@@ -78,10 +94,32 @@ type Plugin struct {
 	loader DeciderLoader
 	node   string
 	now    func() time.Time
+	// reg, when set (SetRegistry, before Run), learns every container's
+	// identity, decision and PID for the audit pipeline (registry.go).
+	reg containerRegistry
 
-	mu      sync.RWMutex
-	decider Decider
-	dlog    *DecisionLog
+	metrics *metrics.Metrics
+	// validating: subscribe to ValidateContainerAdjustment.
+	validating bool
+	// self is the name the runtime knows this plugin by ("10-seccomp"):
+	// the owner it records for the adjustments this plugin makes.
+	self atomic.Pointer[string]
+	// answers remembers what CreateContainer answered, until validation.
+	answers answerBook
+
+	// policy is the decider in force. Swapped whole by a reload or a
+	// runtime configuration; a decision loads it once, so a creation gets
+	// the old or the new policy, never a mix.
+	policy atomic.Pointer[policyState]
+	// reloadMu serialises reloads, so two of them cannot interleave
+	// load and swap and leave the older policy in force.
+	reloadMu sync.Mutex
+	// policyMoved tells WatchPolicy that the policy now comes from
+	// another path (named by the runtime configuration).
+	policyMoved chan struct{}
+
+	mu   sync.RWMutex
+	dlog *DecisionLog
 	// needsRuntime: Configure must name a policy (Options.PolicyFromRuntime).
 	needsRuntime bool
 	// configured counts successful Configure calls; the reconnect loop
@@ -101,15 +139,25 @@ func New(opts Options) (*Plugin, error) {
 	if logger == nil {
 		logger = log.L
 	}
-	return &Plugin{
+	p := &Plugin{
 		logger:       logger,
 		loader:       opts.Loader,
 		node:         opts.Node,
 		now:          time.Now,
-		decider:      opts.Decider,
+		metrics:      opts.Metrics,
+		validating:   !opts.DisableValidation,
 		dlog:         opts.DecisionLog,
 		needsRuntime: opts.PolicyFromRuntime,
-	}, nil
+		policyMoved:  make(chan struct{}, 1),
+	}
+	if opts.Decider != nil {
+		st := newPolicyState(opts.Decider, opts.PolicyPath)
+		p.policy.Store(st)
+		p.metrics.PolicyLoaded(st.revision, true, p.now())
+	} else if opts.PolicyPath != "" {
+		p.policy.Store(&policyState{path: opts.PolicyPath})
+	}
+	return p, nil
 }
 
 // RuntimeConfig is the configuration a runtime may pass in Configure: the
@@ -169,8 +217,10 @@ func (p *Plugin) Configure(ctx context.Context, config, runtime, version string)
 	p.mu.Lock()
 	p.configured++
 	p.mu.Unlock()
+	p.metrics.Connected(true)
 	logger.Info("configured by the runtime")
-	// Zero: subscribe to every event the plugin implements.
+	// Zero: subscribe to every event the plugin implements (see
+	// stubPlugin for validation).
 	return 0, nil
 }
 
@@ -204,12 +254,13 @@ func (p *Plugin) applyRuntimeConfig(logger *log.Entry, cfg RuntimeConfig) error 
 		}
 	}
 
+	if decider != nil {
+		st := newPolicyState(decider, cfg.Policy)
+		p.swapPolicy(st)
+		logger.WithFields(log.Fields{"policy": cfg.Policy, "revision": st.revision}).Info("using the policy named by the runtime configuration")
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if decider != nil {
-		p.decider = decider
-		logger.WithField("policy", cfg.Policy).Info("using the policy named by the runtime configuration")
-	}
 	if dlog != nil {
 		if err := p.dlog.Close(); err != nil {
 			logger.WithError(err).Warn("closing the previous decision log")
@@ -262,6 +313,9 @@ func (p *Plugin) CreateContainer(ctx context.Context, pod *api.PodSandbox, ctr *
 		}
 		return nil, nil, p.refusal(rec, err)
 	}
+	if p.validating {
+		p.answers.put(ctr.GetId(), adj.GetLinux().GetSeccompPolicy(), start)
+	}
 	return adj, nil, nil
 }
 
@@ -271,10 +325,7 @@ func (p *Plugin) decide(pod *api.PodSandbox, ctr *api.Container, rec *Record) (*
 	rec.Image = in.Image
 	rec.ProfileType = string(in.ProfileType)
 
-	p.mu.RLock()
-	d := p.decider
-	p.mu.RUnlock()
-
+	d := p.policy.Load().get()
 	if d == nil {
 		return nil, errors.New("no policy loaded: the runtime configuration has not named one")
 	}
@@ -282,6 +333,7 @@ func (p *Plugin) decide(pod *api.PodSandbox, ctr *api.Container, rec *Record) (*
 	if dec != nil {
 		for _, r := range dec.Rules {
 			rec.Rules = append(rec.Rules, r.Name)
+			rec.applied = append(rec.applied, metrics.AppliedRule{Name: r.Name, Action: r.Action, Mode: r.Mode})
 		}
 		rec.Mode = dec.Mode
 		rec.Exempt = dec.Exempt
@@ -376,6 +428,8 @@ func (p *Plugin) record(ctx context.Context, rec Record) {
 	} else {
 		entry.Info("seccomp decision")
 	}
+	p.metrics.Decision(rec.outcome(), rec.Mode, rec.applied, time.Duration(rec.LatencyMicros)*time.Microsecond)
+	p.noteDecision(rec)
 
 	// Held while writing, so that Configure cannot close the log under us.
 	p.mu.RLock()
@@ -384,8 +438,21 @@ func (p *Plugin) record(ctx context.Context, rec Record) {
 	if err != nil {
 		// The decision is already made and applied; losing its audit
 		// record must not also fail the container.
+		p.metrics.Error(metrics.ErrorDecisionLog)
 		p.logger.WithError(err).Warn("writing the decision log")
 	}
+}
+
+func (r *Record) outcome() string {
+	switch {
+	case r.Error != "":
+		return metrics.OutcomeRefused
+	case r.Exempt:
+		return metrics.OutcomeExempt
+	case r.Changed:
+		return metrics.OutcomeChanged
+	}
+	return metrics.OutcomeUnchanged
 }
 
 // checkRuntime refuses runtimes known to be too old. Other runtimes, and

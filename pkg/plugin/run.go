@@ -63,9 +63,11 @@ func (p *Plugin) Run(ctx context.Context, o RunOptions) error {
 		logger = p.logger.WithFields(log.Fields{"plugin": name, "socket": "fd " + os.Getenv(api.PluginSocketEnvVar)})
 	}
 
+	p.self.Store(&name)
+
 	backoff := minB
 	for attempt := 1; ; attempt++ {
-		s, err := stub.New(p, opts...)
+		s, err := stub.New(p.stubPlugin(), opts...)
 		if err != nil {
 			return fmt.Errorf("%w: creating the NRI stub: %w", ErrConfig, err)
 		}
@@ -75,6 +77,7 @@ func (p *Plugin) Run(ctx context.Context, o RunOptions) error {
 
 		logger.WithField("attempt", attempt).Info("connecting to the runtime")
 		err = s.Run(ctx)
+		p.metrics.Connected(false)
 
 		p.mu.RLock()
 		connected := p.configured != before
@@ -111,6 +114,22 @@ func (p *Plugin) Run(ctx context.Context, o RunOptions) error {
 		}
 		backoff = min(2*backoff, maxB)
 	}
+}
+
+// withoutValidation is the plugin as the stub sees it when validation is
+// disabled. The stub subscribes to an event when the plugin has the method;
+// a method of the same name with another signature shadows the promoted
+// one, so the stub finds no validator and subscribes to everything else.
+type withoutValidation struct{ *Plugin }
+
+// ValidateContainerAdjustment is never called; it only hides the real one.
+func (withoutValidation) ValidateContainerAdjustment() {}
+
+func (p *Plugin) stubPlugin() any {
+	if p.validating {
+		return p
+	}
+	return withoutValidation{p}
 }
 
 func (o RunOptions) socketOrDefault() string {

@@ -92,7 +92,9 @@ func TestScenario10FailClosed(t *testing.T) {
 
 	requireRefusedMissing(t, createAndProbe(t, pod, "absent"), "plugin never started")
 
-	p := StartPlugin(t, c, bin, policyFile(t, "s9-restart.yaml"))
+	// --validate=false: containerd's own windows. The plugin's validation
+	// closes them (test/e2e/ops_failclosed_test.go).
+	p := StartPlugin(t, c, bin, policyFile(t, "s9-restart.yaml"), "--validate=false")
 	requireEnforced(t, createAndProbe(t, pod, "running"), "plugin running")
 
 	if err := p.Kill(); err != nil {
@@ -135,7 +137,9 @@ func TestScenario10FailOpenByDefault(t *testing.T) {
 	bin := pluginBin(t)
 	c := StartContainerd(t, h.ContainerdOptions{})
 	pod := RunPod(t, c, h.PodSpec{Name: "failopen", Namespace: "e2e-failopen"})
-	p := StartPlugin(t, c, bin, policyFile(t, "s9-restart.yaml"))
+	// --validate=false: containerd's own windows. The plugin's validation
+	// closes them (test/e2e/ops_failclosed_test.go).
+	p := StartPlugin(t, c, bin, policyFile(t, "s9-restart.yaml"), "--validate=false")
 	requireEnforced(t, createAndProbe(t, pod, "running"), "plugin running")
 	if err := p.Kill(); err != nil {
 		t.Fatal(err)

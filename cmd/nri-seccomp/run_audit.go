@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/containerd/log"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
+	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/pkg/registry"
+)
+
+// auditRun holds `run --audit` flags and, once started, the pipeline.
+type auditRun struct {
+	enabled *bool
+	source  *string
+	events  *string
+	window  *time.Duration
+	burst   *int
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	file   *os.File
+}
+
+// addAuditFlags adds the audit flags to run's flag set.
+func addAuditFlags(fs *flag.FlagSet) *auditRun {
+	return &auditRun{
+		enabled: fs.Bool("audit", false, "read the kernel's seccomp audit records and report them per pod (events in the log, counters in the metrics)"),
+		source:  fs.String("audit-source", "auto", "where records are read: auto (auditd's log when an auditd runs, else the kernel log), kmsg, or a log file to follow"),
+		events:  fs.String("audit-events", "", "also append each audit event as a JSON line to this `file` (input for audit report and record)"),
+		window:  fs.Duration("audit-window", 10*time.Second, "rate-limit window: the first record of a container+syscall+action is logged, the rest summed up at the end of the window"),
+		burst:   fs.Int("audit-burst", 200, "records logged one by one per window, all containers together; the rest go into summaries"),
+	}
+}
+
+// start wires the registry into the plugin and starts the pipeline. It
+// returns -1 to go on, or an exit code. Call stop when the daemon ends.
+func (a *auditRun) start(ctx context.Context, p *plugin.Plugin, logger *log.Entry, m *metrics.Metrics, node string, stderr io.Writer) int {
+	if !*a.enabled {
+		return -1
+	}
+	var src audit.Source
+	switch *a.source {
+	case "auto":
+		src = audit.DefaultSource()
+	case "kmsg":
+		src = &audit.Kmsg{}
+	case "":
+		fmt.Fprintln(stderr, "nri-seccomp run: --audit-source: empty")
+		return exitUsage
+	default:
+		src = &audit.FileFollower{Path: *a.source}
+	}
+	if *a.window <= 0 || *a.burst <= 0 {
+		fmt.Fprintln(stderr, "nri-seccomp run: --audit-window and --audit-burst must be positive")
+		return exitUsage
+	}
+	var events io.Writer
+	if *a.events != "" {
+		f, err := os.OpenFile(*a.events, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			fmt.Fprintf(stderr, "nri-seccomp: refusing to start: --audit-events: %v\n", err)
+			return exitFail
+		}
+		a.file, events = f, f
+	}
+	var counters audit.Counters
+	if reg := m.Registry(); reg != nil {
+		c, err := audit.NewPromCounters(reg)
+		if err != nil {
+			fmt.Fprintf(stderr, "nri-seccomp: refusing to start: %v\n", err)
+			return exitFail
+		}
+		counters = c
+	}
+
+	reg := registry.New()
+	p.SetRegistry(reg)
+	pipe := audit.NewPipeline(audit.PipelineOptions{
+		Attributor: reg, Counters: counters, Window: *a.window, Burst: *a.burst, Node: node,
+		Emit: func(ev audit.Event) { emitEvent(logger, events, ev) },
+	})
+	ctx, a.cancel = context.WithCancel(ctx)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		logger.WithField("source", src.String()).Info("reading seccomp audit records")
+		if err := pipe.Run(ctx, src); err != nil {
+			// The plugin keeps enforcing; only the reporting stopped.
+			logger.WithError(err).Error("seccomp audit records: stopped reading")
+		}
+	}()
+	return -1
+}
+
+// stop ends the pipeline and closes the events file.
+func (a *auditRun) stop() {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	if a.file != nil {
+		a.file.Close()
+	}
+}
+
+// emitEvent writes one event as a log line and, with --audit-events, a JSON
+// line. The log line is built fresh: the shared logger is not modified.
+func emitEvent(logger *log.Entry, events io.Writer, ev audit.Event) {
+	fields := log.Fields{
+		"kind": ev.Kind, "count": ev.Count, "syscall": ev.Syscall, "arch": ev.Arch, "action": ev.Action,
+		"refused": ev.Refused, "pid": ev.PID, "comm": ev.Comm, "exe": ev.Exe, "attribution": ev.Attribution,
+		"audit_time": ev.Time,
+	}
+	if ev.Known() {
+		fields["pod"] = ev.Namespace + "/" + ev.Pod
+		fields["container"] = ev.Container
+		fields["mode"] = ev.Mode
+		fields["rules"] = ev.Rules
+	}
+	if ev.ContainerID != "" {
+		fields["container_id"] = ev.ContainerID
+	}
+	msg := "seccomp audit event"
+	if ev.Kind == audit.KindSummary {
+		msg = "seccomp audit events (summary)"
+	}
+	entry := logger.WithFields(fields)
+	if ev.Refused {
+		entry.Warn(msg)
+	} else {
+		entry.Info(msg)
+	}
+	if events == nil {
+		return
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		logger.WithError(err).Warn("encoding an audit event")
+		return
+	}
+	if _, err := events.Write(append(data, '\n')); err != nil {
+		logger.WithError(err).Warn("writing the audit events file")
+	}
+}

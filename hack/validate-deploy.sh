@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# Validates everything under deploy/ plus the Dockerfile's build, offline:
+#
+#   * kustomize build deploy/kubernetes/base, and helm lint + helm template
+#     of deploy/helm/nri-seccomp (default and non-default values), each
+#     checked by kubeconform -strict against the JSON schemas of a pinned
+#     Kubernetes release. The schemas are generated from that release's
+#     OpenAPI document (k8s.io/kubernetes via the Go module proxy), so no
+#     schema download from GitHub is needed;
+#   * values.schema.json rejects bad values;
+#   * the policy copies in deploy/ are identical to policies/default-policy.yaml
+#     and load with `nri-seccomp check`;
+#   * the rendered DaemonSets keep the properties the docs promise;
+#   * the containerd drop-ins merge into a containerd 2.4 config as intended
+#     (`containerd config dump`, with the binary test/e2e/install.sh installs);
+#   * the systemd unit passes `systemd-analyze verify` (when available);
+#   * the Dockerfile's build command gives a static binary; the image itself is
+#     built only when a Docker daemon answers.
+#
+# Tools are `go install`ed, pinned, into $DEPLOY_CACHE (reused when the
+# version matches). Any failed check fails the script; a check that cannot
+# run says so on a line starting with "NOT RUN".
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+CACHE=${DEPLOY_CACHE:-/var/cache/nri-seccomp-deploy}
+E2E_CACHE=${E2E_CACHE:-/var/cache/nri-seccomp-e2e}
+BIN=$CACHE/bin
+
+HELM_MOD=helm.sh/helm/v3
+HELM_VERSION=v3.22.0
+KUSTOMIZE_MOD=sigs.k8s.io/kustomize/kustomize/v5
+KUSTOMIZE_VERSION=v5.8.2 # v5.8.3 needs go >= 1.27
+KUBECONFORM_MOD=github.com/yannh/kubeconform
+KUBECONFORM_VERSION=v0.8.0
+K8S_VERSION=1.37.2 # schemas; matches k8s.io/apimachinery in go.mod
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fail=0
+step() { printf '\n== %s\n' "$*"; }
+bad() { echo "FAIL: $*"; fail=1; }
+
+# install NAME MODULE/cmd/path VERSION: go install unless the cached binary
+# was built from that module version.
+install() {
+	local name=$1 pkg=$2 version=$3 mod=$4
+	if [ -x "$BIN/$name" ] && go version -m "$BIN/$name" | grep -Eq "^[[:space:]]+mod[[:space:]]+$mod[[:space:]]+$version([[:space:]]|$)"; then
+		return
+	fi
+	echo "installing $name $version"
+	GOBIN=$BIN GOFLAGS=-mod=mod go install "$pkg@$version"
+}
+
+step "tools"
+mkdir -p "$BIN"
+install helm "$HELM_MOD/cmd/helm" "$HELM_VERSION" "$HELM_MOD"
+install kustomize "$KUSTOMIZE_MOD" "$KUSTOMIZE_VERSION" "$KUSTOMIZE_MOD"
+install kubeconform "$KUBECONFORM_MOD/cmd/kubeconform" "$KUBECONFORM_VERSION" "$KUBECONFORM_MOD"
+"$BIN/helm" version --short
+"$BIN/kustomize" version
+"$BIN/kubeconform" -v
+
+SCHEMAS=$CACHE/schemas
+if [ ! -s "$SCHEMAS/v$K8S_VERSION-standalone-strict/daemonset-apps-v1.json" ]; then
+	echo "generating Kubernetes v$K8S_VERSION schemas"
+	k8s_dir=$(cd "$TMP" && go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -n "$k8s_dir" ] || { echo "cannot download k8s.io/kubernetes@v$K8S_VERSION"; exit 1; }
+	go run ./deploy/validate/openapi2jsonschema "$k8s_dir/api/openapi-spec/swagger.json" "$SCHEMAS/v$K8S_VERSION-standalone-strict"
+fi
+kubeconform() {
+	"$BIN/kubeconform" -strict -summary -kubernetes-version "$K8S_VERSION" -schema-location "$SCHEMAS" "$@"
+}
+
+step "the schemas catch mistakes"
+cat >"$TMP/broken.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: x}
+spec:
+  selector: {matchLabels: {a: b}}
+  template:
+    metadata: {labels: {a: b}}
+    spec:
+      priorityClassNam: system-node-critical
+      containers: [{name: x, image: x, securityContext: {readOnlyRootFilesystem: "yes"}}]
+EOF
+if kubeconform "$TMP/broken.yaml" >"$TMP/broken.out" 2>&1; then
+	bad "kubeconform accepted a misspelt field and a wrong type"
+	cat "$TMP/broken.out"
+elif ! grep -q "priorityClassNam" "$TMP/broken.out" || ! grep -q "want boolean" "$TMP/broken.out"; then
+	bad "kubeconform did not name both mistakes"
+	cat "$TMP/broken.out"
+fi
+
+step "policy copies"
+for copy in deploy/kubernetes/base/policy.yaml deploy/helm/nri-seccomp/files/default-policy.yaml; do
+	cmp -s policies/default-policy.yaml "$copy" || bad "$copy differs from policies/default-policy.yaml (copy it again)"
+done
+go run ./cmd/nri-seccomp check --policy deploy/kubernetes/base/policy.yaml
+
+# require_in FILE PATTERN WHAT: the rendered manifests say WHAT.
+require_in() {
+	grep -Eq -- "$2" "$1" || bad "$1: $3 (no line matching '$2')"
+}
+daemonset_invariants() {
+	local f=$1
+	require_in "$f" '^[[:space:]]+priorityClassName: system-node-critical$' "system-node-critical priority"
+	require_in "$f" '^[[:space:]]+path: /var/run/nri$' "the NRI socket's directory mounted (hostPath /var/run/nri)"
+	require_in "$f" '^[[:space:]]+type: DirectoryOrCreate$' "a directory hostPath"
+	require_in "$f" '^[[:space:]]+readOnlyRootFilesystem: true$' "a read-only root filesystem"
+	require_in "$f" '^[[:space:]]+allowPrivilegeEscalation: false$' "no privilege escalation"
+	require_in "$f" '^[[:space:]]+drop: *(\[ALL\]|$)' "capabilities dropped"
+	require_in "$f" '^[[:space:]]+tolerate-missing-nri-plugins.nri-seccomp.io: "true"$' "the plugin pod's own opt-out annotation"
+	require_in "$f" 'kind: ValidatingAdmissionPolicy$' "the admission policy restricting the opt-out"
+	if grep -Eq '^[[:space:]]+path: /var/run/nri/nri.sock$' "$f"; then
+		bad "$f mounts the socket file, not its directory"
+	fi
+}
+
+step "kustomize build deploy/kubernetes/base"
+"$BIN/kustomize" build deploy/kubernetes/base >"$TMP/kustomize.yaml"
+kubeconform "$TMP/kustomize.yaml"
+daemonset_invariants "$TMP/kustomize.yaml"
+
+step "helm lint and template"
+CHART=deploy/helm/nri-seccomp
+"$BIN/helm" lint --strict "$CHART"
+"$BIN/helm" template nri-seccomp "$CHART" -n nri-seccomp --kube-version "$K8S_VERSION" >"$TMP/helm.yaml"
+kubeconform "$TMP/helm.yaml"
+daemonset_invariants "$TMP/helm.yaml"
+cat >"$TMP/values.yaml" <<'EOF'
+image: {repository: registry.example.com/nri-seccomp, tag: v9.9.9, pullPolicy: Always}
+policy: |
+  apiVersion: nri-seccomp.io/v1alpha1
+  kind: SeccompPolicy
+  rules:
+  - name: floor
+    match: {}
+    action: tighten
+    deny: [keyctl]
+nriSocket: /run/containerd/nri/nri.sock
+plugin: {name: seccomp, index: "05", validate: false, logLevel: debug}
+metrics: {enabled: false, port: 9765}
+admissionPolicy: {enabled: false}
+EOF
+"$BIN/helm" lint --strict "$CHART" -f "$TMP/values.yaml"
+"$BIN/helm" template nri-seccomp "$CHART" -n nri-seccomp --kube-version "$K8S_VERSION" -f "$TMP/values.yaml" >"$TMP/helm-custom.yaml"
+kubeconform "$TMP/helm-custom.yaml"
+require_in "$TMP/helm-custom.yaml" '^[[:space:]]+path: /run/containerd/nri$' "the custom socket's directory"
+require_in "$TMP/helm-custom.yaml" 'deny: \[keyctl\]' "the custom policy"
+require_in "$TMP/helm-custom.yaml" -- '- --validate=false' "the validation flag"
+grep -q 'metrics-addr' "$TMP/helm-custom.yaml" && bad "metrics disabled but --metrics-addr rendered"
+grep -q 'ValidatingAdmissionPolicy' "$TMP/helm-custom.yaml" && bad "admission policy disabled but rendered"
+# The custom policy must load too.
+sed -n '/policy.yaml: |/,/^---/p' "$TMP/helm-custom.yaml" | sed '1d;/^---/d;s/^    //' >"$TMP/custom-policy.yaml"
+go run ./cmd/nri-seccomp check --policy "$TMP/custom-policy.yaml"
+
+step "values.schema.json rejects bad values"
+for v in 'plugin.index=100' 'metrics.port=0' 'image.pullPolicy=Sometimes' 'nriSocket=relative.sock' 'unknownKey=1'; do
+	if "$BIN/helm" template x "$CHART" --kube-version "$K8S_VERSION" --set "$v" >/dev/null 2>"$TMP/schema.err"; then
+		bad "values.schema.json accepted --set $v"
+	elif ! grep -q "values don't meet the specifications of the schema" "$TMP/schema.err"; then
+		bad "--set $v failed, but not on the schema: $(cat "$TMP/schema.err")"
+	fi
+done
+
+step "containerd drop-ins"
+CONTAINERD=${CONTAINERD:-$E2E_CACHE/bin/containerd}
+if [ -x "$CONTAINERD" ]; then
+	for dropin in deploy/containerd/nri-seccomp.toml deploy/node/etc/containerd/conf.d/nri-seccomp.toml; do
+		printf 'version = 3\nimports = ["%s"]\n' "$ROOT/$dropin" >"$TMP/config.toml"
+		"$CONTAINERD" --config "$TMP/config.toml" config dump >"$TMP/dump.toml" 2>"$TMP/dump.err" || { cat "$TMP/dump.err"; bad "$dropin: containerd config dump failed"; }
+		require_in "$TMP/dump.toml" "^[[:space:]]+required_plugins = \['seccomp'\]$" "$dropin: the plugin required after merging"
+		require_in "$TMP/dump.toml" "^[[:space:]]+socket_path = '/var/run/nri/nri.sock'$" "$dropin: the socket the DaemonSet mounts"
+		require_in "$TMP/dump.toml" "^[[:space:]]+disable = false$" "$dropin: NRI enabled"
+		if [ "$dropin" = deploy/node/etc/containerd/conf.d/nri-seccomp.toml ]; then
+			require_in "$TMP/dump.toml" "^[[:space:]]+tolerate_missing_plugins_annotation = ''$" "$dropin: no opt-out on plain nodes"
+		else
+			require_in "$TMP/dump.toml" "tolerate_missing_plugins_annotation = 'tolerate-missing-nri-plugins.nri-seccomp.io'" "$dropin: the opt-out the chart uses"
+		fi
+	done
+else
+	bad "containerd not found at $CONTAINERD (run test/e2e/install.sh, or set CONTAINERD)"
+fi
+
+step "systemd unit"
+if command -v systemd-analyze >/dev/null; then
+	# verify resolves ExecStart: point it at a real binary.
+	go build -o "$TMP/usr/local/bin/nri-seccomp" ./cmd/nri-seccomp
+	sed "s#/usr/local/bin/nri-seccomp#$TMP/usr/local/bin/nri-seccomp#g" deploy/node/systemd/nri-seccomp.service >"$TMP/nri-seccomp.service"
+	if ! systemd-analyze verify "$TMP/nri-seccomp.service" 2>"$TMP/unit.err"; then
+		bad "systemd-analyze verify: $(cat "$TMP/unit.err")"
+	elif grep -v -e 'containerd.service' "$TMP/unit.err" | grep -q .; then
+		# containerd.service itself may be missing on the build machine.
+		bad "systemd-analyze verify warned: $(cat "$TMP/unit.err")"
+	fi
+else
+	echo "NOT RUN: systemd-analyze not installed"
+fi
+
+step "Dockerfile build command gives a static binary"
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=validate" -o "$TMP/nri-seccomp-static" ./cmd/nri-seccomp
+if readelf -l "$TMP/nri-seccomp-static" | grep -q INTERP; then
+	bad "the Dockerfile's build is dynamically linked"
+fi
+"$TMP/nri-seccomp-static" version | grep -q validate || bad "version not stamped by -ldflags"
+if docker info >/dev/null 2>&1; then
+	docker build -q -t nri-seccomp:validate .
+	docker run --rm nri-seccomp:validate check --policy /etc/nri-seccomp/policy.yaml
+else
+	echo "NOT RUN: no Docker daemon; the image itself was not built (the build command above was)"
+fi
+
+if [ "$fail" -ne 0 ]; then
+	printf '\nvalidate-deploy: FAILED\n'
+	exit 1
+fi
+printf '\nvalidate-deploy: OK\n'

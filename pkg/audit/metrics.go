@@ -1,0 +1,58 @@
+package audit
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// PromCounters counts seccomp audit records for Prometheus:
+//
+//	nri_seccomp_audit_records_total{namespace,pod,container,syscall,action}
+//	nri_seccomp_audit_events_suppressed_total
+//	nri_seccomp_audit_malformed_records_total
+//
+// Every record is counted, rate limiting or not. Records whose PID matched
+// no container have empty namespace, pod and container labels. Series of
+// removed pods stay until the daemon restarts: pods come and go slower than
+// scrapes, and a counter that vanishes loses its last increase.
+type PromCounters struct {
+	records    *prometheus.CounterVec
+	suppressed prometheus.Counter
+	malformed  prometheus.Counter
+}
+
+// NewPromCounters registers the counters on reg.
+func NewPromCounters(reg prometheus.Registerer) (*PromCounters, error) {
+	c := &PromCounters{
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "nri_seccomp", Subsystem: "audit", Name: "records_total",
+			Help: "Kernel seccomp audit records, by container and syscall and seccomp action.",
+		}, []string{"namespace", "pod", "container", "syscall", "action"}),
+		suppressed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "nri_seccomp", Subsystem: "audit", Name: "events_suppressed_total",
+			Help: "Seccomp audit records not emitted one by one (rate limiting); they are in summary events.",
+		}),
+		malformed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "nri_seccomp", Subsystem: "audit", Name: "malformed_records_total",
+			Help: "Lines that looked like seccomp audit records but could not be read.",
+		}),
+	}
+	for _, col := range []prometheus.Collector{c.records, c.suppressed, c.malformed} {
+		if err := reg.Register(col); err != nil {
+			return nil, fmt.Errorf("audit metrics: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Observe counts one record.
+func (c *PromCounters) Observe(e *Event) {
+	c.records.WithLabelValues(e.Namespace, e.Pod, e.Container, e.Syscall, e.Action).Inc()
+}
+
+// Suppressed counts records held back by rate limiting.
+func (c *PromCounters) Suppressed(n int) { c.suppressed.Add(float64(n)) }
+
+// Malformed counts one unreadable record.
+func (c *PromCounters) Malformed() { c.malformed.Inc() }

@@ -1,0 +1,347 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Source produces raw log lines. fn's slice is only valid during the call.
+type Source interface {
+	// Run calls fn for every line until ctx is done (follow mode) or the
+	// input ends, and returns nil then; other errors end it early.
+	Run(ctx context.Context, fn func(line []byte)) error
+	// String names the source for logs.
+	String() string
+}
+
+// maxLine bounds one line; longer ones are cut (audit records are < 8 KiB).
+const maxLine = 64 << 10
+
+// FileFollower follows a log file like `tail -F`: from its end (or start),
+// across rotation (the path names a new file: the old one is read to its end
+// first, then the new one from its start) and truncation (copytruncate:
+// read again from the start).
+type FileFollower struct {
+	Path string
+	// FromStart reads the file's current content too.
+	FromStart bool
+	// Poll is how often the end of the file is checked; 250ms when 0.
+	Poll time.Duration
+}
+
+func (f *FileFollower) String() string { return "file " + f.Path }
+
+// Run follows the file until ctx is done. A missing file is waited for.
+func (f *FileFollower) Run(ctx context.Context, fn func([]byte)) error {
+	poll := f.Poll
+	if poll <= 0 {
+		poll = 250 * time.Millisecond
+	}
+	var (
+		file    *os.File
+		info    os.FileInfo
+		offset  int64
+		pending []byte
+		buf     = make([]byte, 32<<10)
+	)
+	defer func() {
+		if file != nil {
+			file.Close()
+		}
+	}()
+	open := func(fromStart bool) error {
+		nf, err := os.Open(f.Path)
+		if err != nil {
+			return err
+		}
+		st, err := nf.Stat()
+		if err != nil {
+			nf.Close()
+			return err
+		}
+		offset = 0
+		if !fromStart {
+			if offset, err = nf.Seek(0, io.SeekEnd); err != nil {
+				nf.Close()
+				return err
+			}
+		}
+		if file != nil {
+			file.Close()
+		}
+		file, info, pending = nf, st, pending[:0]
+		return nil
+	}
+	emit := func(data []byte) {
+		pending = append(pending, data...)
+		for {
+			i := bytes.IndexByte(pending, '\n')
+			if i < 0 {
+				if len(pending) > maxLine {
+					fn(pending[:maxLine])
+					pending = pending[:0]
+				}
+				return
+			}
+			fn(pending[:i])
+			pending = pending[i+1:]
+		}
+	}
+	// drain reads what is there now; it reports whether anything was.
+	drain := func() (bool, error) {
+		got := false
+		for {
+			n, err := file.Read(buf)
+			if n > 0 {
+				got = true
+				offset += int64(n)
+				emit(buf[:n])
+			}
+			if errors.Is(err, io.EOF) || (err == nil && n == 0) {
+				return got, nil
+			}
+			if err != nil {
+				return got, fmt.Errorf("reading %s: %w", f.Path, err)
+			}
+		}
+	}
+
+	fromStart := f.FromStart
+	for file == nil {
+		err := open(fromStart)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("following %s: %w", f.Path, err)
+		}
+		fromStart = true // it appeared after we started: all of it is new
+		if !sleep(ctx, poll) {
+			return nil
+		}
+	}
+	for {
+		got, err := drain()
+		if err != nil {
+			return err
+		}
+		if got {
+			continue
+		}
+		if !sleep(ctx, poll) {
+			return nil
+		}
+		st, err := os.Stat(f.Path)
+		switch {
+		case err != nil:
+			// Between rename and re-creation: keep reading the old one.
+		case !os.SameFile(st, info):
+			// Rotated: finish the old file, then start on the new.
+			if _, err := drain(); err != nil {
+				return err
+			}
+			if len(pending) > 0 {
+				fn(pending)
+				pending = pending[:0]
+			}
+			if err := open(true); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("following %s: %w", f.Path, err)
+			}
+		case st.Size() < offset:
+			// Truncated in place.
+			if _, err := file.Seek(0, io.SeekStart); err != nil {
+				return fmt.Errorf("following %s: %w", f.Path, err)
+			}
+			offset, pending = 0, pending[:0]
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// Files reads files in order, once, line by line: a report's input.
+type Files []string
+
+func (fs Files) String() string { return "files " + strings.Join(fs, ", ") }
+
+// Run reads every file to its end.
+func (fs Files) Run(ctx context.Context, fn func([]byte)) error {
+	for _, p := range fs {
+		if err := readFile(ctx, p, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readFile(ctx context.Context, path string, fn func([]byte)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	for n := 0; sc.Scan(); n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		fn(sc.Bytes())
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	return nil
+}
+
+// WithRotated returns path's rotated siblings, oldest first, then path:
+// auditd keeps audit.log.1 (newest) ... audit.log.N (oldest). Compressed
+// ones (logrotate's .gz) are not read.
+func WithRotated(path string) ([]string, error) {
+	matches, err := filepath.Glob(path + ".*")
+	if err != nil {
+		return nil, err
+	}
+	type rotated struct {
+		n    int
+		path string
+	}
+	var rs []rotated
+	for _, m := range matches {
+		n, err := strconv.Atoi(strings.TrimPrefix(m, path+"."))
+		if err == nil && n > 0 {
+			rs = append(rs, rotated{n, m})
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].n > rs[j].n })
+	out := make([]string, 0, len(rs)+1)
+	for _, r := range rs {
+		out = append(out, r.path)
+	}
+	return append(out, path), nil
+}
+
+// Kmsg reads the kernel log device, where the kernel writes audit records
+// while no auditd receives them. Each read returns one record: a
+// "PRI,SEQ,USEC,FLAGS;message" line and continuation lines, which are
+// dropped.
+type Kmsg struct {
+	// Path is /dev/kmsg unless set (tests).
+	Path string
+	// FromStart reads the records still in the kernel's buffer too.
+	FromStart bool
+}
+
+func (k *Kmsg) String() string { return "kernel log " + k.path() }
+
+func (k *Kmsg) path() string {
+	if k.Path == "" {
+		return "/dev/kmsg"
+	}
+	return k.Path
+}
+
+// Run reads records until ctx is done.
+func (k *Kmsg) Run(ctx context.Context, fn func([]byte)) error {
+	f, err := os.Open(k.path())
+	if err != nil {
+		return fmt.Errorf("kernel log: %w", err)
+	}
+	if !k.FromStart {
+		if _, err := f.Seek(0, io.SeekEnd); err != nil {
+			f.Close()
+			return fmt.Errorf("kernel log: seek to end: %w", err)
+		}
+	}
+	// /dev/kmsg is pollable, so Close unblocks a pending Read.
+	stop := context.AfterFunc(ctx, func() { f.Close() })
+	defer func() {
+		if stop() {
+			f.Close()
+		}
+	}()
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := f.Read(buf)
+		switch {
+		case err == nil:
+			rec := buf[:n]
+			if i := bytes.IndexByte(rec, '\n'); i >= 0 {
+				rec = rec[:i]
+			}
+			fn(rec)
+		case errors.Is(err, syscall.EPIPE):
+			// The kernel overwrote records before we read them; the
+			// next read continues with the oldest one left.
+			continue
+		case errors.Is(err, io.EOF) && k.Path != "":
+			return nil // a regular file standing in for the device
+		case ctx.Err() != nil:
+			return nil
+		default:
+			return fmt.Errorf("kernel log: %w", err)
+		}
+	}
+}
+
+// AuditdLog finds a running auditd and the log file it writes: log_file from
+// auditd.conf in its -c directory (auditd may run with a private config),
+// else /etc/audit/auditd.conf, else the default path. ok is false when no
+// auditd runs: the kernel then writes audit records to its log.
+func AuditdLog(proc string) (path string, ok bool) {
+	matches, _ := filepath.Glob(filepath.Join(proc, "[0-9]*", "comm"))
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		if err != nil || strings.TrimSpace(string(b)) != "auditd" {
+			continue
+		}
+		confDir := "/etc/audit"
+		if cmd, err := os.ReadFile(filepath.Join(filepath.Dir(m), "cmdline")); err == nil {
+			args := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00")
+			for i := 0; i+1 < len(args); i++ {
+				if args[i] == "-c" {
+					confDir = args[i+1]
+				}
+			}
+		}
+		logFile := "/var/log/audit/audit.log"
+		if conf, err := os.ReadFile(filepath.Join(confDir, "auditd.conf")); err == nil {
+			for _, line := range strings.Split(string(conf), "\n") {
+				k, v, ok := strings.Cut(line, "=")
+				if ok && strings.TrimSpace(k) == "log_file" {
+					logFile = strings.TrimSpace(v)
+				}
+			}
+		}
+		return logFile, true
+	}
+	return "", false
+}
+
+// DefaultSource follows auditd's log when an auditd runs, else the kernel log.
+func DefaultSource() Source {
+	if p, ok := AuditdLog("/proc"); ok {
+		return &FileFollower{Path: p}
+	}
+	return &Kmsg{}
+}

@@ -1,0 +1,166 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/containerd/nri/pkg/api"
+	"github.com/containerd/nri/pkg/stub"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/registry"
+)
+
+// containerRegistry is the registry the plugin feeds; an alias so that
+// plugin.go needs no import for a field that is optional.
+type containerRegistry = *registry.Registry
+
+// The lifecycle events that keep the registry current. NRI delivers them
+// whether or not a registry is set; without one they return at once, except
+// that PostStartContainer still writes the container's PID to the decision
+// log, for offline attribution.
+var (
+	_ stub.StartContainerInterface     = (*Plugin)(nil)
+	_ stub.PostStartContainerInterface = (*Plugin)(nil)
+	_ stub.RemoveContainerInterface    = (*Plugin)(nil)
+)
+
+// SetRegistry makes the plugin record every container it sees in reg: its
+// pod and name and decision at creation, its init PID at start, and drop it
+// at removal. Call it before Run.
+func (p *Plugin) SetRegistry(reg *registry.Registry) { p.reg = reg }
+
+// noteDecision records the identity and decision of a container the plugin
+// let through. A refused container never starts, so it is not recorded.
+func (p *Plugin) noteDecision(rec Record) {
+	if p.reg == nil || rec.Error != "" || rec.ContainerID == "" {
+		return
+	}
+	rules := rec.Rules
+	if rules == nil {
+		rules = []string{}
+	}
+	p.reg.Upsert(registry.Container{
+		ID:        rec.ContainerID,
+		Namespace: rec.Namespace,
+		Pod:       rec.Pod,
+		PodUID:    rec.PodUID,
+		Name:      rec.Container,
+		Rules:     rules,
+		Mode:      rec.Mode,
+		Digest:    rec.Digest,
+	})
+}
+
+// containerFromNRI is the registry's view of an NRI container: identity and
+// PID (0 until the runtime has started the task).
+func containerFromNRI(pod *api.PodSandbox, ctr *api.Container) registry.Container {
+	return registry.Container{
+		ID:        ctr.GetId(),
+		Namespace: pod.GetNamespace(),
+		Pod:       pod.GetName(),
+		PodUID:    pod.GetUid(),
+		Name:      ctr.GetName(),
+		PID:       int(ctr.GetPid()),
+	}
+}
+
+// StartContainer records the container; containerd 2.4 calls it before the
+// task starts, so the PID is usually not known yet.
+func (p *Plugin) StartContainer(_ context.Context, pod *api.PodSandbox, ctr *api.Container) error {
+	if p.reg != nil {
+		p.reg.Upsert(containerFromNRI(pod, ctr))
+	}
+	return nil
+}
+
+// PostStartContainer records the container's init PID, and writes it to the
+// decision log: audit records carry only host PIDs, and this line is what
+// lets `nri-seccomp audit report` attribute them offline.
+func (p *Plugin) PostStartContainer(_ context.Context, pod *api.PodSandbox, ctr *api.Container) error {
+	c := containerFromNRI(pod, ctr)
+	c.Started = p.now().UTC()
+	if p.reg != nil {
+		p.reg.Upsert(c)
+	}
+	if c.PID <= 0 {
+		return nil
+	}
+	p.mu.RLock()
+	err := p.dlog.writeStart(StartRecord{Time: c.Started, Event: EventStarted, Node: p.node, ContainerID: c.ID, PID: c.PID})
+	p.mu.RUnlock()
+	if err != nil {
+		p.logger.WithError(err).Warn("writing the decision log")
+	}
+	return nil
+}
+
+// RemoveContainer forgets the container. A stopped container is kept until
+// then, on purpose: the kernel's last audit records for it may still be on
+// their way. (StopContainer is not subscribed to: every event the plugin
+// takes is a round trip the runtime waits for.)
+func (p *Plugin) RemoveContainer(_ context.Context, _ *api.PodSandbox, ctr *api.Container) error {
+	if p.reg != nil {
+		p.reg.Remove(ctr.GetId())
+	}
+	return nil
+}
+
+// syncRegistry replaces the registry's content with the runtime's running
+// and created containers. Synchronize calls it on every (re)connection: a
+// container that started or went away while the plugin was disconnected is
+// then known, or forgotten. The decisions of containers created before the
+// plugin ran are unknown and stay empty.
+func (p *Plugin) syncRegistry(pods []*api.PodSandbox, ctrs []*api.Container) {
+	if p.reg == nil {
+		return
+	}
+	byID := make(map[string]*api.PodSandbox, len(pods))
+	for _, pod := range pods {
+		byID[pod.GetId()] = pod
+	}
+	var cs []registry.Container
+	for _, ctr := range ctrs {
+		switch ctr.GetState() {
+		case api.ContainerState_CONTAINER_RUNNING, api.ContainerState_CONTAINER_CREATED:
+		default:
+			continue
+		}
+		cs = append(cs, containerFromNRI(byID[ctr.GetPodSandboxId()], ctr))
+	}
+	p.reg.Sync(cs)
+}
+
+// EventStarted marks a decision-log line that gives a started container's
+// init PID rather than a decision.
+const EventStarted = "started"
+
+// StartRecord is the decision-log line written when a container starts. It
+// names the container by id only: the decision line before it has the pod,
+// and a reader looking for a pod's decision cannot mistake this line for
+// one.
+type StartRecord struct {
+	Time        time.Time `json:"time"`
+	Event       string    `json:"event"`
+	Node        string    `json:"node,omitempty"`
+	ContainerID string    `json:"container_id"`
+	PID         int       `json:"pid"`
+}
+
+func (l *DecisionLog) writeStart(r StartRecord) error {
+	if l == nil {
+		return nil
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("decision log: encoding record: %w", err)
+	}
+	data = append(data, '\n')
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.w.Write(data); err != nil {
+		return fmt.Errorf("decision log: %w", err)
+	}
+	return nil
+}

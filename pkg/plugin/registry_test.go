@@ -1,0 +1,132 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/nri/pkg/api"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/registry"
+)
+
+// The registry follows a container through the lifecycle events: the
+// decision at creation, the PID at start, gone at removal; a refused
+// container is never recorded.
+func TestRegistryLifecycle(t *testing.T) {
+	logger, _ := testLogger()
+	var dl bytes.Buffer
+	d := &fakeDecider{fn: func(in Input) (*Decision, error) {
+		if in.Container == "bad" {
+			return nil, fmt.Errorf("no")
+		}
+		return &Decision{Rules: []RuleResult{{Name: "trial", Action: "tighten", Mode: "audit"}}, Mode: "audit",
+			Changed: true, Seccomp: denyProfile("mkdir"), Digest: "sha256:d"}, nil
+	}}
+	p, err := New(Options{Decider: d, Logger: logger, DecisionLog: NewDecisionLog(&dl), Node: "n1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry.NewWithProc(t.TempDir())
+	p.SetRegistry(reg)
+	p.now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+	ctx := context.Background()
+	pod := testPod("ns", "web")
+	ctr := testContainer("app")
+
+	if _, _, err := p.CreateContainer(ctx, pod, ctr); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.CreateContainer(ctx, pod, testContainer("bad")); err == nil {
+		t.Fatal("bad container was not refused")
+	}
+	if _, ok := reg.Get("ctr-bad"); ok {
+		t.Fatal("a refused container is in the registry")
+	}
+	c, ok := reg.Get("ctr-app")
+	if !ok || c.Mode != "audit" || c.Digest != "sha256:d" || c.Namespace != "ns" || c.Pod != "web" || c.Name != "app" || c.PID != 0 {
+		t.Fatalf("after create: %+v %v", c, ok)
+	}
+
+	// containerd 2.4 sends StartContainer before the task runs (no PID),
+	// PostStartContainer with it.
+	if err := p.StartContainer(ctx, pod, ctr); err != nil {
+		t.Fatal(err)
+	}
+	ctr.Pid = 4242
+	if err := p.PostStartContainer(ctx, pod, ctr); err != nil {
+		t.Fatal(err)
+	}
+	a := reg.Attribute(4242)
+	if a.How != registry.ByPID || a.Container.Name != "app" || a.Container.Mode != "audit" || len(a.Container.Rules) != 1 {
+		t.Fatalf("attribution of the init PID: %+v", a)
+	}
+	lines := jsonLines(t, dl.String())
+	last := lines[len(lines)-1]
+	if last["event"] != "started" || last["container_id"] != "ctr-app" || last["pid"] != 4242.0 || last["node"] != "n1" || last["namespace"] != nil {
+		t.Fatalf("start line: %v", last)
+	}
+
+	if !reg.Attribute(4242).Known() {
+		t.Fatal("a started container is not attributed")
+	}
+	if err := p.RemoveContainer(ctx, pod, ctr); err != nil {
+		t.Fatal(err)
+	}
+	if reg.Attribute(4242).Known() {
+		t.Fatal("a removed container is still attributed")
+	}
+}
+
+func TestSyncRegistry(t *testing.T) {
+	p, err := New(Options{Decider: &fakeDecider{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.syncRegistry(nil, nil) // no registry: no-op
+	reg := registry.NewWithProc(t.TempDir())
+	p.SetRegistry(reg)
+	reg.Upsert(registry.Container{ID: "gone", PID: 7})
+	pod := testPod("ns", "web")
+	running := testContainer("run")
+	running.PodSandboxId, running.State, running.Pid = pod.Id, api.ContainerState_CONTAINER_RUNNING, 11
+	stopped := testContainer("stopped")
+	stopped.PodSandboxId, stopped.State, stopped.Pid = pod.Id, api.ContainerState_CONTAINER_STOPPED, 12
+	orphan := testContainer("orphan")
+	orphan.PodSandboxId, orphan.State = "nope", api.ContainerState_CONTAINER_CREATED
+	p.syncRegistry([]*api.PodSandbox{pod}, []*api.Container{running, stopped, orphan})
+	var got []string
+	for _, c := range reg.List() {
+		got = append(got, fmt.Sprintf("%s/%s/%s:%d", c.Namespace, c.Pod, c.Name, c.PID))
+	}
+	if strings.Join(got, " ") != "//orphan:0 ns/web/run:11" {
+		t.Fatalf("after sync: %v", got)
+	}
+}
+
+func TestEventsWithoutRegistry(t *testing.T) {
+	var dl bytes.Buffer
+	p, err := New(Options{Decider: &fakeDecider{}, DecisionLog: NewDecisionLog(&dl)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ctr := testContainer("app")
+	ctr.Pid = 9
+	for _, err := range []error{
+		p.StartContainer(ctx, testPod("ns", "p"), ctr),
+		p.PostStartContainer(ctx, testPod("ns", "p"), ctr),
+		p.RemoveContainer(ctx, testPod("ns", "p"), ctr),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The PID still goes to the decision log for offline attribution.
+	if !strings.Contains(dl.String(), `"event":"started"`) {
+		t.Fatalf("decision log: %q", dl.String())
+	}
+}

@@ -1,0 +1,267 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
+)
+
+// privateAuditd makes sure an auditd receives the kernel's audit records for
+// the rest of the test: the one running, or one started here with a private
+// config (`auditd -n -c DIR`) and stopped at the end. The kernel log is no
+// substitute for recording: it passes 10 audit records per 5 s
+// (printk_ratelimit), auditd all of them. The kernel's backlog is raised
+// for the test (a container start logs a burst of records) and restored.
+func privateAuditd(t *testing.T) string {
+	t.Helper()
+	backlog := auditStatus(t, "backlog_limit")
+	if out, err := exec.Command("auditctl", "-b", "8192").CombinedOutput(); err != nil {
+		t.Fatalf("auditctl -b: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("auditctl", "-b", strconv.Itoa(backlog)).CombinedOutput(); err != nil {
+			t.Errorf("restoring the audit backlog limit: %v: %s", err, out)
+		}
+	})
+	if log, ok := audit.AuditdLog("/proc"); ok {
+		t.Logf("using the running auditd (log %s)", log)
+		return log
+	}
+	dir, err := os.MkdirTemp("", "e2e-auditd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	log := filepath.Join(dir, "audit.log")
+	conf := fmt.Sprintf("log_file = %s\nlog_format = ENRICHED\nwrite_logs = yes\nflush = INCREMENTAL_ASYNC\nfreq = 20\n"+
+		"max_log_file = 64\nmax_log_file_action = ROTATE\nnum_logs = 2\nspace_left = 10\nadmin_space_left = 5\n"+
+		"space_left_action = IGNORE\nadmin_space_left_action = IGNORE\ndisk_full_action = IGNORE\ndisk_error_action = IGNORE\n"+
+		"plugin_dir = %s\nlocal_events = yes\nq_depth = 2000\n", log, dir)
+	if err := os.WriteFile(filepath.Join(dir, "auditd.conf"), []byte(conf), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("auditd", "-n", "-c", dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	out, _ := os.Create(filepath.Join(dir, "auditd.out"))
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start auditd: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		out.Close()
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for auditStatus(t, "pid") != cmd.Process.Pid {
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(dir, "auditd.out"))
+			t.Fatalf("auditd did not register with the kernel: %s", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("started a private auditd (log %s)", log)
+	return log
+}
+
+// auditStatus reads one number from `auditctl -s`.
+func auditStatus(t *testing.T, key string) int {
+	t.Helper()
+	out, err := exec.Command("auditctl", "-s").CombinedOutput()
+	if err != nil {
+		t.Fatalf("auditctl -s: %v: %s", err, out)
+	}
+	m := regexp.MustCompile(`(?m)^` + key + ` (\d+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("auditctl -s: no %s in %s", key, out)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// learnPolicy logs every syscall RuntimeDefault allows (audit mode of a rule
+// that would refuse everything) in e2e-learn.
+const learnPolicy = `apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+profiles:
+  refuse-all: {inline: {defaultAction: SCMP_ACT_ERRNO}}
+rules:
+- name: learn
+  match: {namespaces: [e2e-learn]}
+  action: tighten
+  profile: refuse-all
+  mode: audit
+`
+
+// The rollout the docs describe, for real: audit mode logs what a workload
+// calls, `record` turns the events into a profile, and a tighten rule with
+// that profile enforces it: the same workload starts and runs, a syscall it
+// never made is refused.
+func TestAuditRecordThenEnforce(t *testing.T) {
+	bin := pluginBin(t)
+	privateAuditd(t)
+	c := StartContainerd(t, h.ContainerdOptions{})
+	events := filepath.Join(c.Dir, "audit-events.jsonl")
+	p := StartPlugin(t, c, bin, writePolicy(t, learnPolicy), "--audit", "--audit-events", events, "--audit-window", "1s")
+	if !strings.Contains(p.LogTail(200), "reading seccomp audit records") {
+		t.Fatalf("the daemon does not say where it reads records:\n%s", p.LogTail(50))
+	}
+
+	workload := []string{h.ProbePath, "mkdir", "/tmp/learned"}
+	pod := RunPod(t, c, h.PodSpec{Name: "rec", Namespace: "e2e-learn"})
+	ct := RunContainer(t, pod, h.ContainerSpec{Name: "app", Seccomp: h.SeccompRuntimeDefault, Command: workload})
+	if code, err := ct.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
+		t.Fatalf("learning run: exit %d, %v", code, err)
+	}
+	waitEvent(t, events, 15*time.Second, "for the workload's mkdir", func(ev audit.Event) bool {
+		return ev.Syscall == "mkdir" && ev.Pod == "rec" && ev.Container == "app"
+	})
+	// A workload that does nothing: what is logged for it is what runc
+	// (after installing the filter) and process start-up need, which
+	// audit.RuntimeBase must cover, or a recorded profile could keep
+	// containers from starting.
+	noopPod := RunPod(t, c, h.PodSpec{Name: "noop", Namespace: "e2e-learn"})
+	noop := RunContainer(t, noopPod, h.ContainerSpec{Name: "true", Seccomp: h.SeccompRuntimeDefault, Command: []string{"/bin/busybox", "true"}})
+	if code, err := noop.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
+		t.Fatalf("noop run: exit %d, %v", code, err)
+	}
+	waitEvent(t, events, 15*time.Second, "for the noop container's execve", func(ev audit.Event) bool {
+		return ev.Syscall == "execve" && ev.Pod == "noop"
+	})
+	time.Sleep(2 * time.Second) // the rest of the burst, and the window's summaries
+
+	profilePath := filepath.Join(t.TempDir(), "recorded.json")
+	out, err := exec.CommandContext(ctx(t), bin, "record", "--log", events, "--namespace", "e2e-learn", "--pod", "rec", "-o", profilePath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("record: %v\n%s", err, out)
+	}
+	t.Logf("record: %s", out)
+	data, err := os.ReadFile(profilePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prof specs.LinuxSeccomp
+	if err := json.Unmarshal(data, &prof); err != nil {
+		t.Fatalf("recorded profile: %v\n%s", err, data)
+	}
+	allowed := map[string]bool{}
+	for _, s := range prof.Syscalls {
+		for _, n := range s.Names {
+			allowed[n] = true
+		}
+	}
+	if prof.DefaultAction != specs.ActErrno || !allowed["mkdir"] || !allowed["execve"] || allowed["rmdir"] {
+		t.Fatalf("recorded profile: default %s, mkdir %v execve %v rmdir %v:\n%s", prof.DefaultAction, allowed["mkdir"], allowed["execve"], allowed["rmdir"], data)
+	}
+	// Which of the base set the recording saw: the base set must be a
+	// superset of what runc and process start-up needed here.
+	seen := map[string]bool{}
+	for _, ev := range readEvents(t, events) {
+		if ev.Pod == "rec" {
+			seen[ev.Syscall] = true
+		}
+	}
+	var names []string
+	for n := range seen {
+		names = append(names, n)
+	}
+	t.Logf("syscalls logged for the workload: %s", strings.Join(names, " "))
+	base := map[string]bool{}
+	for _, n := range audit.RuntimeBase {
+		base[n] = true
+	}
+	var missing, noopSeen []string
+	for _, ev := range readEvents(t, events) {
+		if ev.Pod != "noop" || slices.Contains(noopSeen, ev.Syscall) {
+			continue
+		}
+		noopSeen = append(noopSeen, ev.Syscall)
+		if !base[ev.Syscall] {
+			missing = append(missing, ev.Syscall)
+		}
+	}
+	slices.Sort(noopSeen)
+	t.Logf("syscalls logged for a container running busybox true: %s", strings.Join(noopSeen, " "))
+	if len(missing) > 0 {
+		t.Errorf("audit.RuntimeBase lacks %v, which runc and a trivial process needed here", missing)
+	}
+
+	// Enforce: a new daemon with the recorded profile.
+	if code, err := p.Stop(); err != nil || code != 0 {
+		t.Fatalf("stop the learning daemon: %d %v", code, err)
+	}
+	// The base set alone must start a container that does nothing.
+	baseProf, err := json.Marshal(specs.LinuxSeccomp{DefaultAction: specs.ActErrno,
+		Syscalls: []specs.LinuxSyscall{{Names: audit.RuntimeBase, Action: specs.ActAllow}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	basePath := filepath.Join(t.TempDir(), "base.json")
+	if err := os.WriteFile(basePath, baseProf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	enforce := fmt.Sprintf(`apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+profiles:
+  recorded: {file: %s}
+  base: {file: %s}
+rules:
+- name: recorded
+  match: {namespaces: [e2e-enforce]}
+  action: tighten
+  profile: recorded
+- name: base
+  match: {namespaces: [e2e-base]}
+  action: tighten
+  profile: base
+`, profilePath, basePath)
+	p2 := StartPlugin(t, c, bin, writePolicy(t, enforce))
+	pod2 := RunPod(t, c, h.PodSpec{Name: "prod", Namespace: "e2e-enforce"})
+	same := RunContainer(t, pod2, h.ContainerSpec{Name: "app", Seccomp: h.SeccompRuntimeDefault, Command: workload})
+	RequireDecision(t, p2, same, []string{"recorded"}, true)
+	if code, err := same.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
+		logs, _ := same.Logs(ctx(t))
+		t.Fatalf("the recorded workload under its profile: exit %d, %v; output %q", code, err, logs)
+	}
+	logs, _ := same.Logs(ctx(t))
+	r, err := h.ParseProbe(logs)
+	if err != nil {
+		t.Fatalf("probe output %q: %v", logs, err)
+	}
+	RequireAllowed(t, r)
+	other := RunContainer(t, pod2, h.ContainerSpec{Name: "other", Seccomp: h.SeccompRuntimeDefault,
+		Command: []string{h.ProbePath, "rmdir", "/tmp"}})
+	if code, err := other.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
+		t.Fatalf("other workload: exit %d, %v", code, err)
+	}
+	logs, _ = other.Logs(ctx(t))
+	r, err = h.ParseProbe(logs)
+	if err != nil {
+		t.Fatalf("probe output %q: %v", logs, err)
+	}
+	RequireRefused(t, r, "EPERM")
+
+	basePod := RunPod(t, c, h.PodSpec{Name: "base", Namespace: "e2e-base"})
+	bt := RunContainer(t, basePod, h.ContainerSpec{Name: "true", Seccomp: h.SeccompRuntimeDefault, Command: []string{"/bin/busybox", "true"}})
+	RequireDecision(t, p2, bt, []string{"base"}, true)
+	if code, err := bt.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
+		logs, _ := bt.Logs(ctx(t))
+		t.Fatalf("busybox true under audit.RuntimeBase alone: exit %d, %v; output %q", code, err, logs)
+	}
+}
