@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/nri-seccomp/nri-seccomp/pkg/runcinfo"
 	"io"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -59,7 +60,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		req.Profile = p
 	}
 
-	eng, err := engine.Load(*policyPath, engine.Options{Explain: true})
+	eng, err := engine.Load(*policyPath, engine.Options{Explain: true, SeccompFlags: runcinfo.SeccompFlags(runcPath())})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitFail

@@ -82,6 +82,10 @@ type Options struct {
 	// thousands of rules per container costs more than the decision itself.
 	// The decision is the same either way.
 	Explain bool
+	// SeccompFlags is nil when the node's runc applies seccomp filter flags,
+	// else why not (runcinfo.SeccompFlags); rules with logDenied are then
+	// refused when the policy loads.
+	SeccompFlags error
 }
 
 // Engine decides for one loaded policy. It is safe for concurrent use.
@@ -131,7 +135,7 @@ func Load(path string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	pol, err := policy.Load(path, policy.Options{Builtins: b})
+	pol, err := policy.Load(path, policy.Options{Builtins: b, SeccompFlags: opts.SeccompFlags})
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +181,15 @@ func New(pol *policy.Policy, opts Options) (*Engine, error) {
 				if p, _, err = profile.Intersect(p, profile.DenyList(deny)); err != nil {
 					return nil, fmt.Errorf("%w: %s:%d: rule %s: %w", policy.ErrInvalidPolicy, r.File, r.Line, r.Name, err)
 				}
+			}
+			if r.LogDenied {
+				// Intersection keeps every flag either side sets, so the
+				// result carries it; models are shared, so copy first.
+				cp := *p
+				cp.Flags = append(slices.Clone(p.Flags), specs.LinuxSeccompFlagLog)
+				slices.Sort(cp.Flags)
+				cp.Flags = slices.Compact(cp.Flags)
+				p = &cp
 			}
 			c.profile = p
 		}

@@ -371,3 +371,37 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-us")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-us")
 }
+
+// logDenied asks the kernel to log refusals too: the result carries
+// SECCOMP_FILTER_FLAG_LOG, whether the container had a profile or not.
+func TestLogDeniedSetsFlag(t *testing.T) {
+	e := newEngine(t, `apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+rules:
+- name: r
+  match: {namespaces: [logged]}
+  action: tighten
+  deny: [keyctl]
+  logDenied: true
+- name: plain
+  match: {namespaces: [plain]}
+  action: tighten
+  deny: [keyctl]
+`)
+	for _, cur := range []*specs.LinuxSeccomp{nil, runtimeDefault(t)} {
+		d, err := e.Decide(Input{Namespace: "logged", Current: cur})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.Changed || !slices.Contains(d.Seccomp.Flags, specs.LinuxSeccompFlagLog) {
+			t.Fatalf("want SECCOMP_FILTER_FLAG_LOG in the result, got flags %v (changed %v)", d.Seccomp.Flags, d.Changed)
+		}
+		d, err = e.Decide(Input{Namespace: "plain", Current: cur})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(d.Seccomp.Flags, specs.LinuxSeccompFlagLog) {
+			t.Fatalf("a rule without logDenied must not set the flag: %v", d.Seccomp.Flags)
+		}
+	}
+}

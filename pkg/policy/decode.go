@@ -25,7 +25,7 @@ var (
 
 var (
 	topKeys         = []string{"apiVersion", "kind", "profiles", "rules"}
-	ruleKeys        = []string{"name", "match", "action", "mode", "profile", "deny"}
+	ruleKeys        = []string{"name", "match", "action", "mode", "profile", "deny", "logDenied"}
 	matchKeys       = []string{"namespaces", "podSelector", "annotations", "containers", "images", "profileTypes"}
 	selectorKeys    = []string{"matchLabels", "matchExpressions"}
 	expressionKeys  = []string{"key", "operator", "values"}
@@ -419,6 +419,20 @@ func (w *walker) rule(n *yaml.Node, path string) *Rule {
 		r.Deny = w.deny(e.v, child(path, "deny"))
 	}
 
+	if e, ok := f["logDenied"]; ok {
+		field := child(path, "logDenied")
+		switch {
+		case w.isAlias(e.v, field):
+		case e.v.Kind != yaml.ScalarNode || e.v.ShortTag() != "!!bool":
+			w.addf(e.v, field, "expected true or false, got %s", describe(e.v))
+		default:
+			r.LogDenied = e.v.Value == "true" || e.v.Value == "True" || e.v.Value == "TRUE"
+			if r.LogDenied && w.l.opts.SeccompFlags != nil {
+				w.addf(e.v, field, "cannot be used on this node: %v", w.l.opts.SeccompFlags)
+			}
+		}
+	}
+
 	if e, ok := f["match"]; ok {
 		r.m = w.match(e.v, child(path, "match"))
 	}
@@ -454,6 +468,9 @@ func (w *walker) contradictions(r *Rule, f map[string]entry, path string) {
 		}
 		if e, ok := f["mode"]; ok && r.Mode == ModeAudit {
 			w.addf(e.v, child(path, "mode"), "exempt cannot run in audit mode: it changes nothing that could be audited")
+		}
+		if e, ok := f["logDenied"]; ok && r.LogDenied {
+			w.addf(e.k, child(path, "logDenied"), "exempt takes no logDenied: an exempt rule leaves the container as it is")
 		}
 	}
 }

@@ -658,3 +658,33 @@ func TestProblemString(t *testing.T) {
 		t.Errorf("errors.Is(err, fs.ErrNotExist) true without such a cause")
 	}
 }
+
+func TestLogDenied(t *testing.T) {
+	rule := func(extra string) string {
+		return header + lines("rules:", "- name: a", "  match: {}", "  action: tighten", "  deny: [keyctl]", extra)
+	}
+	// Accepted where runc applies seccomp flags.
+	pol, err := Parse([]byte(rule("  logDenied: true")), "policy.yaml", testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pol.Rules[0].LogDenied {
+		t.Fatal("logDenied: true was not read")
+	}
+	if pol, err := Parse([]byte(rule("  logDenied: false")), "policy.yaml", testOpts); err != nil || pol.Rules[0].LogDenied {
+		t.Fatalf("logDenied: false: %v", err)
+	}
+	// Refused, naming the reason, where it cannot work.
+	old := testOpts
+	old.SeccompFlags = errors.New("runc cannot apply seccomp flags (runc >= 1.2 is needed): /usr/sbin/runc is runc 1.1.5")
+	_, err = Parse([]byte(rule("  logDenied: true")), "policy.yaml", old)
+	checkProblems(t, err, "policy.yaml", []want{{8, "rules[0].logDenied", "cannot be used on this node: runc cannot apply seccomp flags (runc >= 1.2 is needed): /usr/sbin/runc is runc 1.1.5"}})
+	// false needs nothing from runc.
+	if _, err := Parse([]byte(rule("  logDenied: false")), "policy.yaml", old); err != nil {
+		t.Fatalf("logDenied: false must load on any runc: %v", err)
+	}
+	_, err = Parse([]byte(rule("  logDenied: yes please")), "policy.yaml", testOpts)
+	checkProblems(t, err, "policy.yaml", []want{{8, "rules[0].logDenied", "expected true or false"}})
+	_, err = Parse([]byte(header+lines("rules:", "- name: a", "  action: exempt", "  logDenied: true")), "policy.yaml", testOpts)
+	checkProblems(t, err, "policy.yaml", []want{{6, "rules[0].logDenied", "exempt takes no logDenied"}})
+}

@@ -66,6 +66,11 @@ type Rule struct {
 	// resolve it with Policy.Profile.
 	Profile string
 	Deny    []DenyEntry
+	// LogDenied asks the kernel to log the calls this container's filter
+	// refuses too (SECCOMP_FILTER_FLAG_LOG), not only SCMP_ACT_LOG ones: the
+	// only way refusals reach the audit log (auditd exit rules never see a call
+	// seccomp refused). Needs runc >= 1.2.
+	LogDenied bool
 
 	m matcher
 }
@@ -95,6 +100,10 @@ type Options struct {
 	// (the daemon passes runtime-default and unconfined). A policy may not
 	// declare a profile with a built-in's name.
 	Builtins map[string]*specs.LinuxSeccomp
+	// SeccompFlags is nil when the node's runc applies seccomp filter flags,
+	// or says why it cannot (runcinfo.SeccompFlags); a rule with logDenied is
+	// then a problem, since every container it applies to would fail to start.
+	SeccompFlags error
 }
 
 // Profile resolves a profile name used by a rule: a declared profile first (a
