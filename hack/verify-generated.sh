@@ -29,4 +29,13 @@ check "$root/pkg/syscalls/zsyscalls.go" "$tmp/zsyscalls.go"
 go -C "$root/hack/genruntimedefault" run . -o "$tmp/runtime-default.json"
 check "$root/policies/profiles/runtime-default.json" "$tmp/runtime-default.json"
 
+# policies/profiles/{hardened,minimal}.json, derived from the committed
+# runtime-default.json (a stale runtime-default is reported above).
+mkdir "$tmp/profiles"
+cp "$root/policies/profiles/runtime-default.json" "$tmp/profiles/"
+go -C "$root/policies" run ../hack/genprofiles -dir "$tmp/profiles"
+for f in hardened minimal; do
+	check "$root/policies/profiles/$f.json" "$tmp/profiles/$f.json"
+done
+
 exit "$status"

@@ -9,6 +9,7 @@
 package policies
 
 //go:generate go -C ../hack/genruntimedefault run . -o ../../policies/profiles/runtime-default.json
+//go:generate go run ../hack/genprofiles -dir profiles
 
 import (
 	"embed"

@@ -18,7 +18,7 @@ import (
 )
 
 func TestProfileNames(t *testing.T) {
-	want := []string{"runtime-default", "unconfined"}
+	want := []string{"hardened", "minimal", "runtime-default", "unconfined"}
 	if got := ProfileNames(); !slices.Equal(got, want) {
 		t.Fatalf("ProfileNames() = %v; want %v", got, want)
 	}

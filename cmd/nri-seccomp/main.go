@@ -29,6 +29,7 @@ Usage:
   nri-seccomp run      [flags]   serve containerd's NRI socket (the daemon)
   nri-seccomp check    [flags]   validate a policy
   nri-seccomp explain  [flags]   show the decision for a described container
+  nri-seccomp profile  <cmd>     show, diff, lint, convert, test seccomp profiles
   nri-seccomp audit report [flags]  seccomp audit records per container
   nri-seccomp record   [flags]   least-privilege profile from what a pod was seen doing
   nri-seccomp auditd-rules [flags] audit.rules lines for the syscalls a policy refuses
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(rest, stdout, stderr)
 	case "explain":
 		return cmdExplain(rest, stdout, stderr)
+	case "profile":
+		return cmdProfile(ctx, rest, stdout, stderr)
 	case "audit":
 		return cmdAudit(rest, stdout, stderr)
 	case "record":

@@ -1,112 +1,43 @@
 package plugin
 
-// This check belongs with the seccomp model (pkg/profile) and may move there;
-// it lives here until the lead decides, because only `check` uses it.
+// The runc start check lives in pkg/profiletool, which `profile lint` shares;
+// these names keep check.go and its tests unchanged.
 
 import (
-	"fmt"
-	"runtime"
-	"slices"
-	"strings"
-
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
+	"github.com/nri-seccomp/nri-seccomp/pkg/profiletool"
 )
 
-// runcNeeds lists syscalls that runc itself makes after it has installed the
-// container's seccomp filter, with why. runc installs the filter before its
-// last setup steps unless the container has no_new_privs (then just before
-// execve), and Debian's runc 1.1.5 was measured failing with "operation not
-// permitted" when a profile refused getcwd, fstatfs or close. A profile that
-// refuses any of these makes every container fail to start, whatever the
-// workload. Argument-dependent rules are reported as "may refuse".
-var runcNeeds = []struct {
+// RuncProblem is one syscall runc needs that a profile refuses.
+type RuncProblem = profiletool.RuncProblem
+
+// runcNeeds is profiletool's list in the shape this package's tests read.
+var runcNeeds = func() []struct {
 	names []string
 	why   string
-}{
-	{[]string{"execve"}, "runc executes the container's process under the filter"},
-	{[]string{"getcwd", "chdir"}, "runc enters and checks the working directory (CVE-2024-21626)"},
-	{[]string{"fstatfs", "openat", "getdents64", "fcntl", "close"}, "runc closes the descriptors the container must not inherit"},
-	{[]string{"newfstatat", "write"}, "runc finds the executable and signals the exec fifo"},
-	{[]string{"capget", "capset", "prctl"}, "runc drops capabilities without no_new_privs"},
-	{[]string{"setgroups", "setgid", "setuid"}, "runc switches to the container's user"},
-	{[]string{"futex", "rt_sigprocmask", "rt_sigreturn", "sched_yield", "nanosleep", "mmap", "munmap"}, "the Go runtime inside runc's init process"},
-}
-
-// RuncProblem is one syscall runc needs that a profile refuses.
-type RuncProblem struct {
-	Syscall string
-	// Verdict is the refusing action, e.g. "SCMP_ACT_ERRNO(EPERM)".
-	Verdict string
-	// Conditional: refused only for some arguments.
-	Conditional bool
-	Why         string
-}
-
-func (p RuncProblem) String() string {
-	s := p.Syscall + " (" + p.Verdict
-	if p.Conditional {
-		s += " for some arguments"
+} {
+	var out []struct {
+		names []string
+		why   string
 	}
-	return s + "): " + p.Why
-}
+	for _, n := range profiletool.RuncNeeds() {
+		out = append(out, struct {
+			names []string
+			why   string
+		}{n.Names, n.Why})
+	}
+	return out
+}()
 
 // RuncStartProblems lists the syscalls runc needs that s refuses on this
-// machine's architecture. A nil profile refuses nothing. An invalid profile
-// is an error (the loader reports those in detail).
+// machine's architecture; see profiletool.RuncStartProblems.
 func RuncStartProblems(s *specs.LinuxSeccomp) ([]RuncProblem, error) {
-	if s == nil {
-		return nil, nil
-	}
-	native := profile.NativeArch(runtime.GOARCH)
-	p, err := profile.FromSpec(s, native)
-	if err != nil {
-		return nil, err
-	}
-	var out []RuncProblem
-	for _, group := range runcNeeds {
-		for _, name := range group.names {
-			sc, ok := p.Syscalls[name]
-			if !ok {
-				if p.Default.Level.Denies() {
-					out = append(out, RuncProblem{Syscall: name, Verdict: p.Default.String(), Why: group.why})
-				}
-				continue
-			}
-			// The strictest answer any call can get, and whether some
-			// calls (other arguments) get through.
-			worst, someAllowed := sc.Fallback, !sc.Fallback.Level.Denies()
-			for _, r := range sc.Rules {
-				worst = profile.Stricter(worst, r.Verdict)
-				someAllowed = someAllowed || !r.Verdict.Level.Denies()
-			}
-			if worst.Level.Denies() {
-				out = append(out, RuncProblem{Syscall: name, Verdict: worst.String(), Conditional: someAllowed, Why: group.why})
-			}
-		}
-	}
-	return out, nil
+	return profiletool.RuncStartProblems(s)
 }
 
 // RuncDenyProblems lists deny-list entries that name a syscall runc needs.
-func RuncDenyProblems(names []string) []RuncProblem {
-	var out []RuncProblem
-	for _, group := range runcNeeds {
-		for _, name := range group.names {
-			if slices.Contains(names, name) {
-				out = append(out, RuncProblem{Syscall: name, Verdict: "denied", Why: group.why})
-			}
-		}
-	}
-	return out
-}
+func RuncDenyProblems(names []string) []RuncProblem { return profiletool.RuncDenyProblems(names) }
 
 // FormatRuncProblems joins problems for a one-line warning.
-func FormatRuncProblems(ps []RuncProblem) string {
-	parts := make([]string, len(ps))
-	for i, p := range ps {
-		parts[i] = p.String()
-	}
-	return fmt.Sprintf("runc cannot start a container with it: refuses %s", strings.Join(parts, "; "))
-}
+func FormatRuncProblems(ps []RuncProblem) string { return profiletool.FormatRuncProblems(ps) }
