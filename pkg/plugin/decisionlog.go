@@ -69,11 +69,14 @@ func OpenDecisionLog(path string) (*DecisionLog, error) {
 // Write appends one record. Each record is written with a single Write call
 // so that concurrent writers, and readers tailing the file, never see half a
 // line.
-func (l *DecisionLog) Write(r Record) error {
+func (l *DecisionLog) Write(r Record) error { return l.writeLine(r) }
+
+// writeLine appends v as one JSON line, in a single Write call.
+func (l *DecisionLog) writeLine(v any) error {
 	if l == nil {
 		return nil
 	}
-	data, err := json.Marshal(r)
+	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("decision log: encoding record: %w", err)
 	}

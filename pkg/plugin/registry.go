@@ -2,8 +2,6 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/containerd/nri/pkg/api"
@@ -148,19 +146,4 @@ type StartRecord struct {
 	PID         int       `json:"pid"`
 }
 
-func (l *DecisionLog) writeStart(r StartRecord) error {
-	if l == nil {
-		return nil
-	}
-	data, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("decision log: encoding record: %w", err)
-	}
-	data = append(data, '\n')
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, err := l.w.Write(data); err != nil {
-		return fmt.Errorf("decision log: %w", err)
-	}
-	return nil
-}
+func (l *DecisionLog) writeStart(r StartRecord) error { return l.writeLine(r) }
