@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
+	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -40,38 +39,9 @@ func AuditdRunning() bool {
 	return ok
 }
 
-// auditdLog finds a running auditd and the log file it writes: log_file
-// from the auditd.conf in its -c directory (auditd may run with a private
-// config), else from /etc/audit/auditd.conf.
-func auditdLog() (string, bool) {
-	matches, _ := filepath.Glob("/proc/[0-9]*/comm")
-	for _, m := range matches {
-		b, err := os.ReadFile(m)
-		if err != nil || strings.TrimSpace(string(b)) != "auditd" {
-			continue
-		}
-		confDir := "/etc/audit"
-		if cmd, err := os.ReadFile(filepath.Join(filepath.Dir(m), "cmdline")); err == nil {
-			args := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00")
-			for i := 0; i+1 < len(args); i++ {
-				if args[i] == "-c" {
-					confDir = args[i+1]
-				}
-			}
-		}
-		logFile := "/var/log/audit/audit.log"
-		if conf, err := os.ReadFile(filepath.Join(confDir, "auditd.conf")); err == nil {
-			for _, line := range strings.Split(string(conf), "\n") {
-				k, v, ok := strings.Cut(line, "=")
-				if ok && strings.TrimSpace(k) == "log_file" {
-					logFile = strings.TrimSpace(v)
-				}
-			}
-		}
-		return logFile, true
-	}
-	return "", false
-}
+// auditdLog finds a running auditd and its log file, the same way the
+// daemon's audit source does.
+func auditdLog() (string, bool) { return audit.AuditdLog("/proc") }
 
 // SeccompAuditRecords returns the seccomp audit records stamped at or after
 // since, from auditd (ausearch) when one runs, else from the kernel log.
