@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -51,18 +52,38 @@ func genVerdict(r *rand.Rand) (specs.LinuxSeccompAction, *uint) {
 // genProfile draws a random OCI section over a small universe, so that random
 // calls hit its rules often. simple limits rules to at most one comparison per
 // argument and no overlap tricks, the shape real profiles have.
-func genProfile(r *rand.Rand) *specs.LinuxSeccomp {
+func genProfile(t *testing.T, r *rand.Rand) *specs.LinuxSeccomp {
 	var err error
 	for range 1000 {
 		// runc cannot load some combinations at all (libseccomp refuses
 		// conflicting rules with EEXIST): such a container never starts, so
 		// there is nothing to tighten.
 		s := genProfile1(r)
-		if _, err = seccompbpf.Compile(s); err == nil {
+		if err = compilesWithin(t, s, 10*time.Second); err == nil {
 			return s
 		}
 	}
 	panic(fmt.Sprintf("1000 generated profiles in a row do not compile; last error: %v", err))
+}
+
+// compilesWithin compiles a generated input with libseccomp, giving up after d:
+// libseccomp 2.5.4 was seen looping forever inside seccomp_rule_add_array on
+// a generated profile (runc would hang on it the same way). Such a profile is
+// treated like the ones libseccomp refuses, and logged; the stuck C call
+// cannot be interrupted and keeps a thread busy until the test binary exits.
+func compilesWithin(t *testing.T, s *specs.LinuxSeccomp, d time.Duration) error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := seccompbpf.Compile(s)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		t.Logf("libseccomp did not finish compiling this profile within %s (left running): %s", d, dump(s))
+		return fmt.Errorf("libseccomp hung")
+	}
 }
 
 func genProfile1(r *rand.Rand) *specs.LinuxSeccomp {
@@ -213,7 +234,7 @@ func TestModelMatchesLibseccomp(t *testing.T) {
 	all := calls()
 	exact := 0
 	for range iterations {
-		s := genProfile(r)
+		s := genProfile(t, r)
 		m := model(t, s)
 		o := compile(t, s)
 		for _, c := range all {
@@ -239,7 +260,7 @@ func TestToSpecRoundTrip(t *testing.T) {
 	r := seed(t)
 	all := calls()
 	for range iterations {
-		s := genProfile(r)
+		s := genProfile(t, r)
 		m := model(t, s)
 		out, notes := toSpec(t, m)
 		o := compile(t, out)
@@ -261,7 +282,7 @@ func TestIntersectNeverLooser(t *testing.T) {
 	all := calls()
 	approx := 0
 	for range iterations {
-		a, b := genProfile(r), genProfile(r)
+		a, b := genProfile(t, r), genProfile(t, r)
 		ma, mb := model(t, a), model(t, b)
 		i, notes, err := profile.Intersect(ma, mb)
 		if err != nil {
@@ -303,7 +324,7 @@ func TestIntersectIdempotent(t *testing.T) {
 	r := seed(t)
 	all := calls()
 	for range iterations {
-		a := genProfile(r)
+		a := genProfile(t, r)
 		ma := model(t, a)
 		i, inotes, err := profile.Intersect(ma, ma)
 		if err != nil {
@@ -333,7 +354,7 @@ func TestAuditNeverDeniesWhatInputAllowed(t *testing.T) {
 	r := seed(t)
 	all := calls()
 	for range iterations {
-		a, b := genProfile(r), genProfile(r)
+		a, b := genProfile(t, r), genProfile(t, r)
 		ma, mb := model(t, a), model(t, b)
 		with, _, err := profile.Intersect(ma, mb)
 		if err != nil {
