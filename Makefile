@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/nri-seccomp
 PKGS    := ./...
 
-.PHONY: all build test unit lint verify e2e demo bench deploy-check clean
+.PHONY: all build test unit lint verify e2e demo bench bench-smoke bench-go deploy-check clean
 
 all: build
 
@@ -36,7 +36,19 @@ e2e: build
 demo: build
 	NRI_SECCOMP_BIN=$(CURDIR)/$(BIN) test/e2e/demo.sh
 
-bench:
+# Issue 8: every benchmark, side by side, into docs/benchmarks.md (root: real
+# containerd, runc and seccomp filters; about 15 minutes on 2 cores).
+bench: build
+	test/e2e/install.sh
+	$(GO) run ./test/bench -bin $(CURDIR)/$(BIN) -out docs/benchmarks.md -json bin/benchmarks.json
+
+# The same code paths with small counts, for CI: fails only when a section
+# cannot measure; times are printed, never asserted.
+bench-smoke: build
+	$(GO) run ./test/bench -smoke -bin $(CURDIR)/$(BIN) -out bin/benchmarks-smoke.md
+
+# The in-process go benchmarks alone (no root).
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/engine/ ./pkg/policy/ ./pkg/audit/
 
 # Kubernetes manifests, Helm chart, node layout: helm lint, kustomize,

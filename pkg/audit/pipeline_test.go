@@ -223,3 +223,37 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Fatalf("%d events emitted for one hot key in one window", emitted)
 	}
 }
+
+// BenchmarkPipelineMixed is a storm from a busy node: 50 containers, each
+// logging several syscalls, on both architectures, with one record in ten
+// from a process no container owns (a registry miss, looked up in /proc).
+func BenchmarkPipelineMixed(b *testing.B) {
+	reg := registry.NewWithProc(b.TempDir())
+	for i := range 50 {
+		reg.Upsert(registry.Container{ID: fmt.Sprintf("c%d", i), Namespace: "shop", Pod: fmt.Sprintf("web-%d", i), Name: "app", PID: 1000 + i})
+	}
+	pc, err := NewPromCounters(prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines [][]byte
+	for i := range 1000 {
+		pid := 1000 + i%50
+		if i%10 == 9 {
+			pid = 90000 + i // no container
+		}
+		lines = append(lines, line(pid, []int{83, 84, 250, 321, 165, 0}[i%6], RetLog))
+	}
+	emitted := 0
+	p := NewPipeline(PipelineOptions{Attributor: reg, Counters: pc, Delay: -1, Emit: func(Event) { emitted++ }})
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p.Handle(lines[i%len(lines)])
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	if emitted == 0 {
+		b.Fatal("no event emitted")
+	}
+}
