@@ -24,7 +24,7 @@ func init() {
 type filterCase struct {
 	name   string
 	what   string
-	subset bool // allows a subset of RuntimeDefault's calls (not the same set)
+	subset bool   // allows a subset of RuntimeDefault's calls (not the same set)
 	policy string // the policy the engine decides with ("" = containerd's RuntimeDefault as is)
 	in     engine.Input
 }
