@@ -93,6 +93,7 @@ type Engine struct {
 	pol     *policy.Policy
 	native  specs.Arch
 	rules   []compiled
+	index   *policy.Index // rules that may match a namespace
 	explain bool
 	seeds   [2]maphash.Seed
 
@@ -195,6 +196,7 @@ func New(pol *policy.Policy, opts Options) (*Engine, error) {
 		}
 		e.rules = append(e.rules, c)
 	}
+	e.index = policy.NewIndex(pol.Rules)
 	return e, nil
 }
 
@@ -243,10 +245,21 @@ func (e *Engine) decide(in Input) (*Decision, error) {
 		Container: in.Container, Image: in.Image, ProfileType: pt}
 
 	// First which rules apply: that depends on the pod and container.
+	// Explain reports every rule; a decision looks only at the rules the
+	// index says may match this namespace (a superset of those that do).
+	var candidates []int
+	if e.explain {
+		candidates = make([]int, len(e.rules))
+		for i := range candidates {
+			candidates[i] = i
+		}
+	} else {
+		candidates = e.index.Candidates(in.Namespace, make([]int, 0, 16))
+	}
 	var applied []int
 	modes := map[string]bool{}
-	for i, c := range e.rules {
-		r := c.rule
+	for _, i := range candidates {
+		r := e.rules[i].rule
 		res := RuleResult{Name: r.Name, Action: string(r.Action), Mode: string(r.Mode)}
 		if !r.Matches(mi) {
 			if e.explain {
@@ -308,13 +321,17 @@ type outcome struct {
 }
 
 func (e *Engine) outcome(current *specs.LinuxSeccomp, applied []int) (*outcome, error) {
+	buf := getBuf()
+	defer putBuf(buf)
 	var specBytes []byte
 	if current != nil {
-		specBytes = appendSpec(nil, current)
+		specBytes = appendSpec((*buf)[:0], current)
 	}
 	var key cacheKey
 	if e.maxSize > 0 {
-		b := binary.LittleEndian.AppendUint64(append([]byte(nil), specBytes...), uint64(len(applied)))
+		// The key is the encoded profile followed by the rules applied;
+		// appending leaves specBytes itself intact.
+		b := binary.LittleEndian.AppendUint64(specBytes, uint64(len(applied)))
 		if current == nil {
 			b = append(b, 0)
 		} else {
@@ -324,6 +341,7 @@ func (e *Engine) outcome(current *specs.LinuxSeccomp, applied []int) (*outcome, 
 			b = binary.LittleEndian.AppendUint64(b, uint64(i))
 		}
 		key = e.key(b)
+		*buf = b[:0] // keep the grown buffer
 		e.mu.Lock()
 		o, ok := e.outcomes[key]
 		e.mu.Unlock()
@@ -425,7 +443,9 @@ func (e *Engine) key(b []byte) cacheKey {
 
 // inputKey fingerprints every field of the input that the decision depends on.
 func (e *Engine) inputKey(in Input) cacheKey {
-	b := make([]byte, 0, 8192)
+	buf := getBuf()
+	defer putBuf(buf)
+	b := (*buf)[:0]
 	for _, s := range []string{in.Namespace, in.Pod, in.Container, in.Image, string(in.ProfileType)} {
 		b = appendString(b, s)
 	}
@@ -440,7 +460,21 @@ func (e *Engine) inputKey(in Input) cacheKey {
 	} else {
 		b = appendSpec(append(b, 1), in.Current)
 	}
+	*buf = b // keep the grown buffer
 	return e.key(b)
+}
+
+// Encoding buffers: an encoded RuntimeDefault is about 8 KiB, and every
+// decision encodes the container's profile once or twice; pooling keeps that
+// from being garbage (and GC pauses from being the decision's tail latency).
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= 1<<20 { // don't keep a huge one forever
+		bufPool.Put(b)
+	}
 }
 
 func appendString(b []byte, s string) []byte {
