@@ -21,7 +21,7 @@ func runDecide(ctx context.Context, env *Env) (*Result, error) {
 	}
 	kinds := []struct{ name, what string }{
 		{"cached", "cache hit: the same container again"},
-		{"new-pod", "decision cache miss: a new pod, matched against every rule; the profile work is shared with earlier pods that matched the same rules"},
+		{"new-pod", "decision cache miss: a new pod, matched against the policy; the profile work is shared with earlier pods that matched the same rules"},
 		{"cold", "nothing cached: match, parse the current profile, intersect, write the result"},
 	}
 	t := Table{Header: []string{"rules"}}
@@ -58,6 +58,8 @@ func runDecide(ctx context.Context, env *Env) (*Result, error) {
 		Notes: []string{
 			fmt.Sprintf("`go test -run '^$' -bench '^BenchmarkDecide$' -benchtime %dx ./pkg/engine`: %d decisions per cell, each timed on its own; p50/p99 over those.", iters, iters),
 			"Policy: n-1 rules, each matching one namespace (exact and glob) and a label selector, plus a floor rule matching every container; the container has RuntimeDefault (about 370 syscalls) and is tightened.",
+			"cached: the same container again (decision cache hit). new-pod: pods from ten namespaces spread over the policy, each matched by its own rule and the floor, with the decision cache bypassed. cold: no cache at all, the cost of the first container with a new combination of profile and rules.",
+			"Rules are looked up by namespace (exact names in a map, prefix globs in a trie), so a new pod's cost barely grows with the number of rules; the cache key hashes the container's whole profile (about 8 KiB encoded), which is most of a cache hit's cost.",
 		},
 	}
 	for _, k := range []string{"cached", "new-pod"} {
