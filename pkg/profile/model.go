@@ -270,12 +270,16 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 		return nil, err
 	}
 	def, _ := VerdictOf(s.DefaultAction, s.DefaultErrnoRet)
+	names := 0 // size hint: RuntimeDefault names ~370 syscalls
+	for _, sc := range s.Syscalls {
+		names += len(sc.Names)
+	}
 	p := &Profile{
 		Default:          def,
 		Flags:            sortedUnique(s.Flags),
 		ListenerPath:     s.ListenerPath,
 		ListenerMetadata: s.ListenerMetadata,
-		Syscalls:         map[string]*Syscall{},
+		Syscalls:         make(map[string]*Syscall, names),
 	}
 	// libseccomp's filter always contains the native architecture; runc adds
 	// the listed ones beside it.
@@ -285,7 +289,7 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 		uncond *Verdict
 		rules  []Rule
 	}
-	per := map[string]*acc{}
+	per := make(map[string]*acc, names)
 	for _, sc := range s.Syscalls {
 		v, _ := VerdictOf(sc.Action, sc.ErrnoRet)
 		if v == def {
