@@ -10,6 +10,7 @@ import (
 	"hash/maphash"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -100,7 +101,8 @@ type Engine struct {
 	mu       sync.Mutex
 	cache    map[cacheKey]*Decision
 	outcomes map[cacheKey]*outcome
-	models   map[cacheKey]*profile.Profile // parsed current profiles (most containers share a few)
+	models   map[cacheKey]*profile.Profile  // parsed current profiles (most containers share a few)
+	written  map[string]*specs.LinuxSeccomp // sections the outcomes hold, by digest: one copy each
 	maxSize  int
 }
 
@@ -147,50 +149,29 @@ func Load(path string, opts Options) (*Engine, error) {
 func New(pol *policy.Policy, opts Options) (*Engine, error) {
 	e := &Engine{pol: pol, native: opts.Native, maxSize: opts.CacheSize, explain: opts.Explain,
 		cache: map[cacheKey]*Decision{}, outcomes: map[cacheKey]*outcome{}, models: map[cacheKey]*profile.Profile{},
-		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+		written: map[string]*specs.LinuxSeccomp{},
+		seeds:   [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 	if e.native == "" {
 		e.native = profile.Native
 	}
 	if e.maxSize == 0 {
 		e.maxSize = 4096
 	}
+	// Rules with the same body (profile, deny list, logDenied) share one
+	// compiled profile: large policies repeat a few bodies across many
+	// namespaces, and a full profile model is tens of KiB.
+	bodies := map[string]*profile.Profile{}
 	for _, r := range pol.Rules {
 		c := compiled{rule: r}
 		if r.Action != policy.ActionExempt {
-			p := profile.AllowAll()
-			if r.Profile != "" {
-				s, ok := pol.Profile(r.Profile)
-				if !ok {
-					return nil, fmt.Errorf("%w: %s:%d: rule %s: unknown profile %q", policy.ErrInvalidPolicy, r.File, r.Line, r.Name, r.Profile)
-				}
-				m, err := profile.FromSpec(s, e.native)
-				if err != nil {
-					return nil, fmt.Errorf("%w: %s:%d: rule %s: profile %s: %w", policy.ErrInvalidPolicy, r.File, r.Line, r.Name, r.Profile, err)
-				}
-				p = m
-			}
-			if len(r.Deny) > 0 {
-				var deny []profile.Deny
-				for _, d := range r.Deny {
-					v, err := profile.VerdictOf(d.Action, d.Errno)
-					if err != nil {
-						return nil, fmt.Errorf("%w: %s:%d: rule %s: deny %s: %w", policy.ErrInvalidPolicy, r.File, r.Line, r.Name, d.Name, err)
-					}
-					deny = append(deny, profile.Deny{Name: d.Name, Verdict: v})
-				}
+			k := bodyKey(r)
+			p, ok := bodies[k]
+			if !ok {
 				var err error
-				if p, _, err = profile.Intersect(p, profile.DenyList(deny)); err != nil {
-					return nil, fmt.Errorf("%w: %s:%d: rule %s: %w", policy.ErrInvalidPolicy, r.File, r.Line, r.Name, err)
+				if p, err = e.compileBody(pol, r); err != nil {
+					return nil, err
 				}
-			}
-			if r.LogDenied {
-				// Intersection keeps every flag either side sets, so the
-				// result carries it; models are shared, so copy first.
-				cp := *p
-				cp.Flags = append(slices.Clone(p.Flags), specs.LinuxSeccompFlagLog)
-				slices.Sort(cp.Flags)
-				cp.Flags = slices.Compact(cp.Flags)
-				p = &cp
+				bodies[k] = p
 			}
 			c.profile = p
 		}
@@ -357,6 +338,7 @@ func (e *Engine) outcome(current *specs.LinuxSeccomp, applied []int) (*outcome, 
 		e.mu.Lock()
 		if len(e.outcomes) >= e.maxSize {
 			clear(e.outcomes)
+			clear(e.written)
 		}
 		e.outcomes[key] = o
 		e.mu.Unlock()
@@ -407,7 +389,19 @@ func (e *Engine) computeOutcome(current *specs.LinuxSeccomp, specBytes []byte, a
 	for _, n := range notes {
 		o.notes = append(o.notes, "written profile: "+n)
 	}
-	o.changed, o.seccomp, o.digest = true, spec, profile.Digest(spec)
+	digest := profile.Digest(spec)
+	// Different rule sets often write the same section (a deny list the
+	// profile already refuses): keep one copy of each.
+	if e.maxSize > 0 {
+		e.mu.Lock()
+		if same, ok := e.written[digest]; ok {
+			spec = same
+		} else {
+			e.written[digest] = spec
+		}
+		e.mu.Unlock()
+	}
+	o.changed, o.seccomp, o.digest = true, spec, digest
 	return o, nil
 }
 
@@ -520,4 +514,59 @@ func appendSpec(b []byte, s *specs.LinuxSeccomp) []byte {
 // String renders a rule result for logs.
 func (r RuleResult) String() string {
 	return strings.TrimSpace(fmt.Sprintf("%s (%s %s)", r.Name, r.Action, r.Mode))
+}
+
+// bodyKey identifies what a rule asks for, independent of what it matches.
+func bodyKey(r *policy.Rule) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%q %v", r.Profile, r.LogDenied)
+	for _, d := range r.Deny {
+		errno := "-"
+		if d.Errno != nil {
+			errno = strconv.FormatUint(uint64(*d.Errno), 10)
+		}
+		fmt.Fprintf(&b, " %q/%q/%s", d.Name, d.Action, errno)
+	}
+	return b.String()
+}
+
+// compileBody builds what a rule asks for: its named profile (or allow-all)
+// minus its deny list, with SECCOMP_FILTER_FLAG_LOG for logDenied.
+func (e *Engine) compileBody(pol *policy.Policy, r *policy.Rule) (*profile.Profile, error) {
+	p := profile.AllowAll()
+	if r.Profile != "" {
+		s, ok := pol.Profile(r.Profile)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s:%d: rule %s: unknown profile %q", policy.ErrInvalidPolicy, r.File, r.Line, r.Name, r.Profile)
+		}
+		m, err := profile.FromSpec(s, e.native)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s:%d: rule %s: profile %s: %w", policy.ErrInvalidPolicy, r.File, r.Line, r.Name, r.Profile, err)
+		}
+		p = m
+	}
+	if len(r.Deny) > 0 {
+		var deny []profile.Deny
+		for _, d := range r.Deny {
+			v, err := profile.VerdictOf(d.Action, d.Errno)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s:%d: rule %s: deny %s: %w", policy.ErrInvalidPolicy, r.File, r.Line, r.Name, d.Name, err)
+			}
+			deny = append(deny, profile.Deny{Name: d.Name, Verdict: v})
+		}
+		var err error
+		if p, _, err = profile.Intersect(p, profile.DenyList(deny)); err != nil {
+			return nil, fmt.Errorf("%w: %s:%d: rule %s: %w", policy.ErrInvalidPolicy, r.File, r.Line, r.Name, err)
+		}
+	}
+	if r.LogDenied {
+		// Intersection keeps every flag either side sets, so the
+		// result carries it; models are shared, so copy first.
+		cp := *p
+		cp.Flags = append(slices.Clone(p.Flags), specs.LinuxSeccompFlagLog)
+		slices.Sort(cp.Flags)
+		cp.Flags = slices.Compact(cp.Flags)
+		p = &cp
+	}
+	return p, nil
 }

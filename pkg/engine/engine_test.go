@@ -419,3 +419,61 @@ rules:
 		}
 	}
 }
+
+// Rules that ask for the same thing share one compiled profile; rules that
+// differ in any part of what they ask for (here only the errno) do not.
+func TestRuleBodiesShared(t *testing.T) {
+	e := newEngine(t, `apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+rules:
+- {name: a, match: {namespaces: [a]}, action: tighten, profile: hardened, deny: [mkdir]}
+- {name: b, match: {namespaces: [b]}, action: tighten, profile: hardened, deny: [mkdir]}
+- {name: c, match: {namespaces: [c]}, action: tighten, profile: hardened, deny: [{name: mkdir, errno: ENOSYS}]}
+- {name: d, match: {namespaces: [d]}, action: tighten, deny: [mkdir]}
+- {name: e, match: {namespaces: [e]}, action: tighten, deny: [mkdir], logDenied: true}
+`)
+	if e.rules[0].profile != e.rules[1].profile {
+		t.Fatal("identical rule bodies must share one compiled profile")
+	}
+	for i, j := range [][2]int{{0, 2}, {0, 3}, {3, 4}} {
+		if e.rules[j[0]].profile == e.rules[j[1]].profile {
+			t.Fatalf("case %d: rules %s and %s ask for different things but share a profile", i, e.rules[j[0]].rule.Name, e.rules[j[1]].rule.Name)
+		}
+	}
+	rd := runtimeDefault(t)
+	for ns, want := range map[string]uint{"a": 1, "b": 1, "c": 38, "d": 1} {
+		d, err := e.Decide(Input{Namespace: ns, ProfileType: ProfileTypeRuntimeDefault, Current: rd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := eval(t, d.Seccomp, "mkdir"); v.Level != profile.LevelErrno || v.Ret != want {
+			t.Errorf("namespace %s: mkdir %s, want errno %d", ns, v, want)
+		}
+	}
+}
+
+// Outcomes that write the same section hold one copy of it.
+func TestWrittenSectionsShared(t *testing.T) {
+	e := newEngine(t, `apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+rules:
+- {name: a, match: {namespaces: [a]}, action: tighten, deny: [keyctl, mkdir]}
+- {name: b, match: {namespaces: [b]}, action: tighten, deny: [mkdir, keyctl]}
+- {name: c, match: {namespaces: [c]}, action: tighten, deny: [rmdir]}
+`)
+	rd := runtimeDefault(t)
+	got := map[string]*specs.LinuxSeccomp{}
+	for _, ns := range []string{"a", "b", "c"} {
+		d, err := e.Decide(Input{Namespace: ns, ProfileType: ProfileTypeRuntimeDefault, Current: rd})
+		if err != nil || !d.Changed {
+			t.Fatalf("%s: %+v, %v", ns, d, err)
+		}
+		got[ns] = d.Seccomp
+	}
+	if got["a"] != got["b"] {
+		t.Fatal("two rule sets writing the same section must share it")
+	}
+	if got["a"] == got["c"] || eval(t, got["c"], "mkdir").Level == profile.LevelErrno {
+		t.Fatal("a different section must not be shared")
+	}
+}
