@@ -106,6 +106,8 @@ type Plugin struct {
 	self atomic.Pointer[string]
 	// answers remembers what CreateContainer answered, until validation.
 	answers answerBook
+	// converted holds the NRI form of the sections decisions answer with.
+	converted nriPolicies
 
 	// policy is the decider in force. Swapped whole by a reload or a
 	// runtime configuration; a decision loads it once, so a creation gets
@@ -346,7 +348,7 @@ func (p *Plugin) decide(pod *api.PodSandbox, ctr *api.Container, rec *Record) (*
 	}
 	rec.Changed = true
 	adj := &api.ContainerAdjustment{}
-	adj.SetLinuxSeccompPolicy(SeccompToNRI(dec.Seccomp))
+	adj.SetLinuxSeccompPolicy(p.converted.get(dec.Seccomp))
 	return adj, nil
 }
 
