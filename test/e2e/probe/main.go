@@ -20,6 +20,12 @@
 //	                                  the same through the 32-bit int $0x80 entry:
 //	                                  seccomp sees it as AUDIT_ARCH_I386. name is one
 //	                                  of getpid, mkdir <path>, rmdir <path>, keyctl.
+//	syscall-probe loop <call> <iterations> [repeats]
+//	                                  time a call in a tight loop (benchmarks): call
+//	                                  is getpid or personality (personality(0xffffffff),
+//	                                  a query that changes nothing, and that
+//	                                  RuntimeDefault checks by argument). Prints a
+//	                                  loopResult line instead of a result line.
 package main
 
 import (
@@ -27,8 +33,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -61,6 +71,15 @@ const (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "loop" {
+		res, err := runLoop(os.Args[2:])
+		if err != nil {
+			emit(result{Error: err.Error()})
+			os.Exit(2)
+		}
+		emitJSON(res)
+		return
+	}
 	res, err := run(os.Args[1:])
 	if err != nil {
 		res = result{Error: err.Error()}
@@ -71,8 +90,10 @@ func main() {
 }
 
 // emit prints r as the one JSON line the harness parses.
-func emit(r result) {
-	b, err := json.Marshal(r)
+func emit(r result) { emitJSON(r) }
+
+func emitJSON(v any) {
+	b, err := json.Marshal(v)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -80,7 +101,7 @@ func emit(r result) {
 	fmt.Println(string(b))
 }
 
-var errUsage = errors.New("usage: syscall-probe mkdir|mkdirat|rmdir <path> | getpid | keyctl | unshare | raw <nr> [args] | i386 <nr|name> [args]")
+var errUsage = errors.New("usage: syscall-probe mkdir|mkdirat|rmdir <path> | getpid | keyctl | unshare | raw <nr> [args] | i386 <nr|name> [args] | loop getpid|personality <iterations> [repeats]")
 
 func run(args []string) (result, error) {
 	if len(args) == 0 {
@@ -226,4 +247,139 @@ func ints(args []string) ([]int64, error) {
 		out[i] = v
 	}
 	return out, nil
+}
+
+// loopResult is the line `loop` prints: how long one call took, measured
+// over Iterations calls, Repeats times.
+type loopResult struct {
+	Loop string `json:"loop"`
+	Nr   int    `json:"nr"`
+	Arg0 uint64 `json:"arg0"`
+	// Ret and Errno are the first call's answer; when Errno is set (the
+	// call was refused) nothing was timed.
+	Ret        int64  `json:"ret"`
+	Errno      string `json:"errno"`
+	Iterations int    `json:"iterations"`
+	// NsPerOp has one entry per repeat, in order; MinNs and MedianNs
+	// summarise them.
+	NsPerOp  []float64 `json:"ns_per_op"`
+	MinNs    float64   `json:"min_ns"`
+	MedianNs float64   `json:"median_ns"`
+	// Seccomp and SeccompFilters are the "Seccomp:" and "Seccomp_filters:"
+	// fields of /proc/self/status: the mode (0 none, 2 filter) and how many
+	// filters the process runs under, so a caller can check what it timed.
+	Seccomp        string `json:"seccomp"`
+	SeccompFilters string `json:"seccomp_filters"`
+}
+
+// loopCall is a call `loop` can time.
+type loopCall struct {
+	nr   uintptr
+	arg0 uintptr
+}
+
+// loopCalls are chosen to cost the kernel almost nothing, so what is timed
+// is the entry path and the seccomp filter. personality(0xffffffff) only
+// reads the persona; RuntimeDefault allows personality for five argument
+// values, so its filter has to compare the argument.
+var loopCalls = map[string]loopCall{
+	"getpid":      {nr: syscall.SYS_GETPID},
+	"personality": {nr: syscall.SYS_PERSONALITY, arg0: 0xffffffff},
+}
+
+const (
+	maxLoopIterations = 100_000_000
+	maxLoopRepeats    = 1000
+)
+
+// runLoop times a raw system call in a tight loop. The call goes through
+// RawSyscall on one locked OS thread: no libc or Go wrapper that could cache
+// the answer (glibc once cached getpid), no scheduler hooks around it.
+func runLoop(args []string) (loopResult, error) {
+	if len(args) < 2 || len(args) > 3 {
+		return loopResult{}, fmt.Errorf("loop needs a call, an iteration count and optionally a repeat count: %w", errUsage)
+	}
+	c, ok := loopCalls[args[0]]
+	if !ok {
+		return loopResult{}, fmt.Errorf("loop: unknown call %q (have getpid, personality): %w", args[0], errUsage)
+	}
+	iters, err := positive(args[1], maxLoopIterations)
+	if err != nil {
+		return loopResult{}, fmt.Errorf("loop iterations: %w", err)
+	}
+	repeats := 1
+	if len(args) == 3 {
+		if repeats, err = positive(args[2], maxLoopRepeats); err != nil {
+			return loopResult{}, fmt.Errorf("loop repeats: %w", err)
+		}
+	}
+	res := loopResult{Loop: args[0], Nr: int(c.nr), Arg0: uint64(c.arg0), Iterations: iters}
+	res.Seccomp, res.SeccompFilters, err = seccompStatus()
+	if err != nil {
+		return loopResult{}, err
+	}
+
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	r1, _, e := syscall.RawSyscall(c.nr, c.arg0, 0, 0)
+	res.Ret = int64(r1)
+	if e != 0 {
+		res.Ret, res.Errno = -1, errnoName(e)
+		return res, nil
+	}
+	for range repeats {
+		start := time.Now()
+		for range iters {
+			syscall.RawSyscall(c.nr, c.arg0, 0, 0)
+		}
+		res.NsPerOp = append(res.NsPerOp, float64(time.Since(start).Nanoseconds())/float64(iters))
+	}
+	sorted := slices.Sorted(slices.Values(res.NsPerOp))
+	res.MinNs = sorted[0]
+	res.MedianNs = sorted[len(sorted)/2]
+	if len(sorted)%2 == 0 {
+		res.MedianNs = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+	}
+	return res, nil
+}
+
+// positive parses a count between 1 and limit.
+func positive(s string, limit int) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an integer: %w", s, errUsage)
+	}
+	if n < 1 || n > limit {
+		return 0, fmt.Errorf("%d is outside 1..%d: %w", n, limit, errUsage)
+	}
+	return n, nil
+}
+
+// seccompStatus reads the seccomp mode and filter count of this process.
+func seccompStatus() (mode, filters string, err error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "", "", fmt.Errorf("read seccomp status: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		switch {
+		case !ok:
+		case k == "Seccomp":
+			mode = strings.TrimSpace(v)
+		case k == "Seccomp_filters":
+			filters = strings.TrimSpace(v)
+		}
+	}
+	if mode == "" {
+		return "", "", errors.New("no Seccomp line in /proc/self/status (kernel without CONFIG_SECCOMP?)")
+	}
+	return mode, filters, nil
+}
+
+func errnoName(e syscall.Errno) string {
+	if n := unix.ErrnoName(e); n != "" {
+		return n
+	}
+	return "errno" + strconv.Itoa(int(e))
 }

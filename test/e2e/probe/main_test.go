@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"syscall"
 	"testing"
 )
 
@@ -61,5 +62,75 @@ func TestRunCalls(t *testing.T) {
 	}
 	if r, err := run([]string{"i386", strconv.Itoa(i386Numbers["rmdir"]), "0"}); err != nil || r.Errno != "EFAULT" {
 		t.Fatalf("i386 rmdir(NULL): %+v %v, want EFAULT", r, err)
+	}
+}
+
+func TestRunLoopBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"getpid"},
+		{"bogus", "10"},
+		{"getpid", "x"},
+		{"getpid", "0"},
+		{"getpid", "-5"},
+		{"getpid", "100000001"},
+		{"getpid", "10", "0"},
+		{"getpid", "10", "1001"},
+		{"getpid", "10", "2", "3"},
+	} {
+		if _, err := runLoop(args); !errors.Is(err, errUsage) {
+			t.Errorf("runLoop(%q) = %v, want a usage error", args, err)
+		}
+	}
+}
+
+func TestRunLoop(t *testing.T) {
+	r, err := runLoop([]string{"getpid", "1000", "3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Errno != "" || r.Ret != int64(os.Getpid()) || r.Nr != 39 || r.Iterations != 1000 {
+		t.Fatalf("loop getpid: %+v, want ret %d, nr 39, 1000 iterations", r, os.Getpid())
+	}
+	if len(r.NsPerOp) != 3 {
+		t.Fatalf("loop getpid: %d timings, want one per repeat (3)", len(r.NsPerOp))
+	}
+	for _, ns := range r.NsPerOp {
+		if !(ns > 0) || ns < r.MinNs {
+			t.Fatalf("loop getpid: timing %v not positive or below min %v (%+v)", ns, r.MinNs, r)
+		}
+	}
+	if r.MedianNs < r.MinNs {
+		t.Fatalf("loop getpid: median %v below min %v", r.MedianNs, r.MinNs)
+	}
+	if r.Seccomp == "" || r.SeccompFilters == "" {
+		t.Fatalf("loop getpid: seccomp status not read: %+v", r)
+	}
+
+	// The query leaves the persona alone and returns it.
+	before, _, _ := syscall.RawSyscall(syscall.SYS_PERSONALITY, 0xffffffff, 0, 0)
+	r, err = runLoop([]string{"personality", "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _, _ := syscall.RawSyscall(syscall.SYS_PERSONALITY, 0xffffffff, 0, 0)
+	if r.Errno != "" || r.Ret != int64(before) || after != before || r.Arg0 != 0xffffffff || len(r.NsPerOp) != 1 {
+		t.Fatalf("loop personality: %+v (persona %#x before, %#x after)", r, before, after)
+	}
+}
+
+func TestLoopMedian(t *testing.T) {
+	// Only the shape of the summary is checkable without a clock we
+	// control: min is the smallest timing, median is between min and max.
+	r, err := runLoop([]string{"getpid", "100", "4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := r.NsPerOp[0], r.NsPerOp[0]
+	for _, v := range r.NsPerOp {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if r.MinNs != lo || r.MedianNs < lo || r.MedianNs > hi {
+		t.Fatalf("min %v median %v for timings %v", r.MinNs, r.MedianNs, r.NsPerOp)
 	}
 }
