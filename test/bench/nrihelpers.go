@@ -306,6 +306,21 @@ func (rt *nriRuntime) startSeccompPlugin(ctx context.Context, env *Env, name, po
 	return rt.startPlugin(ctx, name, exec.Command(env.Bin, args...))
 }
 
+// startSeccompPluginEnv is startSeccompPlugin with extra environment
+// variables (KEY=value) for the plugin process.
+func (rt *nriRuntime) startSeccompPluginEnv(ctx context.Context, env *Env, name, policyPath string, vars []string, extra ...string) (*pluginProc, error) {
+	args := append([]string{"run",
+		"--socket", rt.socket,
+		"--policy", policyPath,
+		"--log-format", "json",
+		"--metrics-addr", "127.0.0.1:0",
+		"--node", "bench",
+	}, extra...)
+	cmd := exec.Command(env.Bin, args...)
+	cmd.Env = vars
+	return rt.startPlugin(ctx, name, cmd)
+}
+
 // startStubPlugin runs this binary as a stub plugin (see runStubPlugin).
 func (rt *nriRuntime) startStubPlugin(ctx context.Context, kind, answers string) (*pluginProc, error) {
 	self, err := os.Executable()
