@@ -76,7 +76,7 @@ func New() *Metrics {
 		}, []string{"kind"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "decision_duration_seconds",
-			Help: "Time to answer CreateContainer inside the plugin. Every container creation on the node waits for it.",
+			Help: "Time to answer CreateContainer inside the plugin, decision and log lines. Every container creation on the node waits for it.",
 			// From 10us (a cached decision) to ~1s (NRI's request
 			// timeout is 2s by default: past it the plugin is dropped).
 			Buckets: prometheus.ExponentialBuckets(10e-6, 4, 10),

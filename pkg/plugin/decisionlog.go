@@ -31,7 +31,9 @@ type Record struct {
 	Digest         string    `json:"digest,omitempty"`
 	PolicyRevision string    `json:"policy_revision,omitempty"`
 	Notes          []string  `json:"notes,omitempty"`
-	LatencyMicros  int64     `json:"latency_us"`
+	// LatencyMicros is the time to decide, up to this record; writing the
+	// log lines comes after (nri_seccomp_decision_duration_seconds counts it).
+	LatencyMicros int64 `json:"latency_us"`
 	// Error is set when no decision could be made and the container's
 	// creation was refused.
 	Error string `json:"error,omitempty"`
@@ -39,6 +41,9 @@ type Record struct {
 	// applied is what the metrics count: each applied rule with its
 	// action and mode (the log only names the rules).
 	applied []metrics.AppliedRule
+	// start is when CreateContainer was called (monotonic): the metrics'
+	// latency runs from it to the end of the record.
+	start time.Time
 }
 
 // DecisionLog appends Records as JSON lines. It is safe for concurrent use:

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -83,5 +84,41 @@ func TestCreateContainerMetrics(t *testing.T) {
 	}
 	if got := metricValue(t, m, "nri_seccomp_runtime_connected", nil); got != 0 {
 		t.Errorf("runtime_connected = %v after the runtime went away, want 0", got)
+	}
+}
+
+// The latency histogram counts everything the runtime waits for, the log
+// lines included; the decision record's latency_us stops at the decision.
+func TestDecisionDurationIncludesLogging(t *testing.T) {
+	m := metrics.New()
+	var dl syncBuffer
+	d := &fakeDecider{fn: func(Input) (*Decision, error) { return &Decision{Changed: true, Seccomp: denyProfile("mkdir")}, nil }}
+	p, err := New(Options{Decider: d, Metrics: m, DecisionLog: NewDecisionLog(&dl)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each reading of the clock is a millisecond after the last: start,
+	// end of the decision, end of the record.
+	base := time.Now()
+	calls := 0
+	p.now = func() time.Time { calls++; return base.Add(time.Duration(calls) * time.Millisecond) }
+	if _, _, err := p.CreateContainer(t.Context(), testPod("ns", "web"), testContainer("app")); err != nil {
+		t.Fatal(err)
+	}
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() == "nri_seccomp_decision_duration_seconds" {
+			sum = f.GetMetric()[0].GetHistogram().GetSampleSum()
+		}
+	}
+	if sum != 0.002 {
+		t.Fatalf("histogram sum %v s, want 0.002 (start to end of the record)", sum)
+	}
+	if !strings.Contains(dl.String(), `"latency_us":1000`) {
+		t.Fatalf("decision record latency: %s", dl.String())
 	}
 }

@@ -220,10 +220,32 @@ func (p *Plugin) Configure(ctx context.Context, config, runtime, version string)
 	p.configured++
 	p.mu.Unlock()
 	p.metrics.Connected(true)
-	logger.Info("configured by the runtime")
-	// Zero: subscribe to every event the plugin implements (see
-	// stubPlugin for validation).
-	return 0, nil
+	events := p.events()
+	logger.WithField("events", events.PrettyString()).Info("configured by the runtime")
+	return events, nil
+}
+
+// events is what the plugin subscribes to. containerd waits for every
+// subscribed call on the pod's start path, so the plugin takes only those
+// it needs: CreateContainer always; ValidateContainerAdjustment when
+// validating; PostStartContainer when a registry (audit) or a decision log
+// wants the init PID; RemoveContainer when a registry must forget it.
+func (p *Plugin) events() api.EventMask {
+	var m api.EventMask
+	m.Set(api.Event_CREATE_CONTAINER)
+	if p.validating {
+		m.Set(api.Event_VALIDATE_CONTAINER_ADJUSTMENT)
+	}
+	p.mu.RLock()
+	dlog := p.dlog
+	p.mu.RUnlock()
+	if p.reg != nil || dlog != nil {
+		m.Set(api.Event_POST_START_CONTAINER)
+	}
+	if p.reg != nil {
+		m.Set(api.Event_REMOVE_CONTAINER)
+	}
+	return m
 }
 
 func (p *Plugin) applyRuntimeConfig(logger *log.Entry, cfg RuntimeConfig) error {
@@ -292,6 +314,7 @@ func (p *Plugin) CreateContainer(ctx context.Context, pod *api.PodSandbox, ctr *
 		Container:   ctr.GetName(),
 		ContainerID: ctr.GetId(),
 		Rules:       []string{},
+		start:       start,
 	}
 
 	defer func() {
@@ -430,7 +453,6 @@ func (p *Plugin) record(ctx context.Context, rec Record) {
 	} else {
 		entry.Info("seccomp decision")
 	}
-	p.metrics.Decision(rec.outcome(), rec.Mode, rec.applied, time.Duration(rec.LatencyMicros)*time.Microsecond)
 	p.noteDecision(rec)
 
 	// Held while writing, so that Configure cannot close the log under us.
@@ -443,6 +465,13 @@ func (p *Plugin) record(ctx context.Context, rec Record) {
 		p.metrics.Error(metrics.ErrorDecisionLog)
 		p.logger.WithError(err).Warn("writing the decision log")
 	}
+	// The histogram counts all the time the runtime waits for, the log
+	// lines included; the record's latency could only count the decision.
+	took := time.Duration(rec.LatencyMicros) * time.Microsecond
+	if !rec.start.IsZero() {
+		took = p.now().Sub(rec.start)
+	}
+	p.metrics.Decision(rec.outcome(), rec.Mode, rec.applied, took)
 }
 
 func (r *Record) outcome() string {

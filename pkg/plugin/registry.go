@@ -14,12 +14,10 @@ import (
 // plugin.go needs no import for a field that is optional.
 type containerRegistry = *registry.Registry
 
-// The lifecycle events that keep the registry current. NRI delivers them
-// whether or not a registry is set; without one they return at once, except
-// that PostStartContainer still writes the container's PID to the decision
-// log, for offline attribution.
+// The lifecycle events that keep the registry current and the decision log's
+// start records. Configure subscribes to them only when a registry or a
+// decision log needs them (Plugin.events).
 var (
-	_ stub.StartContainerInterface     = (*Plugin)(nil)
 	_ stub.PostStartContainerInterface = (*Plugin)(nil)
 	_ stub.RemoveContainerInterface    = (*Plugin)(nil)
 )
@@ -64,17 +62,10 @@ func containerFromNRI(pod *api.PodSandbox, ctr *api.Container) registry.Containe
 	}
 }
 
-// StartContainer records the container; containerd 2.4 calls it before the
-// task starts, so the PID is usually not known yet.
-func (p *Plugin) StartContainer(_ context.Context, pod *api.PodSandbox, ctr *api.Container) error {
-	if p.reg != nil {
-		p.reg.Upsert(containerFromNRI(pod, ctr))
-	}
-	return nil
-}
-
 // PostStartContainer records the container's init PID, and writes it to the
-// decision log: audit records carry only host PIDs, and this line is what
+// decision log. (StartContainer is not subscribed to: containerd 2.4 sends
+// it before the task runs, so it carries no PID, and it would be one more
+// round trip on every pod's start path.) The PID goes to the decision log: audit records carry only host PIDs, and this line is what
 // lets `nri-seccomp audit report` attribute them offline.
 func (p *Plugin) PostStartContainer(_ context.Context, pod *api.PodSandbox, ctr *api.Container) error {
 	c := containerFromNRI(pod, ctr)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -51,11 +52,7 @@ func TestRegistryLifecycle(t *testing.T) {
 		t.Fatalf("after create: %+v %v", c, ok)
 	}
 
-	// containerd 2.4 sends StartContainer before the task runs (no PID),
-	// PostStartContainer with it.
-	if err := p.StartContainer(ctx, pod, ctr); err != nil {
-		t.Fatal(err)
-	}
+	// containerd 2.4 sends PostStartContainer with the init PID.
 	ctr.Pid = 4242
 	if err := p.PostStartContainer(ctx, pod, ctr); err != nil {
 		t.Fatal(err)
@@ -117,7 +114,6 @@ func TestEventsWithoutRegistry(t *testing.T) {
 	ctr := testContainer("app")
 	ctr.Pid = 9
 	for _, err := range []error{
-		p.StartContainer(ctx, testPod("ns", "p"), ctr),
 		p.PostStartContainer(ctx, testPod("ns", "p"), ctr),
 		p.RemoveContainer(ctx, testPod("ns", "p"), ctr),
 	} {
@@ -128,5 +124,43 @@ func TestEventsWithoutRegistry(t *testing.T) {
 	// The PID still goes to the decision log for offline attribution.
 	if !strings.Contains(dl.String(), `"event":"started"`) {
 		t.Fatalf("decision log: %q", dl.String())
+	}
+}
+
+// The plugin subscribes only to the calls it needs: each one is a round
+// trip on the pod's start path.
+func TestEventMask(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		opts     Options
+		registry bool
+		want     []api.Event
+	}{
+		{"shipped: validation", Options{}, false, []api.Event{api.Event_CREATE_CONTAINER, api.Event_VALIDATE_CONTAINER_ADJUSTMENT}},
+		{"no validation", Options{DisableValidation: true}, false, []api.Event{api.Event_CREATE_CONTAINER}},
+		{"decision log", Options{DecisionLog: NewDecisionLog(io.Discard)}, false,
+			[]api.Event{api.Event_CREATE_CONTAINER, api.Event_VALIDATE_CONTAINER_ADJUSTMENT, api.Event_POST_START_CONTAINER}},
+		{"audit registry", Options{DisableValidation: true}, true,
+			[]api.Event{api.Event_CREATE_CONTAINER, api.Event_POST_START_CONTAINER, api.Event_REMOVE_CONTAINER}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.opts.Decider = &fakeDecider{}
+			p, err := New(c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.registry {
+				p.SetRegistry(registry.NewWithProc(t.TempDir()))
+			}
+			mask, err := p.Configure(context.Background(), "", "containerd", "v2.4.2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want api.EventMask
+			want.Set(c.want...)
+			if mask != want {
+				t.Fatalf("subscribed to %s, want %s", mask.PrettyString(), want.PrettyString())
+			}
+		})
 	}
 }
