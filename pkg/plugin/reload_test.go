@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -244,7 +245,7 @@ func TestReloadConcurrentCreates(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	reloads := 0
+	var reloads, created atomic.Int64
 	wg.Go(func() {
 		for i := 0; ctx.Err() == nil; i++ {
 			content := policyA
@@ -256,14 +257,18 @@ func TestReloadConcurrentCreates(t *testing.T) {
 				t.Errorf("reload %d: %v", i, err)
 				return
 			}
-			reloads++
+			reloads.Add(1)
 		}
 	})
-	const workers, each = 4, 50
+	// Each worker creates at least each containers, and goes on until the
+	// policy has been swapped a few times: decisions are fast enough that
+	// 200 creations can otherwise finish within one reload.
+	const workers, each, minReloads = 4, 50, 6
 	errs := make(chan error, workers*each)
 	for w := range workers {
 		wg.Go(func() {
-			for i := range each {
+			for i := 0; i < each || (reloads.Load() < minReloads && i < 100*each); i++ {
+				created.Add(1)
 				// Same container name, so that digests compare.
 				ctr := testContainer("c")
 				ctr.Id = "ctr-" + strconv.Itoa(w) + "-" + strconv.Itoa(i)
@@ -283,14 +288,17 @@ func TestReloadConcurrentCreates(t *testing.T) {
 	for strings.Count(dlog.String(), "\n") < workers*each && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
+	for int64(strings.Count(dlog.String(), "\n")) < created.Load() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	cancel()
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Error(err)
 	}
-	if reloads < 2 {
-		t.Fatalf("only %d reloads happened during the creations; the race was not exercised", reloads)
+	if n := reloads.Load(); n < 2 {
+		t.Fatalf("only %d reloads happened during the creations; the race was not exercised", n)
 	}
 	seen := map[string]int{}
 	for _, r := range jsonLines(t, dlog.String()) {
@@ -302,7 +310,7 @@ func TestReloadConcurrentCreates(t *testing.T) {
 		}
 		seen[rule]++
 	}
-	t.Logf("%d reloads; decisions: %v", reloads, seen)
+	t.Logf("%d reloads; decisions: %v", reloads.Load(), seen)
 }
 
 func TestWatchPolicyReloadsOnChange(t *testing.T) {
