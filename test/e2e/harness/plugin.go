@@ -251,11 +251,16 @@ type Decision struct {
 	Changed     bool     `json:"changed"`
 	Digest      string   `json:"digest"`
 	Error       string   `json:"error"`
+	// LatencyMicros is the time the plugin took to decide.
+	LatencyMicros int64 `json:"latency_us"`
+	// Time is when the plugin was asked.
+	Time time.Time `json:"time"`
 	// Raw is the line as written.
 	Raw string `json:"-"`
 }
 
-// Decisions reads every decision logged so far.
+// Decisions reads every decision logged so far; the log's other lines
+// (`"event":"started"` records with a container's PID) are skipped.
 func (p *Plugin) Decisions() ([]Decision, error) {
 	f, err := os.Open(p.DecisionLog)
 	if err != nil {
@@ -270,12 +275,18 @@ func (p *Plugin) Decisions() ([]Decision, error) {
 		if line == "" {
 			continue
 		}
-		var d Decision
+		var d struct {
+			Decision
+			Event string `json:"event"`
+		}
 		if err := json.Unmarshal([]byte(line), &d); err != nil {
 			return nil, fmt.Errorf("decision log %s: bad line %q: %w", p.DecisionLog, line, err)
 		}
-		d.Raw = line
-		out = append(out, d)
+		if d.Event != "" {
+			continue
+		}
+		d.Decision.Raw = line
+		out = append(out, d.Decision)
 	}
 	return out, sc.Err()
 }
