@@ -229,7 +229,8 @@ func (p *Plugin) Configure(ctx context.Context, config, runtime, version string)
 // subscribed call on the pod's start path, so the plugin takes only those
 // it needs: CreateContainer always; ValidateContainerAdjustment when
 // validating; PostStartContainer when a registry (audit) or a decision log
-// wants the init PID; RemoveContainer when a registry must forget it.
+// wants the init PID; StartContainer and RemoveContainer when a registry
+// must learn the PID before the process runs, and forget the container.
 func (p *Plugin) events() api.EventMask {
 	var m api.EventMask
 	m.Set(api.Event_CREATE_CONTAINER)
@@ -243,7 +244,7 @@ func (p *Plugin) events() api.EventMask {
 		m.Set(api.Event_POST_START_CONTAINER)
 	}
 	if p.reg != nil {
-		m.Set(api.Event_REMOVE_CONTAINER)
+		m.Set(api.Event_START_CONTAINER, api.Event_REMOVE_CONTAINER)
 	}
 	return m
 }

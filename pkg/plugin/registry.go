@@ -18,6 +18,7 @@ type containerRegistry = *registry.Registry
 // start records. Configure subscribes to them only when a registry or a
 // decision log needs them (Plugin.events).
 var (
+	_ stub.StartContainerInterface     = (*Plugin)(nil)
 	_ stub.PostStartContainerInterface = (*Plugin)(nil)
 	_ stub.RemoveContainerInterface    = (*Plugin)(nil)
 )
@@ -62,10 +63,19 @@ func containerFromNRI(pod *api.PodSandbox, ctr *api.Container) registry.Containe
 	}
 }
 
+// StartContainer records the container with its PID when the runtime
+// already knows it (the task is created, not yet started), so that the
+// first audit records of the container's process are attributed by PID
+// rather than raced. Subscribed to only with a registry (auditing).
+func (p *Plugin) StartContainer(_ context.Context, pod *api.PodSandbox, ctr *api.Container) error {
+	if p.reg != nil {
+		p.reg.Upsert(containerFromNRI(pod, ctr))
+	}
+	return nil
+}
+
 // PostStartContainer records the container's init PID, and writes it to the
-// decision log. (StartContainer is not subscribed to: containerd 2.4 sends
-// it before the task runs, so it carries no PID, and it would be one more
-// round trip on every pod's start path.) The PID goes to the decision log: audit records carry only host PIDs, and this line is what
+// decision log: audit records carry only host PIDs, and this line is what
 // lets `nri-seccomp audit report` attribute them offline.
 func (p *Plugin) PostStartContainer(_ context.Context, pod *api.PodSandbox, ctr *api.Container) error {
 	c := containerFromNRI(pod, ctr)

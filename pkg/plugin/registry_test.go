@@ -52,7 +52,11 @@ func TestRegistryLifecycle(t *testing.T) {
 		t.Fatalf("after create: %+v %v", c, ok)
 	}
 
-	// containerd 2.4 sends PostStartContainer with the init PID.
+	// StartContainer comes once the task exists, PostStartContainer once it
+	// runs; either may carry the init PID.
+	if err := p.StartContainer(ctx, pod, ctr); err != nil {
+		t.Fatal(err)
+	}
 	ctr.Pid = 4242
 	if err := p.PostStartContainer(ctx, pod, ctr); err != nil {
 		t.Fatal(err)
@@ -141,7 +145,7 @@ func TestEventMask(t *testing.T) {
 		{"decision log", Options{DecisionLog: NewDecisionLog(io.Discard)}, false,
 			[]api.Event{api.Event_CREATE_CONTAINER, api.Event_VALIDATE_CONTAINER_ADJUSTMENT, api.Event_POST_START_CONTAINER}},
 		{"audit registry", Options{DisableValidation: true}, true,
-			[]api.Event{api.Event_CREATE_CONTAINER, api.Event_POST_START_CONTAINER, api.Event_REMOVE_CONTAINER}},
+			[]api.Event{api.Event_CREATE_CONTAINER, api.Event_START_CONTAINER, api.Event_POST_START_CONTAINER, api.Event_REMOVE_CONTAINER}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.opts.Decider = &fakeDecider{}
