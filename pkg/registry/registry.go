@@ -8,6 +8,7 @@ package registry
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"os"
 	"path/filepath"
 	"slices"
@@ -210,27 +211,17 @@ func (r *Registry) List() []Container {
 	r.mu.RUnlock()
 	slices.SortFunc(out, func(a, b Container) int {
 		if a.Namespace != b.Namespace {
-			return cmpStr(a.Namespace, b.Namespace)
+			return cmp.Compare(a.Namespace, b.Namespace)
 		}
 		if a.Pod != b.Pod {
-			return cmpStr(a.Pod, b.Pod)
+			return cmp.Compare(a.Pod, b.Pod)
 		}
 		if a.Name != b.Name {
-			return cmpStr(a.Name, b.Name)
+			return cmp.Compare(a.Name, b.Name)
 		}
-		return cmpStr(a.ID, b.ID)
+		return cmp.Compare(a.ID, b.ID)
 	})
 	return out
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func clone(c *Container) Container {

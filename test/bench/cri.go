@@ -7,6 +7,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -361,7 +362,8 @@ func parseNRILatency(body, plugin string) (nriLatency, error) {
 		if labels["plugin"] != plugin {
 			continue
 		}
-		v, err := strconv.ParseFloat(strings.Fields(valueText)[0], 64)
+		valueText, _, _ = strings.Cut(strings.TrimSpace(valueText), " ") // the value, without a timestamp; "" if missing
+		v, err := strconv.ParseFloat(valueText, 64)
 		if err != nil {
 			return nil, fmt.Errorf("containerd metrics: value of %q: %w", line, err)
 		}
@@ -384,19 +386,9 @@ func parseNRILatency(body, plugin string) (nriLatency, error) {
 		}
 	}
 	for _, op := range out {
-		slices.SortFunc(op.Buckets, func(a, b nriBucket) int { return cmpFloat(a.LE, b.LE) })
+		slices.SortFunc(op.Buckets, func(a, b nriBucket) int { return cmp.Compare(a.LE, b.LE) })
 	}
 	return out, nil
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // promLabels reads k="v",k2="v2" (values here never hold quotes or commas).

@@ -296,14 +296,7 @@ func pluginEnv(extra []string) []string {
 // with the flags of the shipped DaemonSet (deploy/kubernetes/base:
 // --log-format=json and a metrics listener), plus extra.
 func (rt *nriRuntime) startSeccompPlugin(ctx context.Context, env *Env, name, policyPath string, extra ...string) (*pluginProc, error) {
-	args := append([]string{"run",
-		"--socket", rt.socket,
-		"--policy", policyPath,
-		"--log-format", "json",
-		"--metrics-addr", "127.0.0.1:0",
-		"--node", "bench",
-	}, extra...)
-	return rt.startPlugin(ctx, name, exec.Command(env.Bin, args...))
+	return rt.startSeccompPluginEnv(ctx, env, name, policyPath, nil, extra...)
 }
 
 // startSeccompPluginEnv is startSeccompPlugin with extra environment
