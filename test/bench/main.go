@@ -76,7 +76,7 @@ func run() error {
 	defer stop()
 	env := &Env{Smoke: *smoke, Root: root, Bin: *bin, Work: work}
 	rep := Report{
-		Command: commandLine(),
+		Command: commandLine(root),
 		Started: time.Now().UTC(),
 		Machine: describeMachine(ctx),
 		Smoke:   *smoke,
@@ -180,8 +180,16 @@ func mapsKeys(m map[int]bool) func(func(int) bool) {
 	}
 }
 
-func commandLine() string {
-	args := append([]string{"go run ./test/bench"}, os.Args[1:]...)
+// commandLine is how this run was started, with paths inside the module
+// written relative to it, so the report does not name one checkout.
+func commandLine(root string) string {
+	args := []string{"go run ./test/bench"}
+	for _, a := range os.Args[1:] {
+		if rel, err := filepath.Rel(root, a); err == nil && filepath.IsAbs(a) && !strings.HasPrefix(rel, "..") {
+			a = rel
+		}
+		args = append(args, a)
+	}
 	return strings.Join(args, " ")
 }
 
