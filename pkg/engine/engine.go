@@ -72,11 +72,18 @@ type Decision struct {
 	PolicyRevision string
 }
 
+// DefaultCacheSize is the default bound of the decision and outcome caches.
+// A node runs at most a few hundred containers (kubelet's default is 110
+// pods), and a full cache is emptied and refilled at the cost of a decision
+// each, so a larger bound would only hold memory (about 1 KiB a decision).
+const DefaultCacheSize = 1024
+
 // Options tune an Engine.
 type Options struct {
 	// Native is the node's architecture; default: the one this binary runs on.
 	Native specs.Arch
-	// CacheSize bounds the decision cache (entries); 0 means 4096, <0 disables it.
+	// CacheSize bounds the decision cache and the profile outcomes cache
+	// (entries each); 0 means DefaultCacheSize, <0 disables them.
 	CacheSize int
 	// Explain records, for every rule that did not match, why not (for the
 	// explain command). The daemon leaves it off: building those sentences for
@@ -155,7 +162,7 @@ func New(pol *policy.Policy, opts Options) (*Engine, error) {
 		e.native = profile.Native
 	}
 	if e.maxSize == 0 {
-		e.maxSize = 4096
+		e.maxSize = DefaultCacheSize
 	}
 	// Rules with the same body (profile, deny list, logDenied) share one
 	// compiled profile: large policies repeat a few bodies across many
