@@ -100,3 +100,50 @@ func TestNRIPoliciesCache(t *testing.T) {
 		t.Fatalf("cache holds %d entries, bound is %d", n, maxNRIPolicies)
 	}
 }
+
+// same agrees with proto.Equal: any field that differs, in any position,
+// makes two policies different; equal content in separate messages is the
+// same policy, whether or not want came from the cache.
+func TestNRIPoliciesSame(t *testing.T) {
+	var c nriPolicies
+	base := denyProfile("mkdir", "keyctl")
+	want := c.get(base)
+	fresh := SeccompToNRI(base)
+	for _, w := range []*api.LinuxSeccomp{want, fresh} {
+		if ok, err := c.same(SeccompToNRI(base), w); err != nil || !ok {
+			t.Fatalf("equal policies compare different: %v, %v", ok, err)
+		}
+	}
+	mutations := map[string]func(p *api.LinuxSeccomp){
+		"default action": func(p *api.LinuxSeccomp) { p.DefaultAction = "SCMP_ACT_KILL_PROCESS" },
+		"architectures":  func(p *api.LinuxSeccomp) { p.Architectures = append(p.Architectures, "SCMP_ARCH_X86") },
+		"flags":          func(p *api.LinuxSeccomp) { p.Flags = []string{"SECCOMP_FILTER_FLAG_LOG"} },
+		"listener":       func(p *api.LinuxSeccomp) { p.ListenerPath = "/run/x.sock" },
+		"syscall name":   func(p *api.LinuxSeccomp) { p.Syscalls[0].Names[0] = "rmdir" },
+		"syscall action": func(p *api.LinuxSeccomp) { p.Syscalls[0].Action = "SCMP_ACT_ALLOW" },
+		"errno":          func(p *api.LinuxSeccomp) { p.Syscalls[0].ErrnoRet = &api.OptionalUInt32{Value: 38} },
+		"one rule fewer": func(p *api.LinuxSeccomp) { p.Syscalls = p.Syscalls[1:] },
+		"argument": func(p *api.LinuxSeccomp) {
+			p.Syscalls[0].Args = append(p.Syscalls[0].Args, &api.LinuxSeccompArg{Index: 1, Value: 2, Op: "SCMP_CMP_EQ"})
+		},
+	}
+	for name, mutate := range mutations {
+		// A fresh section: NRI's conversion shares slices with its input.
+		got := SeccompToNRI(denyProfile("mkdir", "keyctl"))
+		mutate(got)
+		if proto.Equal(got, want) {
+			t.Fatalf("%s: the mutation changed nothing; the case tests nothing", name)
+		}
+		for _, w := range []*api.LinuxSeccomp{want, fresh} {
+			if ok, err := c.same(got, w); err != nil || ok {
+				t.Errorf("%s: a different policy compares the same (%v, %v)", name, ok, err)
+			}
+		}
+	}
+	if ok, _ := c.same(nil, want); ok {
+		t.Error("no policy is not the policy")
+	}
+	if ok, _ := c.same(nil, nil); !ok {
+		t.Error("no policy is no policy")
+	}
+}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/containerd/log"
 	"github.com/containerd/nri/pkg/api"
-	"google.golang.org/protobuf/proto"
 )
 
 // ErrValidation is the cause of every adjustment the plugin rejects in
@@ -89,6 +88,13 @@ func (p *Plugin) checkAdjustment(req *api.ValidateContainerAdjustmentRequest) (r
 		}
 	}
 	got := req.GetAdjust().GetLinux().GetSeccompPolicy()
+	same := false
+	if want != nil && got != nil {
+		var err error
+		if same, err = p.converted.same(got, want); err != nil {
+			return reject(reasonUnverifiable, "cannot compare the adjustment's seccomp policy: %v", err)
+		}
+	}
 	switch {
 	case want == nil && claimed:
 		return reject(reasonAltered, "a seccomp policy was set, but the policy asked for no change")
@@ -96,7 +102,7 @@ func (p *Plugin) checkAdjustment(req *api.ValidateContainerAdjustmentRequest) (r
 		return "", nil
 	case !claimed || got == nil:
 		return reject(reasonMissing, "the policy requires a seccomp adjustment and the adjustment has none")
-	case !proto.Equal(got, want):
+	case !same:
 		return reject(reasonAltered, "the adjustment's seccomp policy differs from the one nri-seccomp decided")
 	}
 	return "", nil
