@@ -42,6 +42,9 @@ func (c *nriPolicies) get(s *specs.LinuxSeccomp) *api.LinuxSeccomp {
 	}
 	p := SeccompToNRI(s)
 	c.m[s] = p
+	if w, err := deterministic.Marshal(p); err == nil {
+		c.wire[p] = w // same() marshals it itself otherwise
+	}
 	return p
 }
 
@@ -51,7 +54,7 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 // same reports whether got is the policy want, field for field. It compares
 // deterministic encodings, which cover every field (unknown ones too), at a
 // fraction of proto.Equal's reflective walk (16 vs 71 us for RuntimeDefault);
-// want's encoding is kept when want came from this cache.
+// want's encoding was kept when want came from this cache.
 func (c *nriPolicies) same(got, want *api.LinuxSeccomp) (bool, error) {
 	if got == nil || want == nil {
 		return got == want, nil
@@ -64,25 +67,10 @@ func (c *nriPolicies) same(got, want *api.LinuxSeccomp) (bool, error) {
 		if w, err = deterministic.Marshal(want); err != nil {
 			return false, err
 		}
-		c.mu.Lock()
-		if c.isCached(want) { // only the cache's own messages: bounded with it
-			c.wire[want] = w
-		}
-		c.mu.Unlock()
 	}
 	g, err := deterministic.Marshal(got)
 	if err != nil {
 		return false, err
 	}
 	return bytes.Equal(g, w), nil
-}
-
-// isCached reports whether msg is one of the cache's messages; c.mu held.
-func (c *nriPolicies) isCached(msg *api.LinuxSeccomp) bool {
-	for _, m := range c.m {
-		if m == msg {
-			return true
-		}
-	}
-	return false
 }

@@ -24,7 +24,6 @@ func init() {
 type filterCase struct {
 	name   string
 	what   string
-	subset bool   // allows a subset of RuntimeDefault's calls (not the same set)
 	policy string // the policy the engine decides with ("" = containerd's RuntimeDefault as is)
 	in     engine.Input
 }
@@ -38,10 +37,10 @@ func filterCases(rd *specs.LinuxSeccomp) []filterCase {
 	return []filterCase{
 		{name: "RuntimeDefault (containerd)", what: "containerd 2.4.2's RuntimeDefault, as containerd hands it to runc"},
 		{name: "runtime-default (nri-seccomp)", what: "the same profile injected by nri-seccomp into an Unconfined container (canonical form)", policy: inject("runtime-default"), in: unconfined},
-		{name: "default policy, Unconfined pod", what: "shipped policy: runtime-default injected, then the floor", subset: true, policy: "default", in: unconfined},
-		{name: "default policy, RuntimeDefault pod", what: "shipped policy: RuntimeDefault tightened by the floor", subset: true, policy: "default", in: withRD},
-		{name: "hardened (nri-seccomp)", what: "built-in hardened injected", subset: true, policy: inject("hardened"), in: unconfined},
-		{name: "minimal (nri-seccomp)", what: "built-in minimal injected", subset: true, policy: inject("minimal"), in: unconfined},
+		{name: "default policy, Unconfined pod", what: "shipped policy: runtime-default injected, then the floor", policy: "default", in: unconfined},
+		{name: "default policy, RuntimeDefault pod", what: "shipped policy: RuntimeDefault tightened by the floor", policy: "default", in: withRD},
+		{name: "hardened (nri-seccomp)", what: "built-in hardened injected", policy: inject("hardened"), in: unconfined},
+		{name: "minimal (nri-seccomp)", what: "built-in minimal injected", policy: inject("minimal"), in: unconfined},
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -403,22 +402,9 @@ func promLabels(s string) map[string]string {
 	return m
 }
 
-// benchDecision is a decision log line with the fields the harness does not
-// read: when it was made and how long the plugin took to make it (from the
-// request arriving in CreateContainer to the answer being ready).
-type benchDecision struct {
-	harness.Decision
-	Time          time.Time `json:"time"`
-	LatencyMicros int64     `json:"latency_us"`
-	// Event is set on the other lines the log holds (a container's start
-	// with its pid), which are not decisions.
-	Event string `json:"event"`
-}
-
-// Latency is the plugin's own time for the decision.
-func (d benchDecision) Latency() time.Duration {
-	return time.Duration(d.LatencyMicros) * time.Microsecond
-}
+// benchDecision is a decision log line (the harness reads when it was made
+// and how long the plugin took).
+type benchDecision = harness.Decision
 
 // waitDecisions returns the decision logged for each container id, by id,
 // waiting briefly: a line is written just after the answer is sent. It
@@ -434,16 +420,8 @@ func waitDecisions(ctx context.Context, plugins []*harness.Plugin, ids []string)
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return nil, err
 			}
-			for _, d := range ds {
-				var bd benchDecision
-				if err := json.Unmarshal([]byte(d.Raw), &bd); err != nil {
-					return nil, fmt.Errorf("decision log: %w", err)
-				}
-				if bd.Event != "" {
-					continue
-				}
-				bd.Decision = d
-				got[d.ContainerID] = bd
+			for _, d := range ds { // Decisions skips the log's start records
+				got[d.ContainerID] = d
 			}
 		}
 		var missing []string

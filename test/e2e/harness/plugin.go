@@ -259,6 +259,11 @@ type Decision struct {
 	Raw string `json:"-"`
 }
 
+// Latency is the plugin's own time for the decision.
+func (d Decision) Latency() time.Duration {
+	return time.Duration(d.LatencyMicros) * time.Microsecond
+}
+
 // Decisions reads every decision logged so far; the log's other lines
 // (`"event":"started"` records with a container's PID) are skipped.
 func (p *Plugin) Decisions() ([]Decision, error) {
