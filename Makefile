@@ -1,31 +1,38 @@
 # nri-seccomp. `make test` is what CI runs (through .ci/run), `make demo` the
 # one-command demo. Root is needed for e2e and demo (containerd, runc).
+# Go's install directory, for a root shell on a fresh machine whose PATH lacks it.
+export PATH := $(PATH):/usr/local/go/bin
 GO      ?= go
 BIN     := bin/nri-seccomp
 PKGS    := ./...
 
-.PHONY: all build test unit lint verify e2e demo bench bench-smoke bench-go deploy-check clean
+.PHONY: all deps build test unit lint verify e2e demo bench bench-smoke bench-go deploy-check clean
 
 all: build
 
+# What cgo needs (gcc, pkg-config, libseccomp-dev), installed from Debian's
+# packages when missing: the README's two commands must work on a fresh machine.
+deps:
+	@hack/install-build-deps.sh
+
 # Static, with libseccomp linked in: `profile lint` counts BPF instructions and
 # `profile test` runs commands under a profile through it.
-build:
+build: deps
 	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo -ldflags '-linkmode external -extldflags -static' -o $(BIN) ./cmd/nri-seccomp
 
 # vet, formatting, generated files, unit and integration tests with the race
 # detector (the libseccomp oracle tests need cgo and libseccomp-dev).
 test: lint verify unit
 
-lint:
+lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags e2e ./test/e2e/...
 
-verify:
+verify: deps
 	hack/verify-generated.sh
 
-unit:
+unit: deps
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 # Real containerd 2.4.2 + runc + crictl (root). install.sh is idempotent and pinned.

@@ -456,7 +456,7 @@ func TestCheckPolicyCatchesMistakes(t *testing.T) {
 }
 
 func TestExamples(t *testing.T) {
-	want := []string{"audit-rollout.yaml", "cluster-default.yaml", "node-image.yaml", "per-namespace-mandate.yaml"}
+	want := []string{"audit-rollout.yaml", "cluster-default.yaml", "demo-trial.yaml", "node-image.yaml", "per-namespace-mandate.yaml"}
 	entries, err := fs.ReadDir(Examples, "examples")
 	if err != nil {
 		t.Fatal(err)
