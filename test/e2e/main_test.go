@@ -54,5 +54,19 @@ func testMain(m *testing.M) int {
 	}
 	fmt.Printf("e2e images built in %s: %s, %s\n", time.Since(start).Round(time.Millisecond),
 		filepath.Base(images.Busybox), filepath.Base(images.Pause))
-	return m.Run()
+	if hostIA32, err = harness.HostIA32(ctx, filepath.Join(dir, "syscall-probe")); err != nil {
+		fmt.Fprintf(os.Stderr, "checking the kernel's 32-bit entry: %v\n", err)
+		return 1
+	}
+	if !hostIA32 {
+		fmt.Println("e2e: this kernel has IA-32 emulation off (int $0x80 faults): checks through the i386 entry cannot run and are listed at the end")
+	}
+	code := m.Run()
+	if len(notRun.checks) > 0 {
+		fmt.Printf("e2e: NOT RUN on this kernel (IA-32 emulation off, no 32-bit entry to filter): %d i386 checks\n", len(notRun.checks))
+		for _, c := range notRun.checks {
+			fmt.Printf("  NOT RUN %s\n", c)
+		}
+	}
+	return code
 }

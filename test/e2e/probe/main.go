@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -168,6 +169,26 @@ func native(name string, nr uintptr, a ...uintptr) result {
 	return res
 }
 
+// ErrNoIA32 is the probe's answer on a kernel with IA-32 emulation off
+// (ia32_emulation=0, or a hypervisor that runs 64-bit user code only):
+// int $0x80 then faults before seccomp or any syscall code runs, so there is
+// no 32-bit entry to filter. The harness reads it from the result's error.
+const ErrNoIA32 = "ia32 emulation is off in this kernel: int $0x80 faults"
+
+// int80Checked is int80 with the kernel's refusal of the 32-bit entry (a
+// general protection fault, delivered as SIGSEGV) turned into ErrNoIA32
+// instead of a crash.
+func int80Checked(nr, a1, a2, a3, a4, a5 uintptr) (ret uintptr, ok bool, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.New(ErrNoIA32)
+		}
+	}()
+	ret, ok = int80(nr, a1, a2, a3, a4, a5)
+	return ret, ok, nil
+}
+
 // i386 makes a call through int $0x80. Pointer arguments must be below 4 GiB
 // because the 32-bit ABI truncates registers, so a path is copied into a page
 // mapped with MAP_32BIT.
@@ -203,7 +224,10 @@ func i386(args []string) (result, error) {
 			a[i] = uintptr(uint32(v))
 		}
 	}
-	ret, ok := int80(uintptr(nr), a[0], a[1], a[2], a[3], a[4])
+	ret, ok, err := int80Checked(uintptr(nr), a[0], a[1], a[2], a[3], a[4])
+	if err != nil {
+		return result{Syscall: name, Arch: "i386", Nr: nr, Error: err.Error()}, nil
+	}
 	if !ok {
 		return result{}, errors.New("i386 calls need an amd64 build")
 	}
