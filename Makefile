@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/nri-seccomp
 PKGS    := ./...
 
-.PHONY: all deps build test unit lint verify e2e demo bench bench-smoke bench-go deploy-check clean
+.PHONY: all deps build test unit lint verify fuzz e2e demo bench bench-smoke bench-go deploy-check clean
 
 all: build
 
@@ -34,6 +34,11 @@ verify: deps
 
 unit: deps
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# Every go fuzz target for FUZZTIME (default 15s) each, beyond its checked-in
+# seed corpus (which `make test` runs).
+fuzz: deps
+	hack/fuzz.sh
 
 # Real containerd 2.4.2 + runc + crictl (root). install.sh is idempotent and pinned.
 e2e: build
