@@ -18,6 +18,9 @@ import (
 var images harness.ImageArchives
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv(rawRmdirEnv); path != "" {
+		os.Exit(rawRmdir(path)) // a child of TestAuditdRules
+	}
 	os.Exit(testMain(m))
 }
 
