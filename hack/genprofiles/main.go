@@ -63,10 +63,31 @@ var personalityRefused = []uint64{0x20000, 0x20008}
 // among those runtime-default allows.
 var socketFamilies = []uint64{unix.AF_UNIX, unix.AF_INET, unix.AF_INET6, unix.AF_NETLINK}
 
+// socketcallErrno is what hardened and minimal answer to every socketcall(2).
+//
+// On i386, socketcall(SYS_SOCKET, args) creates a socket like socket(2), but
+// its arguments sit in memory that seccomp cannot read, so the family rules
+// above cannot apply to it. Worse, libseccomp (2.5.4, as runc uses it) adds
+// every socket(2) rule to socketcall too on x86, with the family comparison
+// replaced by "call number == SYS_SOCKET": the rules allowing AF_INET allow
+// socketcall(SYS_SOCKET) for every family, even in a profile that never
+// names socketcall (measured with the BPF it compiles; policies tests pin
+// it). Refusing only SYS_SOCKET cannot be written: libseccomp refuses two
+// actions for "call number == 1" with EEXIST, and an overlapping range loses
+// to its own rule. Only an unconditional socketcall rule overrides those, so
+// hardened refuses socketcall as a whole. Any process can reach it, a 64-bit
+// one too, through int $0x80.
+//
+// ENOSYS, not EPERM: it tells a C library the entry point is missing, and
+// musl (and a libc built for kernels >= 4.3) use the direct calls anyway.
+// What 32-bit programs lose is in policies/README.md.
+const socketcallErrno = unix.ENOSYS
+
 // minimalNames is the allow-list of minimal: what runc still calls after it
 // has loaded the filter (FACTS.md; pkg/profiletool's runc check), and what a
 // static Go or C (glibc, musl) binary serving the network needs. 64-bit
-// entry points only: a 32-bit binary gets EPERM.
+// entry points only (and socketcall, kept refused with ENOSYS): a 32-bit
+// binary gets EPERM.
 var minimalNames = []string{
 	// runc after the filter is loaded: exec, the cwd check of
 	// CVE-2024-21626, closing inherited descriptors, the exec fifo,
@@ -98,6 +119,11 @@ var minimalNames = []string{
 	"socket", "bind", "listen", "accept", "accept4", "connect", "shutdown",
 	"getsockname", "getpeername", "getsockopt", "setsockopt",
 	"sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
+	// Listed to keep hardened's ENOSYS: libseccomp adds the socket calls
+	// above to socketcall on x86, so leaving it out (EPERM, the default,
+	// which runc does not write as a rule) would allow
+	// socketcall(SYS_SOCKET) for every address family.
+	"socketcall",
 }
 
 func main() {
@@ -172,7 +198,21 @@ func Hardened(base *profile.Profile) (*profile.Profile, error) {
 		return nil, errors.New("runtime-default allows none of the socket families hardened keeps")
 	}
 	out.Syscalls["socket"] = &profile.Syscall{Rules: sock, Fallback: out.Default}
+	if err := refuseSocketcall(out); err != nil {
+		return nil, err
+	}
 	return out, neverLooser(base, out)
+}
+
+// refuseSocketcall refuses socketcall(2) unconditionally with
+// socketcallErrno, where runtime-default allows it unconditionally.
+func refuseSocketcall(p *profile.Profile) error {
+	sc, ok := p.Syscalls["socketcall"]
+	if !ok || len(sc.Rules) > 0 || sc.Fallback != profile.Allow {
+		return errors.New("socketcall is no longer allowed unconditionally by runtime-default; revisit the generator")
+	}
+	sc.Fallback = profile.Verdict{Level: profile.LevelErrno, Ret: uint(socketcallErrno)}
+	return nil
 }
 
 // keepRules drops the argument rules of name that keep refuses; the calls

@@ -141,6 +141,7 @@ func Lint(data []byte, opts LintOptions) []Finding {
 		add(SevWarning, CheckAmbiguous, "", "%s", n)
 	}
 	lintArches(s, opts.Native, add)
+	lintSocketcall(s, p, add)
 	if s.DefaultAction == specs.ActKill || s.DefaultAction == specs.ActKillThread {
 		add(SevWarning, CheckKillThread, "defaultAction", "%s kills only the calling thread (runc maps SCMP_ACT_KILL to kill-thread); the rest of the process runs on in an undefined state: use SCMP_ACT_KILL_PROCESS", s.DefaultAction)
 	}

@@ -23,6 +23,9 @@ func TestLintClean(t *testing.T) {
 	for _, ref := range []string{"runtime-default", "hardened", "minimal"} {
 		b, _ := Builtin(ref)
 		fs := Lint(b, LintOptions{Native: specs.ArchX86_64})
+		if ref == "runtime-default" { // containerd's i386 socketcall hole: TestLintSocketcall
+			fs = slices.DeleteFunc(fs, func(f Finding) bool { return f.Check == CheckSocketcall })
+		}
 		if HasProblems(fs) {
 			t.Errorf("%s: %v", ref, fs)
 		}

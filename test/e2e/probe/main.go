@@ -20,6 +20,12 @@
 //	                                  the same through the 32-bit int $0x80 entry:
 //	                                  seccomp sees it as AUDIT_ARCH_I386. name is one
 //	                                  of getpid, mkdir <path>, rmdir <path>, keyctl.
+//	syscall-probe socket <family> <type>
+//	                                  socket(2) through Go's syscall package, as a
+//	                                  Go program makes it: the direct call on
+//	                                  amd64, socketcall(SYS_SOCKET, ...) on 386
+//	                                  (built as syscall-probe-386 for the e2e
+//	                                  image). Closes the socket it got.
 //	syscall-probe loop <call> <iterations> [repeats]
 //	                                  time a call in a tight loop (benchmarks): call
 //	                                  is getpid or personality (personality(0xffffffff),
@@ -102,7 +108,7 @@ func emitJSON(v any) {
 	fmt.Println(string(b))
 }
 
-var errUsage = errors.New("usage: syscall-probe mkdir|mkdirat|rmdir <path> | getpid | keyctl | unshare | raw <nr> [args] | i386 <nr|name> [args] | loop getpid|personality <iterations> [repeats]")
+var errUsage = errors.New("usage: syscall-probe mkdir|mkdirat|rmdir <path> | getpid | keyctl | unshare | raw <nr> [args] | i386 <nr|name> [args] | socket <family> <type> | loop getpid|personality <iterations> [repeats]")
 
 func run(args []string) (result, error) {
 	if len(args) == 0 {
@@ -148,8 +154,40 @@ func run(args []string) (result, error) {
 		return native("raw", uintptr(nums[0]), a...), nil
 	case "i386":
 		return i386(rest)
+	case "socket":
+		return goSocket(rest)
 	}
 	return result{}, fmt.Errorf("unknown call %q: %w", cmd, errUsage)
+}
+
+// goSocket creates a socket with syscall.Socket, so the probe makes the call
+// the way every Go program does: on linux/386 the syscall package has no
+// direct socket(2) and goes through socketcall(2), whose arguments seccomp
+// cannot read.
+func goSocket(args []string) (result, error) {
+	if len(args) != 2 {
+		return result{}, fmt.Errorf("socket needs a family and a type: %w", errUsage)
+	}
+	nums, err := ints(args)
+	if err != nil {
+		return result{}, err
+	}
+	res := result{Syscall: "socket", Arch: "x86_64", Nr: sysSocketNr}
+	if runtime.GOARCH == "386" {
+		res.Syscall, res.Arch = "socketcall", "i386"
+	}
+	fd, err := syscall.Socket(int(nums[0]), int(nums[1]), 0)
+	if err != nil {
+		var e syscall.Errno
+		if !errors.As(err, &e) {
+			return result{}, err
+		}
+		res.Ret, res.Errno = -1, errnoName(e)
+		return res, nil
+	}
+	res.Ret = int64(fd)
+	syscall.Close(fd)
+	return res, nil
 }
 
 // native makes a call through the normal 64-bit entry. It uses RawSyscall6 so
@@ -252,7 +290,7 @@ func lowString(s string) (uintptr, error) {
 	}
 	copy(mem, s)
 	p := uintptr(unsafe.Pointer(&mem[0]))
-	if p>>32 != 0 {
+	if uint64(p)>>32 != 0 {
 		return 0, fmt.Errorf("mmap returned %#x, above 4 GiB", p)
 	}
 	return p, nil

@@ -195,3 +195,20 @@ func kernelRuns32Bit(t *testing.T) bool {
 		return false
 	}
 }
+
+// TestSocket: socket goes through syscall.Socket, reports the entry it used,
+// closes what it got, and reports the kernel's errno.
+func TestSocket(t *testing.T) {
+	r, err := run([]string{"socket", "1", "1"}) // AF_UNIX, SOCK_STREAM
+	if err != nil || r.Errno != "" || r.Ret < 0 || r.Syscall != "socket" || r.Nr != sysSocketNr {
+		t.Fatalf("socket(AF_UNIX) = %+v, %v", r, err)
+	}
+	if r, err := run([]string{"socket", "9999", "1"}); err != nil || r.Errno != "EAFNOSUPPORT" || r.Ret != -1 {
+		t.Errorf("socket(9999) = %+v, %v; want EAFNOSUPPORT", r, err)
+	}
+	for _, args := range [][]string{{"socket"}, {"socket", "1"}, {"socket", "x", "1"}} {
+		if _, err := run(args); err == nil {
+			t.Errorf("run(%q) accepted", args)
+		}
+	}
+}
