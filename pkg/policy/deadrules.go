@@ -197,3 +197,8 @@ func denyExistsOn(deny []DenyEntry, arches []string) bool {
 	}
 	return false
 }
+
+// RulePaths returns each rule's field path within its own file ("rules[2]"),
+// the form load problems use, so that warnings about loaded rules read like
+// them.
+func (p *Policy) RulePaths() []string { return rulePaths(p.Rules) }
