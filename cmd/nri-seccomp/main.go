@@ -12,7 +12,7 @@ import (
 	"github.com/containerd/nri/pkg/api"
 )
 
-// Exit codes: one convention for every command (usageText, docs/cli.md).
+// Exit codes: one convention for every command (usageText, README.md "The command line").
 const (
 	exitOK    = 0 // fine
 	exitFail  = 1 // problems found: an invalid policy or profile, findings, a refused container
@@ -43,8 +43,8 @@ Exit status of every command:
      be read (profile diff: any error)
 Results go to stdout; errors and warnings to stderr. With --output json
 (check, explain, profile show|diff|lint, audit report, auditd-rules) stdout
-is one JSON value. A file argument or flag may be "-" for stdin, except
-run's --policy. Details: docs/cli.md.
+is one JSON value, or empty when there is no result (then stderr says why). A file argument or flag may be "-" for stdin, except
+run's --policy. Details: README.md, "The command line".
 
 Run "nri-seccomp <command> -h" for a command's flags. Started by containerd
 as a pre-installed NRI plugin (no arguments, NRI_PLUGIN_SOCKET set), it acts

@@ -11,7 +11,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/pkg/profiletool"
 )
 
-// The exit-code convention of every command, in usageText and docs/cli.md:
+// The exit-code convention of every command, in usageText and README.md ("The command line"):
 //
 //	0  fine: the command did what was asked and found nothing wrong
 //	1  problems found: an invalid policy or profile, lint findings, a
@@ -20,9 +20,9 @@ import (
 //	2  the command could not run: a bad flag or argument, a file that cannot
 //	   be read
 //
-// Results go to stdout; errors, warnings and problems go to stderr, except
-// under --output json, where everything a command found is in the one JSON
-// value on stdout and stderr carries only usage and I/O errors.
+// Results go to stdout; errors, warnings and problems go to stderr. Under
+// --output json stdout is one JSON value, or empty when there is no result
+// (exit 2, or an invalid policy anywhere but check, whose JSON has errors).
 
 // finding is one error, warning or lint finding in JSON output. Its field
 // names are a public interface: every field is always present, empty when
