@@ -89,10 +89,11 @@ func TestUsage(t *testing.T) {
 
 func TestSubcommandHelp(t *testing.T) {
 	for cmd, flags := range map[string][]string{
-		"run":     {"-socket", "-name", "-idx", "-policy", "-log-format", "-log-level", "-decision-log"},
-		"check":   {"-policy"},
-		"explain": {"-policy", "-namespace", "-pod", "-label", "-annotation", "-container", "-image", "-profile-type", "-profile", "-output"},
-		"version": {},
+		"run":          {"-socket", "-name", "-idx", "-policy", "-log-format", "-log-level", "-decision-log"},
+		"check":        {"-policy", "-strict", "-output"},
+		"auditd-rules": {"-policy", "-output"},
+		"explain":      {"-policy", "-namespace", "-pod", "-label", "-annotation", "-container", "-image", "-profile-type", "-profile", "-output"},
+		"version":      {},
 	} {
 		code, _, stderr := cli(t, cmd, "-h")
 		if code != exitOK {
