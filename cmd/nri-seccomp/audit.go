@@ -125,10 +125,14 @@ func cmdAudit(args []string, stdout, stderr io.Writer) int {
 	if code := parseFlags(flags, args[1:]); code >= 0 {
 		return code
 	}
+	if len(in.logs) == 0 {
+		fmt.Fprintln(stderr, "nri-seccomp audit report: --log is required")
+		return exitUsage
+	}
 	rep, err := in.build()
 	if err != nil {
 		fmt.Fprintf(stderr, "nri-seccomp audit report: %v\n", err)
-		return exitFail
+		return ioCode(err)
 	}
 	if output.value == "json" {
 		enc := json.NewEncoder(stdout)
@@ -161,10 +165,14 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nri-seccomp record: --namespace and --pod are required")
 		return exitUsage
 	}
+	if len(in.logs) == 0 {
+		fmt.Fprintln(stderr, "nri-seccomp record: --log is required")
+		return exitUsage
+	}
 	rep, err := in.build()
 	if err != nil {
 		fmt.Fprintf(stderr, "nri-seccomp record: %v\n", err)
-		return exitFail
+		return ioCode(err)
 	}
 	res, err := audit.BuildProfile(rep, audit.ProfileOptions{Namespace: *ns, Pod: *pod, Container: *container, IncludeRefused: *includeRefused})
 	if err != nil {
@@ -184,7 +192,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "nri-seccomp record: %v\n", err)
-		return exitFail
+		return exitUsage
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintln(stderr, "note:", n)
@@ -196,18 +204,22 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 
 func cmdAuditdRules(args []string, stdout, stderr io.Writer) int {
 	flags := newFlagSet("auditd-rules", "Print audit.rules lines (auditctl -R) that record every failing call of the\nsyscalls the policy's enforcing rules refuse, for x86_64 (b64) and i386\n(b32), keyed "+audit.AuditdKey+": attempts are on record even where\nseccomp does not log refusals.", stderr)
-	policyPath := flags.String("policy", defaultPolicy, "policy file, or directory of *.yaml files")
+	policyPath := flags.String("policy", defaultPolicy, "policy `file`, directory of *.yaml files, or - for stdin")
+	output := outputFlag()
+	flags.Var(output, "output", "output `format`: text (audit.rules) or json")
 	if code := parseFlags(flags, args); code >= 0 {
 		return code
 	}
 	eng, err := loadEngine(*policyPath)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitFail
+		return reportLoadError(stderr, "auditd-rules", err)
 	}
 	refusals, notes := audit.PolicyRefusals(eng.Policy())
 	lines, more := audit.AuditdRules(refusals)
 	notes = append(notes, more...)
+	if output.value == "json" {
+		return writeAuditdRulesJSON(stdout, stderr, eng.Policy().Revision, notes, lines)
+	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "# nri-seccomp auditd-rules: policy revision %s\n", eng.Policy().Revision)
 	for _, n := range notes {
@@ -221,7 +233,7 @@ func cmdAuditdRules(args []string, stdout, stderr io.Writer) int {
 	}
 	if _, err := io.WriteString(stdout, sb.String()); err != nil {
 		fmt.Fprintln(stderr, err)
-		return exitFail
+		return exitUsage
 	}
 	return exitOK
 }

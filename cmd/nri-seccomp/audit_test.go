@@ -84,10 +84,10 @@ func TestAuditReportErrors(t *testing.T) {
 	}{
 		{[]string{"audit"}, exitUsage, "Usage: nri-seccomp audit report"},
 		{[]string{"audit", "summary"}, exitUsage, "Usage: nri-seccomp audit report"},
-		{[]string{"audit", "report"}, exitFail, "--log is required"},
-		{[]string{"audit", "report", "--log", filepath.Join(dir, "missing")}, exitFail, "no such file"},
+		{[]string{"audit", "report"}, exitUsage, "--log is required"},
+		{[]string{"audit", "report", "--log", filepath.Join(dir, "missing")}, exitUsage, "no such file"},
 		{[]string{"audit", "report", "--log", auditTestdata + "dmesg.txt", "--decision-log", badDL}, exitFail, "bad decision log: line 2"},
-		{[]string{"audit", "report", "--log", auditTestdata + "dmesg.txt", "--decision-log", filepath.Join(dir, "none")}, exitFail, "--decision-log"},
+		{[]string{"audit", "report", "--log", auditTestdata + "dmesg.txt", "--decision-log", filepath.Join(dir, "none")}, exitUsage, "--decision-log"},
 		{[]string{"audit", "report", "--log", "x", "--output", "yaml"}, exitUsage, "want one of text, json"},
 		{[]string{"audit", "report", "--log", "x", "--since", "yesterday"}, exitUsage, "want an RFC 3339 time"},
 		{[]string{"audit", "report", "--log", "x", "--since", "-1h"}, exitUsage, "negative duration"},
@@ -95,8 +95,8 @@ func TestAuditReportErrors(t *testing.T) {
 		{[]string{"audit", "report", "stray"}, exitUsage, `unexpected argument "stray"`},
 		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--pod", "p"}, exitUsage, "--namespace and --pod are required"},
 		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop", "--pod", "nope"}, exitFail, "no seccomp records for the workload: shop/nope"},
-		{[]string{"record", "--namespace", "shop", "--pod", "nope"}, exitFail, "--log is required"},
-		{[]string{"auditd-rules", "--policy", filepath.Join(dir, "none.yaml")}, exitFail, "none.yaml"},
+		{[]string{"record", "--namespace", "shop", "--pod", "nope"}, exitUsage, "--log is required"},
+		{[]string{"auditd-rules", "--policy", filepath.Join(dir, "none.yaml")}, exitUsage, "none.yaml"},
 	} {
 		code, out, errs := cli(t, tc.args...)
 		if code != tc.code || !strings.Contains(out+errs, tc.want) {

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/nri-seccomp/nri-seccomp/pkg/runcinfo"
 	"io"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -11,12 +10,20 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
 	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
 	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
+	"github.com/nri-seccomp/nri-seccomp/pkg/runcinfo"
 )
 
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
-	flags := newFlagSet("explain", "Show the decision the daemon would make for the described container: the\nrules that apply (and why the others do not), the mode and the resulting\nseccomp section. Exits 1 when the policy is invalid or the daemon would\nrefuse the container.", stderr)
+	flags := newFlagSet("explain", `Show the decision the daemon would make for the described container: the
+rules that apply (and why the others do not), the mode and the resulting
+seccomp section: its default action, architectures, syscalls per action and
+every call whose verdict changed from what the container had (text: the first
+20; json: the section itself and "summary").
+Exit 0 when the daemon would create the container, 1 when the policy or
+--profile is invalid or the daemon would refuse the container, 2 on a bad flag
+or a file that cannot be read.`, stderr)
 	var (
-		policyPath  = flags.String("policy", defaultPolicy, "policy file, or directory of *.yaml files")
+		policyPath  = flags.String("policy", defaultPolicy, "policy `file`, directory of *.yaml files, or - for stdin")
 		namespace   = flags.String("namespace", "default", "pod namespace")
 		pod         = flags.String("pod", "pod", "pod name")
 		labels      = keyValues{}
@@ -24,8 +31,8 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		container   = flags.String("container", "container", "container name")
 		image       = flags.String("image", "", "image reference")
 		profileType = &oneOf{allowed: []string{"Unconfined", "RuntimeDefault", "Localhost"}}
-		profileFile = flags.String("profile", "", "seccomp profile the container has (OCI or Docker JSON); with\n--profile-type Localhost the profile file, with RuntimeDefault the runtime's default\n(the built-in runtime-default when omitted)")
-		output      = &oneOf{value: "text", allowed: []string{"text", "json"}}
+		profileFile = flags.String("profile", "", "seccomp profile the container has (OCI or Docker JSON, - for stdin); with\n--profile-type Localhost the profile file, with RuntimeDefault the runtime's default\n(the built-in runtime-default when omitted)")
+		output      = outputFlag()
 	)
 	flags.Var(labels, "label", "pod label `key=value` (repeatable)")
 	flags.Var(annotations, "annotation", "pod annotation `key=value` (repeatable)")
@@ -44,7 +51,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		p, err := profile.LoadFile(*profileFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "nri-seccomp explain: --profile: %v\n", err)
-			return exitFail
+			return ioCode(err)
 		}
 		req.Profile = p
 		if req.ProfileType == plugin.ProfileTypeNone {
@@ -62,8 +69,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 
 	eng, err := engine.Load(*policyPath, engine.Options{Explain: true, SeccompFlags: runcinfo.SeccompFlags(runcPath())})
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitFail
+		return reportLoadError(stderr, "explain", err)
 	}
 	e, err := plugin.Explain(eng, req)
 	if errors.Is(err, plugin.ErrUsage) {
@@ -78,10 +84,13 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		}
 		if werr := write(stdout); werr != nil {
 			fmt.Fprintf(stderr, "nri-seccomp explain: %v\n", werr)
-			return exitFail
+			return exitUsage
 		}
 	}
 	if err != nil {
+		// The explanation says why; stderr too, so that the text and
+		// JSON outputs follow the same convention.
+		fmt.Fprintf(stderr, "nri-seccomp explain: %v\n", err)
 		return exitFail
 	}
 	return exitOK

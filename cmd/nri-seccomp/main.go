@@ -12,11 +12,11 @@ import (
 	"github.com/containerd/nri/pkg/api"
 )
 
-// Exit codes.
+// Exit codes: one convention for every command (usageText, README.md "The command line").
 const (
-	exitOK    = 0
-	exitFail  = 1 // a bad policy, a refused container, a fatal configuration
-	exitUsage = 2 // bad command line
+	exitOK    = 0 // fine
+	exitFail  = 1 // problems found: an invalid policy or profile, findings, a refused container
+	exitUsage = 2 // the command could not run: bad usage, a file that cannot be read or written
 )
 
 func main() {
@@ -27,13 +27,24 @@ const usageText = `nri-seccomp: seccomp profiles for containerd containers, chos
 
 Usage:
   nri-seccomp run      [flags]   serve containerd's NRI socket (the daemon)
-  nri-seccomp check    [flags]   validate a policy
+  nri-seccomp check    [flags]   validate a policy, warn about rules that cannot work
   nri-seccomp explain  [flags]   show the decision for a described container
   nri-seccomp profile  <cmd>     show, diff, lint, convert, test seccomp profiles
   nri-seccomp audit report [flags]  seccomp audit records per container
   nri-seccomp record   [flags]   least-privilege profile from what a pod was seen doing
   nri-seccomp auditd-rules [flags] audit.rules lines for the syscalls a policy refuses
-  nri-seccomp version            print the version
+  nri-seccomp version            print the version and the revision it was built from
+
+Exit status of every command:
+  0  fine
+  1  problems found: an invalid policy or profile, lint findings, a looser
+     profile (profile diff), a container the daemon would refuse
+  2  the command could not run: a bad flag or argument, a file that cannot
+     be read (profile diff: any error)
+Results go to stdout; errors and warnings to stderr. With --output json
+(check, explain, profile show|diff|lint, audit report, auditd-rules) stdout
+is one JSON value, or empty when there is no result (then stderr says why). A file argument or flag may be "-" for stdin, except
+run's --policy. Details: README.md, "The command line".
 
 Run "nri-seccomp <command> -h" for a command's flags. Started by containerd
 as a pre-installed NRI plugin (no arguments, NRI_PLUGIN_SOCKET set), it acts

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -88,10 +89,11 @@ func TestUsage(t *testing.T) {
 
 func TestSubcommandHelp(t *testing.T) {
 	for cmd, flags := range map[string][]string{
-		"run":     {"-socket", "-name", "-idx", "-policy", "-log-format", "-log-level", "-decision-log"},
-		"check":   {"-policy"},
-		"explain": {"-policy", "-namespace", "-pod", "-label", "-annotation", "-container", "-image", "-profile-type", "-profile", "-output"},
-		"version": {},
+		"run":          {"-socket", "-name", "-idx", "-policy", "-log-format", "-log-level", "-decision-log"},
+		"check":        {"-policy", "-strict", "-output"},
+		"auditd-rules": {"-policy", "-output"},
+		"explain":      {"-policy", "-namespace", "-pod", "-label", "-annotation", "-container", "-image", "-profile-type", "-profile", "-output"},
+		"version":      {},
 	} {
 		code, _, stderr := cli(t, cmd, "-h")
 		if code != exitOK {
@@ -119,8 +121,37 @@ func TestPositionalArgumentsRefused(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	code, stdout, _ := cli(t, "version")
-	if code != exitOK || !regexp.MustCompile(`^nri-seccomp \S.* \(NRI v0\.12\.\d+\)\n$`).MatchString(stdout) {
+	// go test never stamps VCS information: the line says so.
+	want := `^nri-seccomp \S.* \(NRI v0\.12\.\d+\)\nrevision unknown \(not stamped: go run, go test or -buildvcs=false\)\ngo1\.\S+ \w+/\w+\n$`
+	if code != exitOK || !regexp.MustCompile(want).MatchString(stdout) {
 		t.Errorf("version: code %d, %q", code, stdout)
+	}
+}
+
+func TestFormatVersion(t *testing.T) {
+	nri := &debug.Module{Path: "github.com/containerd/nri", Version: "v0.12.3"}
+	for _, tc := range []struct {
+		name, ld string
+		bi       *debug.BuildInfo
+		want     []string // lines 1 and 2
+	}{
+		{"no build info", "", nil, []string{"nri-seccomp (devel) (NRI unknown)", "revision unknown (not stamped: go run, go test or -buildvcs=false)"}},
+		{"stamped, clean", "", &debug.BuildInfo{
+			Main: debug.Module{Version: "v1.4.0"}, Deps: []*debug.Module{nri},
+			Settings: []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "53257a8cfe8328dfbefdc86c2980892e2c7850fe"},
+				{Key: "vcs.time", Value: "2026-12-03T09:12:02Z"}, {Key: "vcs.modified", Value: "false"}},
+		}, []string{"nri-seccomp v1.4.0 (NRI v0.12.3)", "revision 53257a8cfe8328dfbefdc86c2980892e2c7850fe, committed 2026-12-03T09:12:02Z"}},
+		{"stamped, modified, ldflags version wins", "v9.9.9", &debug.BuildInfo{
+			Main: debug.Module{Version: "(devel)"}, Deps: []*debug.Module{nri},
+			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc"}, {Key: "vcs.modified", Value: "true"}},
+		}, []string{"nri-seccomp v9.9.9 (NRI v0.12.3)", "revision abc, modified"}},
+		{"devel, unstamped", "", &debug.BuildInfo{Deps: []*debug.Module{nri}},
+			[]string{"nri-seccomp (devel) (NRI v0.12.3)", "revision unknown (not stamped: go run, go test or -buildvcs=false)"}},
+	} {
+		got := strings.Split(formatVersion(tc.ld, tc.bi), "\n")
+		if len(got) != 4 || got[0] != tc.want[0] || got[1] != tc.want[1] || !strings.HasPrefix(got[2], "go") {
+			t.Errorf("%s: got %q, want %q then the Go version", tc.name, got, tc.want)
+		}
 	}
 }
 
@@ -156,30 +187,33 @@ rules:
 
 func TestCheckReportsEveryProblem(t *testing.T) {
 	p := writeFile(t, t.TempDir(), "policy.yaml", badPolicy)
-	code, stdout, _ := cli(t, "check", "--policy", p)
-	if code != exitFail {
-		t.Fatalf("code %d, want %d; stdout %q", code, exitFail, stdout)
+	code, stdout, stderr := cli(t, "check", "--policy", p)
+	if code != exitFail || stdout != "" {
+		t.Fatalf("code %d, want %d; stdout %q (want none)", code, exitFail, stdout)
 	}
-	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	// Every line is file:line[:col]: field: message.
-	for _, l := range lines {
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if last := lines[len(lines)-1]; last != "nri-seccomp check: invalid policy: 3 problems" {
+		t.Errorf("last line %q", last)
+	}
+	// Every other line is file:line[:col]: field: message.
+	for _, l := range lines[:len(lines)-1] {
 		if !regexp.MustCompile(`^` + regexp.QuoteMeta(p) + `:\d+(:\d+)?: rules\[\d\]\S*: \S`).MatchString(l) {
 			t.Errorf("not file:line: field: message: %q", l)
 		}
 	}
 	// Both mistakes, each on its own line, in file order.
 	for _, want := range []string{p + `:7:\d+: rules\[0\]\.profil: unknown field`, p + `:13:\d+: rules\[1\]\.deny\[1\]: .*"notasyscall"`} {
-		if !regexp.MustCompile(`(?m)^` + want).MatchString(stdout) {
-			t.Errorf("no problem matching %q in:\n%s", want, stdout)
+		if !regexp.MustCompile(`(?m)^` + want).MatchString(stderr) {
+			t.Errorf("no problem matching %q in:\n%s", want, stderr)
 		}
 	}
 }
 
 func TestCheckMissingPolicy(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.yaml")
-	code, stdout, _ := cli(t, "check", "--policy", missing)
-	if code != exitFail || !strings.Contains(stdout, missing) {
-		t.Errorf("code %d, stdout %q", code, stdout)
+	code, stdout, stderr := cli(t, "check", "--policy", missing)
+	if code != exitUsage || stdout != "" || !strings.Contains(stderr, missing+": cannot read policy") {
+		t.Errorf("code %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
 
@@ -192,14 +226,19 @@ rules:
   action: tighten
   deny: [execve]
 `)
-	code, stdout, _ := cli(t, "check", "--policy", p)
+	code, stdout, stderr := cli(t, "check", "--policy", p)
 	if code != exitOK {
-		t.Fatalf("a warning is not a failure: code %d\n%s", code, stdout)
+		t.Fatalf("a warning is not a failure: code %d\n%s", code, stderr)
 	}
-	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "warning: "+p+":4: rules[0].deny: rule \"no-exec\": runc cannot start a container with it: refuses execve") ||
-		!strings.HasSuffix(lines[1], ", 1 warnings") {
+	if !strings.HasPrefix(stderr, "warning: "+p+":4: rules[0].deny: rule \"no-exec\": runc cannot start a container with it: refuses execve") ||
+		strings.Count(stderr, "\n") != 1 {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	if !strings.HasPrefix(stdout, "policy OK: ") || !strings.HasSuffix(stdout, ", 1 warnings\n") {
 		t.Errorf("stdout:\n%s", stdout)
+	}
+	if code, _, _ := cli(t, "check", "--strict", "--policy", p); code != exitFail {
+		t.Errorf("--strict with a warning: code %d, want %d", code, exitFail)
 	}
 }
 
@@ -314,7 +353,9 @@ func TestExplainBadInput(t *testing.T) {
 		{[]string{"--output", "yaml"}, exitUsage, "want one of text, json"},
 		{[]string{"--profile-type", "Localhost"}, exitUsage, "needs the profile"},
 		{[]string{"--profile-type", "Unconfined", "--profile", prof}, exitUsage, "has no seccomp profile"},
-		{[]string{"--profile", filepath.Join(dir, "missing.json")}, exitFail, "missing.json"},
+		{[]string{"--profile", filepath.Join(dir, "missing.json")}, exitUsage, "missing.json"},
+		{[]string{"--profile", bad}, exitFail, "--profile"},
+		{[]string{"--policy", filepath.Join(dir, "missing.yaml")}, exitUsage, "missing.yaml: cannot read policy"},
 		{[]string{"--policy", bad}, exitFail, "notasyscall"},
 	} {
 		args := append([]string{"explain", "--policy", p}, tc.args...)

@@ -19,10 +19,11 @@ const profileUsage = `Usage: nri-seccomp profile <command> [flags]
   show NAME|FILE [--arch x86_64] [--output text|json]
         the normalised profile: syscalls grouped by verdict, argument
         conditions spelt out (json: the canonical OCI section)
-  diff A B
+  diff A B [--output text|json]
         what each allows that the other refuses, and which is stricter;
         exit 0 when B is not looser than A, 1 when it is, 2 on errors
-  lint FILE [--no-bpf]
+        (an invalid profile included)
+  lint FILE [--no-bpf] [--output text|json]
         unknown names, duplicate/shadowed/never-matching rules, missing
         architectures, SCMP_ACT_KILL, profiles runc cannot start a container
         with, BPF size; exit 1 on any warning or error
@@ -33,6 +34,9 @@ const profileUsage = `Usage: nri-seccomp profile <command> [flags]
         it and every process it starts refused or logged; --log lets them
         through, so CMD runs to the end; exit 0 when CMD succeeded and nothing
         was refused or logged
+
+FILE may be - for stdin. Exit status, unless a command says otherwise: 0 fine,
+1 problems found, 2 bad usage or a file that cannot be read.
 
 NAME is a built-in profile: ` // names appended at run time
 
@@ -154,7 +158,9 @@ const (
 )
 
 func profileDiff(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("profile diff", "Compare two profiles (built-in names or files):\nnri-seccomp profile diff A B\nExit status: 0 when B is not looser than A, 1 when B lets through\nsomething A refuses, 2 on errors.", stderr)
+	fs := newFlagSet("profile diff", "Compare two profiles (built-in names or files):\nnri-seccomp profile diff A B\nExit status: 0 when B is not looser than A, 1 when B lets through\nsomething A refuses, 2 on errors (an invalid profile included, so that 1\nalways means B is looser).", stderr)
+	output := outputFlag()
+	fs.Var(output, "output", "output `format`: text or json")
 	pos, _, code := parseMixed(fs, args)
 	if code >= 0 {
 		return code
@@ -176,7 +182,16 @@ func profileDiff(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return diffError
 	}
-	_, _ = stdout.Write(d.Format(pos[0], pos[1]))
+	var werr error
+	if output.value == "json" {
+		werr = writeJSON(stdout, diffJSON(pos[0], pos[1], d))
+	} else {
+		_, werr = stdout.Write(d.Format(pos[0], pos[1]))
+	}
+	if werr != nil {
+		fmt.Fprintln(stderr, werr)
+		return diffError
+	}
 	if d.BLooser() {
 		return diffLooser
 	}
@@ -184,8 +199,10 @@ func profileDiff(args []string, stdout, stderr io.Writer) int {
 }
 
 func profileLint(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("profile lint", "Check a profile file (or built-in name) for mistakes:\nnri-seccomp profile lint FILE\nExit status 1 when there is a warning or an error.", stderr)
+	fs := newFlagSet("profile lint", "Check a profile file (or built-in name) for mistakes:\nnri-seccomp profile lint FILE\nFindings go to stdout, one per line as FILE: severity: check: field: message.\nExit status 0 when there is nothing or only info, 1 when there is a warning\nor an error, 2 when FILE cannot be read.", stderr)
 	noBPF := fs.Bool("no-bpf", false, "do not compile the profile to count BPF instructions")
+	output := outputFlag()
+	fs.Var(output, "output", "output `format`: text or json")
 	pos, _, code := parseMixed(fs, args)
 	if code >= 0 {
 		return code
@@ -199,13 +216,102 @@ func profileLint(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	findings := profiletool.Lint(data, profiletool.LintOptions{Native: profile.Native, NoBPF: *noBPF})
-	for _, f := range findings {
-		fmt.Fprintf(stdout, "%s: %s\n", pos[0], f)
+	var werr error
+	if output.value == "json" {
+		res := lintResult{Profile: pos[0], Problems: profiletool.HasProblems(findings), Findings: []finding{}}
+		for _, f := range findings {
+			res.Findings = append(res.Findings, lintFinding(pos[0], f))
+		}
+		werr = writeJSON(stdout, res)
+	} else {
+		for _, f := range findings {
+			if _, werr = fmt.Fprintf(stdout, "%s: %s\n", pos[0], f); werr != nil {
+				break
+			}
+		}
+	}
+	if werr != nil {
+		fmt.Fprintln(stderr, werr)
+		return exitUsage
 	}
 	if profiletool.HasProblems(findings) {
 		return exitFail
 	}
 	return exitOK
+}
+
+// lintResult is `profile lint --output json`. Field names are a public
+// interface.
+type lintResult struct {
+	Profile string `json:"profile"`
+	// Problems is true when a finding is a warning or an error (exit 1).
+	Problems bool      `json:"problems"`
+	Findings []finding `json:"findings"`
+}
+
+// diffResult is `profile diff --output json`. Field names are a public
+// interface; Relation is one of same, b-stricter, a-stricter, incomparable,
+// different.
+type diffResult struct {
+	A           string       `json:"a"`
+	B           string       `json:"b"`
+	Relation    string       `json:"relation"`
+	BLooser     bool         `json:"b_looser"`
+	LooserInB   []diffChange `json:"looser_in_b"`
+	LooserInA   []diffChange `json:"looser_in_a"`
+	Changed     []diffChange `json:"changed"`
+	ArchesOnlyA []string     `json:"arches_only_a"`
+	ArchesOnlyB []string     `json:"arches_only_b"`
+	FlagsA      []string     `json:"flags_a"`
+	FlagsB      []string     `json:"flags_b"`
+}
+
+// diffChange is one call ("*": every call neither profile names) and its
+// verdict on each side.
+type diffChange struct {
+	Syscall string `json:"syscall"`
+	A       string `json:"a"`
+	B       string `json:"b"`
+}
+
+var relationTokens = map[profiletool.Relation]string{
+	profiletool.Same:         "same",
+	profiletool.BStricter:    "b-stricter",
+	profiletool.AStricter:    "a-stricter",
+	profiletool.Incomparable: "incomparable",
+	profiletool.Different:    "different",
+}
+
+func diffJSON(a, b string, d *profiletool.DiffResult) diffResult {
+	changes := func(es []profiletool.DiffEntry) []diffChange {
+		out := make([]diffChange, 0, len(es))
+		for _, e := range es {
+			out = append(out, diffChange{Syscall: e.Name, A: e.A, B: e.B})
+		}
+		return out
+	}
+	return diffResult{
+		A: a, B: b,
+		Relation:    relationTokens[d.Relation],
+		BLooser:     d.BLooser(),
+		LooserInB:   changes(d.LooserInB),
+		LooserInA:   changes(d.LooserInA),
+		Changed:     changes(d.Changed),
+		ArchesOnlyA: stringsOf(d.ArchesOnlyA),
+		ArchesOnlyB: stringsOf(d.ArchesOnlyB),
+		FlagsA:      stringsOf(d.FlagsA),
+		FlagsB:      stringsOf(d.FlagsB),
+	}
+}
+
+// stringsOf converts a list of string-typed tokens, never returning nil, so
+// that JSON has [] and not null.
+func stringsOf[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
 }
 
 // readProfileBytes returns the JSON of a built-in profile or a file, without

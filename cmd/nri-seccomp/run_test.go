@@ -94,9 +94,14 @@ func TestRunRefusesBadPolicy(t *testing.T) {
 	if code != exitFail {
 		t.Fatalf("code %d, want %d", code, exitFail)
 	}
-	// The same file:line problems as check.
-	_, checkOut, _ := cli(t, "check", "--policy", p)
-	for _, line := range strings.Split(strings.TrimSpace(checkOut), "\n") {
+	// The same file:line problems as check (its last line is its summary).
+	_, _, checkErr := cli(t, "check", "--policy", p)
+	problems := strings.Split(strings.TrimSpace(checkErr), "\n")
+	problems = problems[:len(problems)-1]
+	if len(problems) != 3 {
+		t.Fatalf("check reports %d problems, want 3:\n%s", len(problems), checkErr)
+	}
+	for _, line := range problems {
 		if !strings.Contains(stderr, line) {
 			t.Errorf("run does not report %q:\n%s", line, stderr)
 		}

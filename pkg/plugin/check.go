@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
+	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 )
 
 // CheckSummary is what `check` reports for a valid policy.
@@ -15,8 +16,10 @@ type CheckSummary struct {
 	Profiles int
 	Revision string
 	// Warnings do not make the policy invalid, but the policy will not do
-	// what its author wants (e.g. no container could start).
-	Warnings []string
+	// what its author wants (no container could start, a rule can never
+	// apply). Each names the file and line of the rule it is about where
+	// there is one, and the field, in the form of load problems.
+	Warnings []policy.Problem
 }
 
 // String is the one-line summary `check` prints.
@@ -25,9 +28,19 @@ func (s CheckSummary) String() string {
 		s.Rules, s.Profiles, s.Files, s.Revision, len(s.Warnings))
 }
 
-// CheckPolicy summarises a loaded policy and warns about profiles and deny
-// lists that runc cannot start a container under. Rules in audit mode are
-// not warned about: their refusals become SCMP_ACT_LOG, which runc survives.
+// checkPass is one kind of warning `check` looks for. Passes run in the order
+// of checkPasses, and their warnings are reported in that order.
+type checkPass func(pol *policy.Policy) []policy.Problem
+
+// checkPasses are the warnings of `check`. A new kind of warning is a new
+// pass here; nothing else changes.
+var checkPasses = []checkPass{
+	runcProfileWarnings,
+	runcDenyWarnings,
+	deadRuleWarnings,
+}
+
+// CheckPolicy summarises a loaded policy and runs every warning pass on it.
 func CheckPolicy(pol *policy.Policy) CheckSummary {
 	s := CheckSummary{
 		Files:    len(pol.Files),
@@ -35,22 +48,32 @@ func CheckPolicy(pol *policy.Policy) CheckSummary {
 		Profiles: len(pol.Profiles),
 		Revision: pol.Revision,
 	}
+	for _, pass := range checkPasses {
+		s.Warnings = append(s.Warnings, pass(pol)...)
+	}
+	return s
+}
 
-	// Every declared profile, and the built-ins enforce rules use; each
-	// reported once, naming the enforce rules that would apply it.
+// runcProfileWarnings warns about every declared profile, and every built-in
+// an enforce rule uses, that runc cannot start a container under; each once,
+// naming the enforce rules that would apply it. Rules in audit mode are not
+// warned about: their refusals become SCMP_ACT_LOG, which runc survives.
+func runcProfileWarnings(pol *policy.Policy) []policy.Problem {
+	var out []policy.Problem
 	names := make([]string, 0, len(pol.Profiles))
 	for name := range pol.Profiles {
 		names = append(names, name)
 	}
-	usedBy := map[string][]string{}
-	for _, r := range pol.Rules {
+	paths := pol.RulePaths()
+	usedBy := map[string][]int{} // profile -> indexes of enforce rules
+	for i, r := range pol.Rules {
 		if r.Profile == "" || r.Mode == policy.ModeAudit {
 			continue
 		}
 		if !slices.Contains(names, r.Profile) {
 			names = append(names, r.Profile)
 		}
-		usedBy[r.Profile] = append(usedBy[r.Profile], r.Name)
+		usedBy[r.Profile] = append(usedBy[r.Profile], i)
 	}
 	slices.Sort(names)
 	for _, name := range names {
@@ -58,32 +81,56 @@ func CheckPolicy(pol *policy.Policy) CheckSummary {
 		if !ok {
 			continue // the loader already refuses unknown names
 		}
-		problems, err := RuncStartProblems(prof)
-		if err != nil {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("profile %q: cannot be evaluated: %v", name, err))
-			continue
-		}
-		if len(problems) == 0 {
-			continue
-		}
+		// Point at the first enforce rule that uses the profile: that is
+		// where a container would fail. A profile no rule uses has no line.
+		w := policy.Problem{Field: "profiles." + name}
 		where := "not used by an enforce rule"
 		if rules := usedBy[name]; len(rules) > 0 {
-			where = "used by " + strings.Join(rules, ", ")
+			first := pol.Rules[rules[0]]
+			w.File, w.Line, w.Field = first.File, first.Line, paths[rules[0]]+".profile"
+			ruleNames := make([]string, len(rules))
+			for i, ri := range rules {
+				ruleNames[i] = pol.Rules[ri].Name
+			}
+			where = "used by " + strings.Join(ruleNames, ", ")
 		}
-		s.Warnings = append(s.Warnings, fmt.Sprintf("profile %q (%s): %s", name, where, FormatRuncProblems(problems)))
+		problems, err := RuncStartProblems(prof)
+		switch {
+		case err != nil:
+			w.Message = fmt.Sprintf("profile %q: cannot be evaluated: %v", name, err)
+		case len(problems) == 0:
+			continue
+		default:
+			w.Message = fmt.Sprintf("profile %q (%s): %s", name, where, FormatRuncProblems(problems))
+		}
+		out = append(out, w)
 	}
+	return out
+}
 
+// runcDenyWarnings warns about enforce rules whose deny list alone stops
+// runc from starting any container.
+func runcDenyWarnings(pol *policy.Policy) []policy.Problem {
+	var out []policy.Problem
+	paths := pol.RulePaths()
 	for i, r := range pol.Rules {
 		if r.Mode == policy.ModeAudit || len(r.Deny) == 0 {
 			continue
 		}
 		deny := make([]string, len(r.Deny))
-		for i, d := range r.Deny {
-			deny[i] = d.Name
+		for j, d := range r.Deny {
+			deny[j] = d.Name
 		}
 		if problems := RuncDenyProblems(deny); len(problems) > 0 {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("%s:%d: rules[%d].deny: rule %q: %s", r.File, r.Line, i, r.Name, FormatRuncProblems(problems)))
+			out = append(out, policy.Problem{File: r.File, Line: r.Line, Field: paths[i] + ".deny",
+				Message: fmt.Sprintf("rule %q: %s", r.Name, FormatRuncProblems(problems))})
 		}
 	}
-	return s
+	return out
+}
+
+// deadRuleWarnings warns about rules that can never do anything on this
+// node (policy.DeadRules).
+func deadRuleWarnings(pol *policy.Policy) []policy.Problem {
+	return pol.DeadRules(profile.Native)
 }

@@ -73,18 +73,56 @@ rules:
 	if len(s.Warnings) != 3 {
 		t.Fatalf("got %d warnings, want 3 (noexec, tiny, no-cwd): %q", len(s.Warnings), s.Warnings)
 	}
-	if w := s.Warnings[0]; !strings.HasPrefix(w, `profile "noexec" (not used by an enforce rule): runc cannot start a container with it: refuses execve (SCMP_ACT_KILL_PROCESS)`) {
+	if w := s.Warnings[0].String(); !strings.HasPrefix(w, `profiles.noexec: profile "noexec" (not used by an enforce rule): runc cannot start a container with it: refuses execve (SCMP_ACT_KILL_PROCESS)`) {
 		t.Errorf("warning 0 = %q", w)
 	}
-	if w := s.Warnings[1]; !strings.HasPrefix(w, `profile "tiny" (used by tiny-everywhere): runc cannot start`) || !strings.Contains(w, "getcwd") {
+	if w := s.Warnings[1].String(); !strings.HasPrefix(w, `/etc/nri-seccomp/policy.yaml:7: rules[0].profile: profile "tiny" (used by tiny-everywhere): runc cannot start`) || !strings.Contains(w, "getcwd") {
 		t.Errorf("warning 1 = %q", w)
 	}
-	if w := s.Warnings[2]; !strings.HasPrefix(w, `/etc/nri-seccomp/policy.yaml:11: rules[1].deny: rule "no-cwd": runc cannot start a container with it: refuses getcwd`) {
+	if w := s.Warnings[2].String(); !strings.HasPrefix(w, `/etc/nri-seccomp/policy.yaml:11: rules[1].deny: rule "no-cwd": runc cannot start a container with it: refuses getcwd`) {
 		t.Errorf("warning 2 = %q", w)
 	}
 	for _, w := range s.Warnings {
-		if strings.Contains(w, "audit-trial") {
+		if strings.Contains(w.String(), "audit-trial") {
 			t.Errorf("an audit-mode rule was warned about: %q", w)
+		}
+	}
+}
+
+func TestCheckPolicyWarnsAboutDeadRules(t *testing.T) {
+	pol := loadTestPolicy(t, `apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+rules:
+- name: rd-inject
+  match: {profileTypes: [RuntimeDefault]}
+  action: inject
+  profile: runtime-default
+- name: everything
+  match: {}
+  action: exempt
+- name: floor
+  match: {}
+  action: tighten
+  deny: [getcwd]
+`)
+	s := CheckPolicy(pol)
+	var got []string
+	for _, w := range s.Warnings {
+		got = append(got, w.String())
+	}
+	// The runc warning comes first (its pass runs first), then the dead
+	// rules in rule order.
+	want := []string{
+		`/etc/nri-seccomp/policy.yaml:11: rules[2].deny: rule "floor": runc cannot start a container with it: refuses getcwd`,
+		`/etc/nri-seccomp/policy.yaml:4: rules[0].match.profileTypes: inject rule "rd-inject" can never apply`,
+		`/etc/nri-seccomp/policy.yaml:11: rules[2].match: rule "floor" can never apply: the earlier exempt rule "everything" (/etc/nri-seccomp/policy.yaml:8)`,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("warnings:\n%s\nwant %d", strings.Join(got, "\n"), len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("warning %d = %s\nwant prefix  %s", i, got[i], want[i])
 		}
 	}
 }

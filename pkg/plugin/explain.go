@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/containerd/nri/pkg/api"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
+	"github.com/nri-seccomp/nri-seccomp/pkg/profiletool"
 )
 
 // ErrUsage marks a request that cannot describe any container.
@@ -36,17 +40,21 @@ type ExplainRequest struct {
 // Explanation is what `explain` prints; with --output json it is encoded as
 // is, so its field names are a public interface.
 type Explanation struct {
-	Input          ExplainedInput      `json:"input"`
-	Rules          []string            `json:"rules"`
-	Applied        []ExplainRule       `json:"applied"`
-	Skipped        []ExplainRule       `json:"skipped"`
-	Mode           string              `json:"mode"`
-	Exempt         bool                `json:"exempt"`
-	Changed        bool                `json:"changed"`
-	Seccomp        *specs.LinuxSeccomp `json:"seccomp"`
-	Digest         string              `json:"digest,omitempty"`
-	Notes          []string            `json:"notes"`
-	PolicyRevision string              `json:"policy_revision,omitempty"`
+	Input   ExplainedInput      `json:"input"`
+	Rules   []string            `json:"rules"`
+	Applied []ExplainRule       `json:"applied"`
+	Skipped []ExplainRule       `json:"skipped"`
+	Mode    string              `json:"mode"`
+	Exempt  bool                `json:"exempt"`
+	Changed bool                `json:"changed"`
+	Seccomp *specs.LinuxSeccomp `json:"seccomp"`
+	// Summary describes Seccomp for people: its default action, how many
+	// syscalls each action covers, and what changed from the container's
+	// own section. Nil when the container ends up without seccomp.
+	Summary        *SectionSummary `json:"summary,omitempty"`
+	Digest         string          `json:"digest,omitempty"`
+	Notes          []string        `json:"notes"`
+	PolicyRevision string          `json:"policy_revision,omitempty"`
 	// Error is why the daemon would refuse the container; set together
 	// with a non-nil error from Explain.
 	Error string `json:"error,omitempty"`
@@ -123,7 +131,20 @@ func Explain(d Decider, r ExplainRequest) (*Explanation, error) {
 	if err != nil {
 		return nil, err
 	}
-	return explainNRI(d, pod, ctr)
+	e, err := explainNRI(d, pod, ctr)
+	// Only here, not in explainNRI: the daemon's drift report explains
+	// every running container and does not need the summary's diff.
+	if err == nil && e.Seccomp != nil {
+		var before *specs.LinuxSeccomp
+		if e.Changed {
+			before = r.Profile
+			if before == nil {
+				before = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow}
+			}
+		}
+		e.Summary = summarise(e.Seccomp, before)
+	}
+	return e, err
 }
 
 // explainNRI explains the decision for a container as the runtime describes
@@ -168,6 +189,108 @@ func explainNRI(d Decider, pod *api.PodSandbox, ctr *api.Container) (*Explanatio
 		return e, err
 	}
 	return e, nil
+}
+
+// SectionSummary is the shape of a seccomp section at a glance.
+type SectionSummary struct {
+	DefaultAction string   `json:"default_action"`
+	Architectures []string `json:"architectures"`
+	Flags         []string `json:"flags"`
+	// Actions counts the syscall names each action is written for; a name
+	// with argument conditions counts once under each of its actions.
+	Actions map[string]int `json:"actions"`
+	// Changes are the calls whose verdict differs from what the container
+	// had (no seccomp reads as allow-all); "*" stands for every call
+	// neither section names. Empty when nothing changed.
+	Changes []SyscallChange `json:"changes"`
+	// ChangesError says why Changes could not be computed.
+	ChangesError string `json:"changes_error,omitempty"`
+}
+
+// SyscallChange is one call's verdict before and after, spelt out.
+type SyscallChange struct {
+	Syscall string `json:"syscall"`
+	Before  string `json:"before"`
+	After   string `json:"after"`
+}
+
+// summarise describes s; with before, also what changed from it.
+func summarise(s, before *specs.LinuxSeccomp) *SectionSummary {
+	sum := &SectionSummary{
+		DefaultAction: string(s.DefaultAction),
+		Architectures: []string{},
+		Flags:         []string{},
+		Actions:       map[string]int{},
+		Changes:       []SyscallChange{},
+	}
+	for _, a := range s.Architectures {
+		sum.Architectures = append(sum.Architectures, string(a))
+	}
+	for _, f := range s.Flags {
+		sum.Flags = append(sum.Flags, string(f))
+	}
+	seen := map[string]bool{}
+	for _, sc := range s.Syscalls {
+		for _, n := range sc.Names {
+			if k := string(sc.Action) + "\x00" + n; !seen[k] {
+				seen[k] = true
+				sum.Actions[string(sc.Action)]++
+			}
+		}
+	}
+	if before == nil {
+		return sum
+	}
+	d, err := profiletool.Diff(before, s, profile.Native)
+	if err != nil {
+		sum.ChangesError = err.Error()
+		return sum
+	}
+	for _, list := range [][]profiletool.DiffEntry{d.LooserInA, d.LooserInB, d.Changed} {
+		for _, c := range list {
+			sum.Changes = append(sum.Changes, SyscallChange{Syscall: c.Name, Before: c.A, After: c.B})
+		}
+	}
+	slices.SortFunc(sum.Changes, func(a, b SyscallChange) int { return strings.Compare(a.Syscall, b.Syscall) })
+	return sum
+}
+
+// maxTextChanges is how many changed calls the text output lists; JSON has
+// them all.
+const maxTextChanges = 20
+
+// writeText writes the summary under the result line.
+func (s *SectionSummary) writeText(b *strings.Builder) {
+	fmt.Fprintf(b, "  default action %s", s.DefaultAction)
+	if len(s.Architectures) > 0 {
+		fmt.Fprintf(b, "; architectures %s", strings.Join(s.Architectures, " "))
+	}
+	if len(s.Flags) > 0 {
+		fmt.Fprintf(b, "; flags %s", strings.Join(s.Flags, " "))
+	}
+	b.WriteString("\n")
+	if len(s.Actions) > 0 {
+		var parts []string
+		for _, a := range slices.Sorted(maps.Keys(s.Actions)) {
+			parts = append(parts, fmt.Sprintf("%s %d", a, s.Actions[a]))
+		}
+		fmt.Fprintf(b, "  syscalls per action: %s\n", strings.Join(parts, ", "))
+	}
+	switch {
+	case s.ChangesError != "":
+		fmt.Fprintf(b, "  changes: cannot compare with the container's section: %s\n", s.ChangesError)
+	case len(s.Changes) > 0:
+		fmt.Fprintf(b, "  changed from what the container had (%d):\n", len(s.Changes))
+		tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
+		for i, c := range s.Changes {
+			if i == maxTextChanges {
+				fmt.Fprintf(tw, "    ... and %d more (--output json lists them all)\n", len(s.Changes)-i)
+				break
+			}
+			fmt.Fprintf(tw, "    %s\t%s\t-> %s\n", c.Syscall, c.Before, c.After)
+		}
+		_ = tw.Flush() // writes to a strings.Builder cannot fail
+	}
 }
 
 // WriteJSON writes e as one indented JSON object.
@@ -226,6 +349,9 @@ func (e *Explanation) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "result: seccomp set (mode %s, %s, %d syscall rules)\n", e.Mode, e.Digest, len(e.Seccomp.Syscalls))
 	default:
 		b.WriteString("result: unchanged\n")
+	}
+	if e.Summary != nil {
+		e.Summary.writeText(&b)
 	}
 	if len(e.Notes) > 0 {
 		b.WriteString("notes:\n")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -164,5 +165,32 @@ func TestExplainText(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("text lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestSectionSummaryText: the text lists at most maxTextChanges changed
+// calls and says how many more JSON has.
+func TestSectionSummaryText(t *testing.T) {
+	s := &SectionSummary{DefaultAction: "SCMP_ACT_ERRNO", Architectures: []string{"SCMP_ARCH_X86_64"},
+		Actions: map[string]int{"SCMP_ACT_ALLOW": 3, "SCMP_ACT_ERRNO": 1}}
+	for i := range maxTextChanges + 5 {
+		s.Changes = append(s.Changes, SyscallChange{Syscall: fmt.Sprintf("call%02d", i), Before: "SCMP_ACT_ALLOW", After: "SCMP_ACT_ERRNO(EPERM)"})
+	}
+	var b strings.Builder
+	s.writeText(&b)
+	out := b.String()
+	for _, want := range []string{
+		"  default action SCMP_ACT_ERRNO; architectures SCMP_ARCH_X86_64\n",
+		"  syscalls per action: SCMP_ACT_ALLOW 3, SCMP_ACT_ERRNO 1\n",
+		"  changed from what the container had (25):\n",
+		"    call19  SCMP_ACT_ALLOW  -> SCMP_ACT_ERRNO(EPERM)\n",
+		"    ... and 5 more (--output json lists them all)\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "call20") {
+		t.Errorf("lists more than %d changes:\n%s", maxTextChanges, out)
 	}
 }

@@ -1,11 +1,13 @@
 package runcinfo
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseVersion(t *testing.T) {
@@ -27,14 +29,19 @@ func TestParseVersion(t *testing.T) {
 	}
 }
 
-// fakeRunc writes an executable that prints out as `runc --version` would.
-func fakeRunc(t *testing.T, out string) string {
+// fakeRuncScript writes an executable shell script standing in for runc.
+func fakeRuncScript(t *testing.T, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "runc")
-	if err := os.WriteFile(p, []byte("#!/bin/sh\nprintf '"+out+"'\n"), 0o755); err != nil {
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// fakeRunc writes an executable that prints out as `runc --version` would.
+func fakeRunc(t *testing.T, out string) string {
+	return fakeRuncScript(t, "printf '"+out+"'")
 }
 
 func TestSeccompFlags(t *testing.T) {
@@ -48,5 +55,100 @@ func TestSeccompFlags(t *testing.T) {
 	err = SeccompFlags(filepath.Join(t.TempDir(), "missing-runc"))
 	if !errors.Is(err, ErrNoSeccompFlags) || !strings.Contains(err.Error(), "cannot run") {
 		t.Fatalf("missing runc: want ErrNoSeccompFlags saying it cannot run, got %v", err)
+	}
+}
+
+// TestVersionBounded runs the probe against runc wrappers that misbehave:
+// each must return within a bounded time, with the version when it was
+// printed in full.
+func TestVersionBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		script  string
+		want    string // output, when the probe succeeds
+		wantErr string
+		within  time.Duration
+	}{
+		{
+			// The wrapper exits at once; its child keeps stdout open for a
+			// minute. Without WaitDelay the probe waited that minute.
+			name:   "child holds stdout",
+			script: "echo 'runc version 1.2.8'\nsleep 60 &\nexit 0",
+			want:   "runc version 1.2.8\n",
+			within: 3 * time.Second,
+		},
+		{
+			name:    "megabytes of output",
+			script:  "echo 'runc version 1.2.8'\nyes 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' | head -c 8000000",
+			wantErr: "more than 65536 bytes of output",
+			within:  3 * time.Second,
+		},
+		{
+			name:    "endless output",
+			script:  "while :; do echo 'runc version 1.2.8'; done",
+			wantErr: "more than 65536 bytes of output",
+			within:  3 * time.Second,
+		},
+		{
+			name:    "fails",
+			script:  "echo 'runc: oops' >&2\nexit 3",
+			wantErr: "exit status 3",
+			within:  3 * time.Second,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := fakeRuncScript(t, tc.script)
+			start := time.Now()
+			out, err := Version(context.Background(), path)
+			took := time.Since(start)
+			if took > tc.within {
+				t.Errorf("took %v, want at most %v", took, tc.within)
+			}
+			if tc.wantErr == "" {
+				if err != nil || out != tc.want {
+					t.Errorf("Version = %q, %v; want %q", out, err, tc.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), path) {
+				t.Errorf("Version error = %v; want one naming %s and containing %q", err, path, tc.wantErr)
+			}
+			if serr := SeccompFlags(path); !errors.Is(serr, ErrNoSeccompFlags) {
+				t.Errorf("SeccompFlags = %v; want ErrNoSeccompFlags", serr)
+			}
+		})
+	}
+}
+
+// TestVersionTimeout: a runc that never answers is killed at the deadline,
+// together with what it started (the probe runs it in its own process group).
+func TestVersionTimeout(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	path := fakeRuncScript(t, "sleep 60 &\necho $! > "+pidFile+"\nsleep 60")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := Version(ctx, path)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("took %v, want about 1s", took)
+	}
+	if err == nil || !strings.Contains(err.Error(), "no answer after 1s") {
+		t.Errorf("Version error = %v; want no answer after 1s", err)
+	}
+	pid, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Killed: gone, or a zombie waiting for a reaper.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		stat, err := os.ReadFile("/proc/" + strings.TrimSpace(string(pid)) + "/stat")
+		if err != nil || strings.Contains(string(stat), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the wrapper's child %s survived the timeout: %s", pid, stat)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
