@@ -18,7 +18,7 @@ deps:
 # Static, with libseccomp linked in: `profile lint` counts BPF instructions and
 # `profile test` runs commands under a profile through it.
 build: deps
-	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo -ldflags '-linkmode external -extldflags -static' -o $(BIN) ./cmd/nri-seccomp
+	CGO_ENABLED=1 $(GO) build -trimpath -buildvcs=auto -tags netgo,osusergo -ldflags '-linkmode external -extldflags -static' -o $(BIN) ./cmd/nri-seccomp
 
 # vet, formatting, generated files, unit and integration tests with the race
 # detector (the libseccomp oracle tests need cgo and libseccomp-dev).
