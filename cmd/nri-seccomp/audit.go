@@ -195,7 +195,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdAuditdRules(args []string, stdout, stderr io.Writer) int {
-	flags := newFlagSet("auditd-rules", "Print audit.rules lines (auditctl -R) that record every failing call of the\nsyscalls the policy's enforcing rules refuse, for x86_64 (b64) and i386\n(b32), keyed "+audit.AuditdKey+": attempts are on record even where\nseccomp does not log refusals.", stderr)
+	flags := newFlagSet("auditd-rules", "Print audit.rules lines (auditctl -R) that record the syscalls the policy's\nenforcing rules refuse failing with the policy's errno, for x86_64 (b64) and\ni386 (b32), keyed "+audit.AuditdKey+".\nThey do NOT see the calls seccomp refused: the kernel skips syscall auditing\nfor those (measured, docs/audit.md). They record the same syscalls failing\nfor other reasons (capabilities, LSMs), for every process. To have seccomp's\nrefusals on record, use audit mode or SECCOMP_FILTER_FLAG_LOG.", stderr)
 	policyPath := flags.String("policy", defaultPolicy, "policy file, or directory of *.yaml files")
 	if code := parseFlags(flags, args); code >= 0 {
 		return code
