@@ -78,19 +78,6 @@ func (in *reportInput) build() (audit.Report, error) {
 	if len(in.logs) == 0 {
 		return audit.Report{}, errors.New("--log is required")
 	}
-	var attr audit.TimedAttributor
-	if *in.decisionLog != "" {
-		f, err := os.Open(*in.decisionLog)
-		if err != nil {
-			return audit.Report{}, fmt.Errorf("--decision-log: %w", err)
-		}
-		d, err := audit.ReadDecisionLog(f)
-		f.Close()
-		if err != nil {
-			return audit.Report{}, fmt.Errorf("--decision-log %s: %w", *in.decisionLog, err)
-		}
-		attr = d
-	}
 	var files []string
 	for _, l := range in.logs {
 		if !*in.rotated {
@@ -103,11 +90,7 @@ func (in *reportInput) build() (audit.Report, error) {
 		}
 		files = append(files, all...)
 	}
-	b := audit.NewReportBuilder(in.since.t, attr)
-	if err := audit.Files(files).Run(context.Background(), b.AddLine); err != nil {
-		return audit.Report{}, fmt.Errorf("--log: %w", err)
-	}
-	return b.Report(), nil
+	return audit.BuildReport(context.Background(), audit.ReportInput{Logs: files, DecisionLog: *in.decisionLog, Since: in.since.t})
 }
 
 func cmdAudit(args []string, stdout, stderr io.Writer) int {

@@ -29,7 +29,7 @@ func TestAuditReportCommand(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, want := range []string{
-		"518 seccomp records, 2 unreadable lines\n",
+		"518 seccomp records, 2 unreadable lines, 2 warnings\n",
 		"shop/web-1 container app (c1) mode=audit rules=trial: 503 records, 1 refused\n",
 		"unattributed: /tmp/audit-capture/gen: 3 records, 0 refused\n",
 	} {
@@ -76,7 +76,7 @@ func TestAuditReportCommand(t *testing.T) {
 
 func TestAuditReportErrors(t *testing.T) {
 	dir := t.TempDir()
-	badDL := writeFile(t, dir, "d.jsonl", "{}\nnope\n")
+	badDL := writeFile(t, dir, "d.jsonl", "nope\n")
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -86,8 +86,8 @@ func TestAuditReportErrors(t *testing.T) {
 		{[]string{"audit", "summary"}, exitUsage, "Usage: nri-seccomp audit report"},
 		{[]string{"audit", "report"}, exitFail, "--log is required"},
 		{[]string{"audit", "report", "--log", filepath.Join(dir, "missing")}, exitFail, "no such file"},
-		{[]string{"audit", "report", "--log", auditTestdata + "dmesg.txt", "--decision-log", badDL}, exitFail, "bad decision log: line 2"},
-		{[]string{"audit", "report", "--log", auditTestdata + "dmesg.txt", "--decision-log", filepath.Join(dir, "none")}, exitFail, "--decision-log"},
+		{[]string{"audit", "report", "--log", auditTestdata + "dmesg.txt", "--decision-log", badDL}, exitFail, "bad decision log: " + badDL + ": not one readable line"},
+		{[]string{"audit", "report", "--log", auditTestdata + "dmesg.txt", "--decision-log", filepath.Join(dir, "none")}, exitFail, "decision log: open"},
 		{[]string{"audit", "report", "--log", "x", "--output", "yaml"}, exitUsage, "want one of text, json"},
 		{[]string{"audit", "report", "--log", "x", "--since", "yesterday"}, exitUsage, "want an RFC 3339 time"},
 		{[]string{"audit", "report", "--log", "x", "--since", "-1h"}, exitUsage, "negative duration"},
