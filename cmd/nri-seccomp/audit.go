@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/pkg/profiletool"
 )
 
 // stringList is a repeatable string flag.
@@ -136,6 +137,8 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		container      = flags.String("container", "", "container name (default: every container of the pod)")
 		out            = flags.String("o", "-", "output `file` for the profile (OCI JSON); - for stdout")
 		includeRefused = flags.Bool("include-refused", false, "also allow syscalls that were refused, not only logged")
+		unattributed   = flags.Bool("include-unattributed", false, "also use records no container was matched to (all of them): only for a log that holds nothing but this workload")
+		arch           = flags.String("arch", "", "architecture family to record for: x86_64 (with x86, x32) or aarch64 (with arm); default: the records' family")
 	)
 	if code := parseFlags(flags, args); code >= 0 {
 		return code
@@ -144,12 +147,24 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nri-seccomp record: --namespace and --pod are required")
 		return exitUsage
 	}
+	opts := audit.ProfileOptions{Namespace: *ns, Pod: *pod, Container: *container, IncludeRefused: *includeRefused, IncludeUnattributed: *unattributed}
+	if *arch != "" {
+		a, err := profiletool.ParseArch(*arch)
+		if err != nil {
+			fmt.Fprintf(stderr, "nri-seccomp record: --arch: %v\n", err)
+			return exitUsage
+		}
+		opts.Arch = a
+	}
 	rep, err := in.build()
 	if err != nil {
 		fmt.Fprintf(stderr, "nri-seccomp record: %v\n", err)
 		return exitFail
 	}
-	res, err := audit.BuildProfile(rep, audit.ProfileOptions{Namespace: *ns, Pod: *pod, Container: *container, IncludeRefused: *includeRefused})
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(stderr, "warning:", w.String())
+	}
+	res, err := audit.BuildProfile(rep, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "nri-seccomp record: %v\n", err)
 		return exitFail
@@ -174,6 +189,9 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "recorded %s: %d syscalls seen (%s), %d more from the runtime base set\n",
 		strings.Join(res.Containers, ", "), len(res.Seen), strings.Join(res.Seen, " "), len(res.Base))
+	for _, a := range res.Profile.Architectures {
+		fmt.Fprintf(stderr, "  seen through %s: %s\n", a, strings.Join(res.SeenByArch[string(a)], " "))
+	}
 	return exitOK
 }
 

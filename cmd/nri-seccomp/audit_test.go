@@ -96,6 +96,8 @@ func TestAuditReportErrors(t *testing.T) {
 		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--pod", "p"}, exitUsage, "--namespace and --pod are required"},
 		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop", "--pod", "nope"}, exitFail, "no seccomp records for the workload: shop/nope"},
 		{[]string{"record", "--namespace", "shop", "--pod", "nope"}, exitFail, "--log is required"},
+		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop", "--pod", "web-1", "--arch", "sparc"}, exitUsage, "--arch: "},
+		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop", "--pod", "web-1", "--arch", "x86"}, exitFail, "name its family by the native architecture, SCMP_ARCH_X86_64"},
 		{[]string{"auditd-rules", "--policy", filepath.Join(dir, "none.yaml")}, exitFail, "none.yaml"},
 	} {
 		code, out, errs := cli(t, tc.args...)

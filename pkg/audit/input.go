@@ -35,11 +35,15 @@ type Warning struct {
 	Msg string `json:"message"`
 }
 
+// String is "file:line: message", safe to print: the message quotes the
+// input it shows (%q), and anything else that does not print (a report read
+// back from JSON, a library's error) is escaped here.
 func (w Warning) String() string {
+	msg := escapeUnprintable(w.Msg)
 	if w.File == "" && w.Line == 0 {
-		return w.Msg
+		return msg
 	}
-	return Pos{w.File, w.Line}.String() + ": " + w.Msg
+	return Pos{w.File, w.Line}.String() + ": " + msg
 }
 
 // Printable returns s as it is when every character of it prints plainly,

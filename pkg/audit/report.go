@@ -311,9 +311,7 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	sb.WriteString("\n")
 	for _, wn := range r.Warnings {
-		// Messages quote the input they show; Printable is for the file
-		// name and for a report read back from JSON.
-		fmt.Fprintf(&sb, "warning: %s\n", printableWarning(wn))
+		fmt.Fprintf(&sb, "warning: %s\n", wn) // String escapes
 	}
 	if n := r.WarningCount - len(r.Warnings); n > 0 {
 		fmt.Fprintf(&sb, "warning: ... and %d more\n", n)
@@ -349,14 +347,6 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, sb.String())
 	return err
-}
-
-// printableWarning escapes what does not print in a warning: its message
-// quotes the input it shows (%q), but a report read back from JSON, or a
-// library error, may not.
-func printableWarning(w Warning) string {
-	w.Msg = escapeUnprintable(w.Msg)
-	return w.String()
 }
 
 // shortID is the first 12 characters of a container id, printable.
