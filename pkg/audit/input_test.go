@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestPrintable(t *testing.T) {
@@ -333,4 +335,101 @@ func TestFileFollowerSkipsOverlongLine(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no warning for the overlong line")
 	}
+}
+
+// checkWarnings holds for the warnings of any input: bounded, counted, and
+// safe to print.
+func checkWarnings(t *testing.T, ws []Warning, count int) {
+	t.Helper()
+	if len(ws) > maxWarnings || count < len(ws) {
+		t.Fatalf("%d warnings kept of %d counted", len(ws), count)
+	}
+	for _, w := range ws {
+		if w.Line < 0 || !printableText(w.String()) {
+			t.Fatalf("warning %q", w.String())
+		}
+	}
+}
+
+// printableText: valid UTF-8 in which nothing but newlines fails to print
+// (no control character, no bidi override, no other line separator).
+func printableText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	return !strings.ContainsFunc(s, func(r rune) bool { return r != '\n' && r != ' ' && !unicode.IsGraphic(r) || unicode.Is(unicode.Cf, r) })
+}
+
+// FuzzDecisionLog: any bytes as a decision log. No panic, no hang; an error
+// is ErrDecisionLog; warnings are bounded and printable; attribution and a
+// report over the same bytes hold up too.
+func FuzzDecisionLog(f *testing.F) {
+	data, err := os.ReadFile("testdata/decisions.jsonl")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add(data[:len(data)/2]) // cut mid-line by a crash
+	f.Add([]byte("{\"time\":\"2026-11-26T21:02:21Z\",\"event\":\"started\",\"container_id\":\"c\\u001b\",\"pid\":1}\n{"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ReadDecisionLog("fuzz\x1b.jsonl", bytes.NewReader(data))
+		if err != nil {
+			if !errors.Is(err, ErrDecisionLog) || !printableText(err.Error()) {
+				t.Fatalf("error %q", err)
+			}
+			return
+		}
+		checkWarnings(t, d.Warnings, d.WarningCount)
+		for pid := range 4 {
+			d.AttributeAt(pid, time.Date(2026, 11, 26, 21, 3, 0, 0, time.UTC))
+		}
+		// The same bytes as an audit log, attributed by themselves: the
+		// text report prints nothing a terminal would act on.
+		b := NewReportBuilder(time.Time{}, d)
+		if err := b.Read("fuzz", bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		rep := b.Report()
+		checkWarnings(t, rep.Warnings, rep.WarningCount)
+		var text bytes.Buffer
+		if err := rep.WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		if !printableText(text.String()) {
+			t.Fatalf("text report holds control characters:\n%q", text.String())
+		}
+		if _, err := json.Marshal(rep); err != nil {
+			t.Fatalf("JSON report: %v", err)
+		}
+	})
+}
+
+// FuzzReportLines: any line, as a raw record or an event, through the report
+// and the text output.
+func FuzzReportLines(f *testing.F) {
+	for _, name := range []string{"events.jsonl", "kmsg.txt", "auditd-enriched.log"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			f.Add(line)
+		}
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		b := NewReportBuilder(time.Time{}, nil)
+		b.AddLineAt(Pos{"f", 1}, line)
+		rep := b.Report()
+		checkWarnings(t, rep.Warnings, rep.WarningCount)
+		if rep.Records < 0 || rep.Malformed+len(rep.Containers) > 2 {
+			t.Fatalf("one line: %+v", rep)
+		}
+		var text bytes.Buffer
+		if err := rep.WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		if !printableText(text.String()) {
+			t.Fatalf("text report holds control characters:\n%q", text.String())
+		}
+	})
 }
