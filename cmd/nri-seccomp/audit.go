@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/pkg/profiletool"
 )
 
 // stringList is a repeatable string flag.
@@ -78,19 +79,6 @@ func (in *reportInput) build() (audit.Report, error) {
 	if len(in.logs) == 0 {
 		return audit.Report{}, errors.New("--log is required")
 	}
-	var attr audit.TimedAttributor
-	if *in.decisionLog != "" {
-		f, err := os.Open(*in.decisionLog)
-		if err != nil {
-			return audit.Report{}, fmt.Errorf("--decision-log: %w", err)
-		}
-		d, err := audit.ReadDecisionLog(f)
-		f.Close()
-		if err != nil {
-			return audit.Report{}, fmt.Errorf("--decision-log %s: %w", *in.decisionLog, err)
-		}
-		attr = d
-	}
 	var files []string
 	for _, l := range in.logs {
 		if !*in.rotated {
@@ -103,11 +91,7 @@ func (in *reportInput) build() (audit.Report, error) {
 		}
 		files = append(files, all...)
 	}
-	b := audit.NewReportBuilder(in.since.t, attr)
-	if err := audit.Files(files).Run(context.Background(), b.AddLine); err != nil {
-		return audit.Report{}, fmt.Errorf("--log: %w", err)
-	}
-	return b.Report(), nil
+	return audit.BuildReport(context.Background(), audit.ReportInput{Logs: files, DecisionLog: *in.decisionLog, Since: in.since.t})
 }
 
 func cmdAudit(args []string, stdout, stderr io.Writer) int {
@@ -157,6 +141,8 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		container      = flags.String("container", "", "container name (default: every container of the pod)")
 		out            = flags.String("o", "-", "output `file` for the profile (OCI JSON); - for stdout")
 		includeRefused = flags.Bool("include-refused", false, "also allow syscalls that were refused, not only logged")
+		unattributed   = flags.Bool("include-unattributed", false, "also use records no container was matched to (all of them): only for a log that holds nothing but this workload")
+		arch           = flags.String("arch", "", "architecture family to record for: x86_64 (with x86, x32) or aarch64 (with arm); default: the records' family")
 	)
 	if code := parseFlags(flags, args); code >= 0 {
 		return code
@@ -169,12 +155,24 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nri-seccomp record: --log is required")
 		return exitUsage
 	}
+	opts := audit.ProfileOptions{Namespace: *ns, Pod: *pod, Container: *container, IncludeRefused: *includeRefused, IncludeUnattributed: *unattributed}
+	if *arch != "" {
+		a, err := profiletool.ParseArch(*arch)
+		if err != nil {
+			fmt.Fprintf(stderr, "nri-seccomp record: --arch: %v\n", err)
+			return exitUsage
+		}
+		opts.Arch = a
+	}
 	rep, err := in.build()
 	if err != nil {
 		fmt.Fprintf(stderr, "nri-seccomp record: %v\n", err)
 		return ioCode(err)
 	}
-	res, err := audit.BuildProfile(rep, audit.ProfileOptions{Namespace: *ns, Pod: *pod, Container: *container, IncludeRefused: *includeRefused})
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(stderr, "warning:", w.String())
+	}
+	res, err := audit.BuildProfile(rep, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "nri-seccomp record: %v\n", err)
 		return exitFail
@@ -199,11 +197,14 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "recorded %s: %d syscalls seen (%s), %d more from the runtime base set\n",
 		strings.Join(res.Containers, ", "), len(res.Seen), strings.Join(res.Seen, " "), len(res.Base))
+	for _, a := range res.Profile.Architectures {
+		fmt.Fprintf(stderr, "  seen through %s: %s\n", a, strings.Join(res.SeenByArch[string(a)], " "))
+	}
 	return exitOK
 }
 
 func cmdAuditdRules(args []string, stdout, stderr io.Writer) int {
-	flags := newFlagSet("auditd-rules", "Print audit.rules lines (auditctl -R) that record every failing call of the\nsyscalls the policy's enforcing rules refuse, for x86_64 (b64) and i386\n(b32), keyed "+audit.AuditdKey+": attempts are on record even where\nseccomp does not log refusals.", stderr)
+	flags := newFlagSet("auditd-rules", "Print audit.rules lines (auditctl -R) that record the syscalls the policy's\nenforcing rules refuse failing with the policy's errno, for x86_64 (b64) and\ni386 (b32), keyed "+audit.AuditdKey+".\nThey do NOT see the calls seccomp refused: the kernel skips syscall auditing\nfor those (measured, docs/audit.md). They record the same syscalls failing\nfor other reasons (capabilities, LSMs), for every process. To have seccomp's\nrefusals on record, use audit mode or SECCOMP_FILTER_FLAG_LOG.", stderr)
 	policyPath := flags.String("policy", defaultPolicy, "policy `file`, directory of *.yaml files, or - for stdin")
 	output := outputFlag()
 	flags.Var(output, "output", "output `format`: text (audit.rules) or json")

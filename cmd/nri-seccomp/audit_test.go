@@ -29,7 +29,7 @@ func TestAuditReportCommand(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, want := range []string{
-		"518 seccomp records, 2 unreadable lines\n",
+		"518 seccomp records, 2 unreadable lines, 2 warnings\n",
 		"shop/web-1 container app (c1) mode=audit rules=trial: 503 records, 1 refused\n",
 		"unattributed: /tmp/audit-capture/gen: 3 records, 0 refused\n",
 	} {
@@ -76,7 +76,7 @@ func TestAuditReportCommand(t *testing.T) {
 
 func TestAuditReportErrors(t *testing.T) {
 	dir := t.TempDir()
-	badDL := writeFile(t, dir, "d.jsonl", "{}\nnope\n")
+	badDL := writeFile(t, dir, "d.jsonl", "nope\n")
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -86,8 +86,8 @@ func TestAuditReportErrors(t *testing.T) {
 		{[]string{"audit", "summary"}, exitUsage, "Usage: nri-seccomp audit report"},
 		{[]string{"audit", "report"}, exitUsage, "--log is required"},
 		{[]string{"audit", "report", "--log", filepath.Join(dir, "missing")}, exitUsage, "no such file"},
-		{[]string{"audit", "report", "--log", auditTestdata + "dmesg.txt", "--decision-log", badDL}, exitFail, "bad decision log: line 2"},
-		{[]string{"audit", "report", "--log", auditTestdata + "dmesg.txt", "--decision-log", filepath.Join(dir, "none")}, exitUsage, "--decision-log"},
+		{[]string{"audit", "report", "--log", auditTestdata + "dmesg.txt", "--decision-log", badDL}, exitFail, "bad decision log: " + badDL + ": not one readable line"},
+		{[]string{"audit", "report", "--log", auditTestdata + "dmesg.txt", "--decision-log", filepath.Join(dir, "none")}, exitUsage, "decision log: open"},
 		{[]string{"audit", "report", "--log", "x", "--output", "yaml"}, exitUsage, "want one of text, json"},
 		{[]string{"audit", "report", "--log", "x", "--since", "yesterday"}, exitUsage, "want an RFC 3339 time"},
 		{[]string{"audit", "report", "--log", "x", "--since", "-1h"}, exitUsage, "negative duration"},
@@ -96,6 +96,8 @@ func TestAuditReportErrors(t *testing.T) {
 		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--pod", "p"}, exitUsage, "--namespace and --pod are required"},
 		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop", "--pod", "nope"}, exitFail, "no seccomp records for the workload: shop/nope"},
 		{[]string{"record", "--namespace", "shop", "--pod", "nope"}, exitUsage, "--log is required"},
+		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop", "--pod", "web-1", "--arch", "sparc"}, exitUsage, "--arch: "},
+		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop", "--pod", "web-1", "--arch", "x86"}, exitFail, "name its family by the native architecture, SCMP_ARCH_X86_64"},
 		{[]string{"auditd-rules", "--policy", filepath.Join(dir, "none.yaml")}, exitUsage, "none.yaml"},
 	} {
 		code, out, errs := cli(t, tc.args...)

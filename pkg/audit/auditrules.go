@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -115,23 +114,27 @@ var auditArches = []struct{ field, arch string }{
 	{"b32", "SCMP_ARCH_X86"},
 }
 
-// AuditdRules returns audit.rules lines that record every failing call of
-// the refused syscalls, per ABI and errno, keyed AuditdKey:
+// AuditdRules returns audit.rules lines that record the refused syscalls
+// failing with the policy's errno, per ABI and errno, keyed AuditdKey:
 //
 //	-a always,exit -F arch=b64 -S bpf,keyctl -F exit=-EPERM -k nri-seccomp-denied
 //
-// so that attempts are on record where seccomp logging is off. Kills and
-// traps are left out: the call never returns, so no exit rule sees it, and
-// the kernel logs seccomp kills by itself. A syscall missing on an ABI (no
-// number) is left out of that ABI's line. The rules catch the same errno from
-// any cause, for every process: the key and a container's PID tell them
-// apart.
+// They do NOT record the calls seccomp refused: the kernel skips syscall
+// auditing for a call its seccomp filter refused (measured on 6.18,
+// test/e2e/audit_attr_rules_test.go), so these rules see the same syscalls
+// failing with that errno for other reasons (capabilities, LSMs), for every
+// process. Seccomp refusals are on record only through seccomp's own logging
+// (audit mode, SECCOMP_FILTER_FLAG_LOG). Kills and traps are left out: the
+// call never returns, so no exit rule sees it. A syscall missing on an ABI
+// (no number) is left out of that ABI's line. Errnos are written with the
+// kernel's canonical names (EOPNOTSUPP, not ENOTSUP), the ones auditctl
+// accepts.
 func AuditdRules(refusals []Refusal) (lines []string, notes []string) {
 	byErrno := map[uint][]string{}
 	var errnos []uint
 	for _, r := range refusals {
 		if r.Errno == 0 {
-			notes = append(notes, fmt.Sprintf("%s: killed or trapped, not returned: seccomp's own record covers it", r.Syscall))
+			notes = append(notes, fmt.Sprintf("%s: killed or trapped, not returned: no exit rule sees it; the kernel logs seccomp kills itself, traps only with SECCOMP_FILTER_FLAG_LOG", r.Syscall))
 			continue
 		}
 		if _, ok := byErrno[r.Errno]; !ok {
@@ -160,8 +163,10 @@ func AuditdRules(refusals []Refusal) (lines []string, notes []string) {
 	return lines, notes
 }
 
+// errnoName is the name auditctl accepts for e: the kernel's canonical one.
+// auditctl also takes a number for one it does not name.
 func errnoName(e uint) string {
-	if n := unix.ErrnoName(syscall.Errno(e)); n != "" {
+	if n := policy.ErrnoName(e); n != "" {
 		return n
 	}
 	return strconv.FormatUint(uint64(e), 10)

@@ -99,3 +99,40 @@ rules:
 		t.Fatal("unknown errno not numeric")
 	}
 }
+
+// auditctl knows each errno by the kernel's canonical name only: the policy's
+// aliases (ENOTSUP is documented) must come out canonical, and the standard
+// names the loader accepts must come out as written.
+func TestAuditdRulesCanonicalErrnoNames(t *testing.T) {
+	pol := loadPolicy(t, `apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+rules:
+- name: floor
+  match: {}
+  action: tighten
+  deny:
+  - {name: bpf, errno: ENOTSUP}
+  - {name: keyctl, errno: EWOULDBLOCK}
+  - {name: ptrace, errno: EDEADLOCK}
+  - {name: mount, errno: EUCLEAN}
+  - {name: umount2, errno: EOPNOTSUPP}
+  - {name: reboot, errno: 1234}
+`)
+	refusals, _ := PolicyRefusals(pol)
+	lines, _ := AuditdRules(refusals)
+	want := []string{
+		"-a always,exit -F arch=b64 -S keyctl -F exit=-EAGAIN -k nri-seccomp-denied",
+		"-a always,exit -F arch=b64 -S ptrace -F exit=-EDEADLK -k nri-seccomp-denied",
+		"-a always,exit -F arch=b64 -S bpf,umount2 -F exit=-EOPNOTSUPP -k nri-seccomp-denied",
+		"-a always,exit -F arch=b64 -S mount -F exit=-EUCLEAN -k nri-seccomp-denied",
+		"-a always,exit -F arch=b64 -S reboot -F exit=-1234 -k nri-seccomp-denied",
+		"-a always,exit -F arch=b32 -S keyctl -F exit=-EAGAIN -k nri-seccomp-denied",
+		"-a always,exit -F arch=b32 -S ptrace -F exit=-EDEADLK -k nri-seccomp-denied",
+		"-a always,exit -F arch=b32 -S bpf,umount2 -F exit=-EOPNOTSUPP -k nri-seccomp-denied",
+		"-a always,exit -F arch=b32 -S mount -F exit=-EUCLEAN -k nri-seccomp-denied",
+		"-a always,exit -F arch=b32 -S reboot -F exit=-1234 -k nri-seccomp-denied",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("rules:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -220,7 +220,7 @@ func nextField(b []byte) (key, val []byte, quoted bool, rest []byte, err error) 
 	if len(b) > 0 && b[0] == '"' {
 		end := bytes.IndexByte(b[1:], '"')
 		if end < 0 {
-			return nil, nil, false, nil, fmt.Errorf("%w: %s: unterminated quote", ErrMalformed, key)
+			return nil, nil, false, nil, fmt.Errorf("%w: field %q: unterminated quote", ErrMalformed, key)
 		}
 		return key, b[1 : 1+end], true, b[end+2:], nil
 	}

@@ -245,7 +245,7 @@ func TestParseMalformed(t *testing.T) {
 		{"audit: type=1326 audit(1.000:1): " + ok + " ip=0xq", `ip="q"`},
 		{"audit: type=1326 audit(1.000:1): " + ok + " uid=4294967296", `uid="4294967296"`},
 		{"audit: type=1326 audit(1.000:1): " + ok + " sig=", `sig=""`},
-		{"audit: type=1326 audit(1.000:1): " + ok + ` comm="unterminated`, "comm: unterminated quote"},
+		{"audit: type=1326 audit(1.000:1): " + ok + ` comm="unterminated`, `field "comm": unterminated quote`},
 		{"audit: type=1326 audit(1.000:1): " + ok + " exe=2F7", `exe="2F7": neither quoted nor hex`},
 		{"audit: type=1326 audit(1.000:1): " + ok + " comm=/bin/x", `comm="/bin/x": neither quoted nor hex`},
 		{"audit: type=1326 audit(1.000:1): " + ok + " junk", `field without a value near "junk"`},

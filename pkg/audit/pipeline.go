@@ -55,8 +55,18 @@ type Event struct {
 	Refused   bool   `json:"refused"`
 }
 
-// Known reports whether the event names a container in the registry.
-func (e *Event) Known() bool { return e.Attribution != string(registry.Unknown) }
+// Known reports whether the event names a container in the registry: its
+// attribution is one of the registry's ways of matching a PID. An event
+// without one (read from a file that lacks the field) is not.
+func (e *Event) Known() bool { return knownHow(e.Attribution) }
+
+func knownHow(a string) bool {
+	switch registry.How(a) {
+	case registry.ByPID, registry.ByCgroup, registry.ByAncestor, registry.ByCache:
+		return true
+	}
+	return false
+}
 
 // Counters receives every record, before rate limiting, and what the
 // pipeline could not use. PromCounters implements it.

@@ -3,11 +3,13 @@ package audit
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 	"github.com/nri-seccomp/nri-seccomp/pkg/syscalls"
 )
 
@@ -24,6 +26,10 @@ var ErrNoRecords = errors.New("no seccomp records for the workload")
 // covers what a container running `busybox true` needs); runc is a Go
 // program, so the Go runtime's own calls (futex, clone, tgkill, ...) are in
 // too, and the variants older runc and libc use (access, readlink, ...).
+// openat2: runc 1.2 opens /proc files with it ("unsafe procfs detected"
+// without it); `profile lint`'s runc check (pkg/profiletool) requires every
+// name of its list, and a test keeps this set a superset of it. x86_64
+// names: on another architecture, those it lacks are left out.
 var RuntimeBase = []string{
 	"access", "arch_prctl", "brk", "capget", "capset", "chdir", "clone",
 	"close", "close_range", "epoll_ctl", "epoll_pwait", "execve", "exit",
@@ -31,7 +37,7 @@ var RuntimeBase = []string{
 	"fstat", "fstatfs", "futex", "getcwd", "getdents64", "getegid", "geteuid",
 	"getgid", "getpid", "getppid", "getrandom", "gettid", "getuid", "madvise",
 	"mmap", "mprotect", "munmap", "nanosleep", "newfstatat", "openat",
-	"prctl", "prlimit64", "read", "readlink", "readlinkat", "rseq",
+	"openat2", "prctl", "prlimit64", "read", "readlink", "readlinkat", "rseq",
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sched_getaffinity",
 	"sched_yield", "set_robust_list", "set_tid_address", "setgid",
 	"setgroups", "setuid", "sigaltstack", "tgkill", "uname", "write",
@@ -48,6 +54,15 @@ type ProfileOptions struct {
 	// rule's SCMP_ACT_ERRNO, logged with logDenied). Off by default: a
 	// refused call is one the workload ran without.
 	IncludeRefused bool
+	// IncludeUnattributed also uses the records no container was matched
+	// to (every one in the input, whatever process made it): only for an
+	// input known to hold nothing but the workload. Off by default.
+	IncludeUnattributed bool
+	// Arch is the architecture family to record for, by its native
+	// architecture (SCMP_ARCH_X86_64 for x86_64, x86 and x32;
+	// SCMP_ARCH_AARCH64 for aarch64 and arm). "" takes the family the
+	// records are from, and is an error when they are from several.
+	Arch specs.Arch
 }
 
 // ProfileResult is a recorded profile and how it came about.
@@ -56,38 +71,52 @@ type ProfileResult struct {
 	// Seen are the syscalls the records showed, sorted; Base those of
 	// RuntimeBase that were not seen.
 	Seen, Base []string
-	// Containers are the matched containers ("ns/pod/container").
+	// SeenByArch are the syscalls seen through each ABI of the family.
+	SeenByArch map[string][]string
+	// Containers are the matched containers ("ns/pod/container",
+	// printable) and, with IncludeUnattributed, "unattributed: EXE".
 	Containers []string
-	// Notes: records that could not be used.
+	// Notes: records that could not be used, and what the profile allows
+	// beyond what was seen. Printable.
 	Notes []string
+}
+
+// allowedAction reports whether a record's action shows a call that ran: a
+// LOG (audit mode) or ALLOW record. The action the kernel logged decides,
+// as in the report.
+func allowedAction(action string) bool {
+	code, ok := ActionCode(action)
+	return ok && !refusedCode(code)
 }
 
 // BuildProfile returns a least-privilege profile for a workload: it allows
 // RuntimeBase and every syscall the workload was seen making (SCMP_ACT_LOG
-// records from an audit-mode rule), and refuses the rest with EPERM, on
-// x86_64 and its 32-bit ABIs. Ready for a `tighten` rule's profile.
+// records from an audit-mode rule), and refuses the rest with EPERM. Ready
+// for a `tighten` rule's profile.
+//
+// Architectures: one profile is for one architecture family (x86_64 with
+// its 32-bit ABIs, or aarch64 with arm), the one the records come from, and
+// lists every ABI of it: an ABI left out would make libseccomp kill every
+// call through it, which `profile lint` refuses. OCI profiles name
+// syscalls, and a name applies to every listed ABI that has it: a syscall
+// seen through one ABI of the family is allowed through the others too, and
+// a note says which ones that are. Records of another family are left out.
 func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 	var res ProfileResult
 	if o.Namespace == "" || o.Pod == "" {
 		return res, fmt.Errorf("%w: a namespace and a pod are required", ErrNoRecords)
 	}
-	seen := map[string]bool{}
+	var groups []ContainerReport
 	for _, c := range rep.Containers {
-		if !c.Attributed || c.Namespace != o.Namespace || c.Pod != o.Pod || (o.Container != "" && c.Container != o.Container) {
+		switch {
+		case c.Attributed && c.Namespace == o.Namespace && c.Pod == o.Pod && (o.Container == "" || c.Container == o.Container):
+			res.Containers = append(res.Containers, Printable(c.Namespace)+"/"+Printable(c.Pod)+"/"+Printable(c.Container))
+		case !c.Attributed && o.IncludeUnattributed:
+			res.Containers = append(res.Containers, "unattributed: "+Printable(c.Exe))
+		default:
 			continue
 		}
-		res.Containers = append(res.Containers, c.Namespace+"/"+c.Pod+"/"+c.Container)
-		for _, s := range c.Syscalls {
-			if s.Refused && !o.IncludeRefused {
-				res.Notes = append(res.Notes, fmt.Sprintf("%s: %s was refused (%s, %d times); not allowed (--include-refused to allow it)", c.Container, s.Syscall, s.Action, s.Count))
-				continue
-			}
-			if !syscalls.Known(s.Syscall) {
-				res.Notes = append(res.Notes, fmt.Sprintf("%s: %s is not a syscall name this build knows; left out", c.Container, s.Syscall))
-				continue
-			}
-			seen[s.Syscall] = true
-		}
+		groups = append(groups, c)
 	}
 	slices.Sort(res.Containers)
 	res.Containers = slices.Compact(res.Containers)
@@ -96,33 +125,153 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 		if o.Container != "" {
 			what += " container " + o.Container
 		}
-		return res, fmt.Errorf("%w: %s (%d records in the input; attributed to: %s)", ErrNoRecords, what, rep.Records, attributedList(rep))
+		return res, fmt.Errorf("%w: %s (%d records in the input; attributed to: %s)", ErrNoRecords, Printable(what), rep.Records, attributedList(rep))
+	}
+	native, err := recordedFamily(groups, o.Arch)
+	if err != nil {
+		return res, err
+	}
+	family := profile.ArchFamily(native)
+
+	seen := map[string]bool{}
+	byArch := map[string]map[string]bool{}
+	for _, c := range groups {
+		who := Printable(c.Container)
+		if !c.Attributed {
+			who = "unattributed " + Printable(c.Exe)
+		}
+		for _, s := range c.Syscalls {
+			name := Printable(s.Syscall)
+			switch {
+			case !slices.Contains(family, specs.Arch(s.Arch)):
+				res.Notes = append(res.Notes, fmt.Sprintf("%s: %s was seen through %s, not an ABI of %s; left out", who, name, archLabel(s.Arch), native))
+			case !allowedAction(s.Action) && !o.IncludeRefused:
+				res.Notes = append(res.Notes, fmt.Sprintf("%s: %s was refused (%s, %d times); not allowed (--include-refused to allow it)", who, name, Printable(s.Action), s.Count))
+			case !syscalls.Known(s.Syscall):
+				res.Notes = append(res.Notes, fmt.Sprintf("%s: %s is not a syscall name this build knows; left out", who, name))
+			default:
+				seen[s.Syscall] = true
+				if byArch[s.Arch] == nil {
+					byArch[s.Arch] = map[string]bool{}
+				}
+				byArch[s.Arch][s.Syscall] = true
+			}
+		}
 	}
 	for n := range seen {
 		res.Seen = append(res.Seen, n)
 	}
 	slices.Sort(res.Seen)
+	res.SeenByArch = map[string][]string{}
+	for a, names := range byArch {
+		res.SeenByArch[a] = slices.Sorted(maps.Keys(names))
+	}
 	names := slices.Clone(res.Seen)
 	for _, n := range RuntimeBase {
-		if !seen[n] {
+		if _, ok := syscalls.Number(string(native), n); ok && !seen[n] {
 			res.Base = append(res.Base, n)
 			names = append(names, n)
 		}
 	}
 	slices.Sort(names)
+	res.Notes = append(res.Notes, crossABINotes(family, res.SeenByArch)...)
 	res.Profile = &specs.LinuxSeccomp{
 		DefaultAction: specs.ActErrno,
-		Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32},
+		Architectures: family,
 		Syscalls:      []specs.LinuxSyscall{{Names: names, Action: specs.ActAllow}},
 	}
 	return res, nil
+}
+
+// ErrArchFamilies is returned when the records span several architecture
+// families and none was chosen.
+var ErrArchFamilies = errors.New("records from several architecture families")
+
+// recordedFamily returns the native architecture of the family to record
+// for: want's, or the one every usable record is from.
+func recordedFamily(groups []ContainerReport, want specs.Arch) (specs.Arch, error) {
+	if want != "" {
+		if n := nativeOf(want); n != want {
+			return "", fmt.Errorf("architecture %s: name its family by the native architecture, %s", want, n)
+		}
+		if !slices.Contains(syscalls.Arches(), string(want)) {
+			return "", fmt.Errorf("architecture %s: no syscall table for it in this build (%s)", want, strings.Join(syscalls.Arches(), ", "))
+		}
+		return want, nil
+	}
+	counts := map[specs.Arch]int{}
+	for _, c := range groups {
+		for _, s := range c.Syscalls {
+			if !slices.Contains(syscalls.Arches(), s.Arch) {
+				continue // an unknown ABI: noted later
+			}
+			counts[nativeOf(specs.Arch(s.Arch))] += 1
+		}
+	}
+	switch len(counts) {
+	case 0:
+		return specs.ArchX86_64, nil // nothing usable: the base set alone, for x86_64
+	case 1:
+		for a := range counts {
+			return a, nil
+		}
+	}
+	var parts []string
+	for _, a := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%s: %d syscalls", a, counts[a]))
+	}
+	return "", fmt.Errorf("%w (%s): record one at a time, choosing the architecture", ErrArchFamilies, strings.Join(parts, ", "))
+}
+
+// nativeOf returns the native architecture of a's family: x86 and x32 are
+// x86_64's, arm is aarch64's.
+func nativeOf(a specs.Arch) specs.Arch {
+	for _, n := range []specs.Arch{specs.ArchX86_64, specs.ArchAARCH64} {
+		if slices.Contains(profile.ArchFamily(n), a) {
+			return n
+		}
+	}
+	return a
+}
+
+// crossABINotes says, per ABI of the family, how many syscalls the profile
+// allows through it that were only seen through another.
+func crossABINotes(family []specs.Arch, byArch map[string][]string) []string {
+	var notes []string
+	for _, a := range family {
+		var extra []string
+		for _, other := range family {
+			if other == a {
+				continue
+			}
+			for _, n := range byArch[string(other)] {
+				if _, ok := syscalls.Number(string(a), n); ok && !slices.Contains(byArch[string(a)], n) && !slices.Contains(extra, n) {
+					extra = append(extra, n)
+				}
+			}
+		}
+		if len(extra) == 0 {
+			continue
+		}
+		slices.Sort(extra)
+		notes = append(notes, fmt.Sprintf("%s: allows %s, seen only through another ABI of the family (an OCI profile names syscalls for all its architectures)",
+			archLabel(string(a)), strings.Join(extra, " ")))
+	}
+	return notes
+}
+
+func archLabel(a string) string {
+	if a == "" {
+		return "an unknown architecture"
+	}
+	return Printable(a)
 }
 
 func attributedList(rep Report) string {
 	var out []string
 	for _, c := range rep.Containers {
 		if c.Attributed {
-			out = append(out, c.Namespace+"/"+c.Pod+"/"+c.Container)
+			out = append(out, Printable(c.Namespace)+"/"+Printable(c.Pod)+"/"+Printable(c.Container))
 		}
 	}
 	if len(out) == 0 {

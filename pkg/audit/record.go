@@ -18,6 +18,7 @@ package audit
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/pkg/syscalls"
@@ -100,11 +101,30 @@ func ActionName(code uint32) string {
 	return fmt.Sprintf("0x%08x", code)
 }
 
+// ActionCode is ActionName's inverse: the code of an SCMP_ACT_* name, or of
+// a "0x%08x" one. false for anything else.
+func ActionCode(name string) (uint32, bool) {
+	for code, n := range actionNames {
+		if n == name {
+			return code, true
+		}
+	}
+	hex, ok := strings.CutPrefix(name, "0x")
+	if !ok || len(hex) != 8 {
+		return 0, false
+	}
+	code, err := strconv.ParseUint(hex, 16, 32)
+	if err != nil || ActionName(uint32(code)) != name {
+		return 0, false // a named code written in hex, or upper case
+	}
+	return uint32(code), true
+}
+
 // Refused reports whether the syscall did not run as asked: everything but
 // SCMP_ACT_LOG and SCMP_ACT_ALLOW. A LOG record is what audit mode writes.
-func (r *Record) Refused() bool {
-	return r.Code != RetLog && r.Code != RetAllow
-}
+func (r *Record) Refused() bool { return refusedCode(r.Code) }
+
+func refusedCode(code uint32) bool { return code != RetLog && code != RetAllow }
 
 // decode fills Arch, SyscallName and Action from the raw numbers.
 func (r *Record) decode() {

@@ -1,8 +1,8 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,13 +44,24 @@ type ContainerReport struct {
 	Syscalls   []SyscallCount `json:"syscalls"`
 }
 
-// Report summarises seccomp records per container.
+// Report summarises seccomp records per container. Counts saturate at the
+// largest int rather than wrap.
 type Report struct {
-	Since      time.Time         `json:"since,omitzero"`
-	Records    int               `json:"records"`
-	Malformed  int               `json:"malformed"`
-	Containers []ContainerReport `json:"containers"`
+	Since   time.Time `json:"since,omitzero"`
+	Records int       `json:"records"`
+	// Malformed counts the lines that were skipped as unreadable (each
+	// also a warning).
+	Malformed int `json:"malformed"`
+	// WarningCount counts every warning; Warnings holds the first
+	// maxWarnings of them.
+	WarningCount int               `json:"warning_count"`
+	Warnings     []Warning         `json:"warnings,omitempty"`
+	Containers   []ContainerReport `json:"containers"`
 }
+
+// maxWarnings bounds the warnings a report keeps (it counts them all): one
+// bad line per record of a large log must not make the report as large.
+const maxWarnings = 100
 
 // TimedAttributor attributes a PID as of a record's time; offline, PIDs are
 // reused over a log's span. DecisionLogAttributor is one.
@@ -60,11 +71,13 @@ type TimedAttributor interface {
 
 // ReportBuilder accumulates records and events into a Report.
 type ReportBuilder struct {
-	since     time.Time
-	attr      TimedAttributor
-	records   int
-	malformed int
-	groups    map[groupKey]*group
+	since        time.Time
+	attr         TimedAttributor
+	records      int
+	malformed    int
+	warnings     []Warning
+	warningCount int
+	groups       map[groupKey]*group
 }
 
 type groupKey struct {
@@ -88,19 +101,31 @@ func NewReportBuilder(since time.Time, attr TimedAttributor) *ReportBuilder {
 	return &ReportBuilder{since: since, attr: attr, groups: map[groupKey]*group{}}
 }
 
-// AddLine reads one line: a JSON event written by `nri-seccomp run --audit`
-// (already attributed, by the live registry) or a raw audit record in any
-// form Parse reads. Other lines are skipped; unreadable ones counted.
-func (b *ReportBuilder) AddLine(line []byte) {
+// AddLine reads one line whose position is unknown; see AddLineAt.
+func (b *ReportBuilder) AddLine(line []byte) { b.AddLineAt(Pos{}, line) }
+
+// AddLineAt reads one line: a JSON event written by `nri-seccomp run
+// --audit-events` (already attributed, by the live registry) or a raw audit
+// record in any form Parse reads. Other lines are skipped; unreadable ones
+// are counted and named in a warning with their position.
+func (b *ReportBuilder) AddLineAt(pos Pos, line []byte) {
 	trimmed := bytes.TrimSpace(line)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
 		var ev Event
-		if err := json.Unmarshal(trimmed, &ev); err != nil || ev.Syscall == "" || ev.Count <= 0 {
-			b.malformed++
+		if err := json.Unmarshal(trimmed, &ev); err != nil {
+			b.malformedAt(pos, fmt.Sprintf("not an audit event: %v", err))
 			return
 		}
-		if ev.Attribution == "overflow" {
-			b.records += ev.Count // counted, but not attributable
+		warn, err := checkEvent(&ev)
+		if err != nil {
+			b.malformedAt(pos, "audit event: "+err.Error())
+			return
+		}
+		if warn != "" {
+			b.Warn(Warning{File: pos.File, Line: pos.Line, Msg: warn})
+		}
+		if ev.Attribution == attributionOverflow {
+			b.records = addSat(b.records, ev.Count) // counted, but not attributable
 			return
 		}
 		b.AddEvent(ev)
@@ -111,7 +136,7 @@ func (b *ReportBuilder) AddLine(line []byte) {
 	case errors.Is(err, ErrNotSeccomp):
 		return
 	case err != nil:
-		b.malformed++
+		b.malformedAt(pos, err.Error())
 		return
 	}
 	a := registry.Attribution{How: registry.Unknown}
@@ -119,6 +144,60 @@ func (b *ReportBuilder) AddLine(line []byte) {
 		a = b.attr.AttributeAt(rec.PID, rec.Time)
 	}
 	b.AddEvent(NewEvent(rec, a))
+}
+
+func (b *ReportBuilder) malformedAt(pos Pos, msg string) {
+	b.malformed = addSat(b.malformed, 1)
+	b.Warn(Warning{File: pos.File, Line: pos.Line, Msg: msg})
+}
+
+// Warn adds a warning to the report (the first maxWarnings are kept, all
+// are counted).
+func (b *ReportBuilder) Warn(w Warning) {
+	b.warningCount = addSat(b.warningCount, 1)
+	if len(b.warnings) < maxWarnings {
+		b.warnings = append(b.warnings, w)
+	}
+}
+
+// attributionOverflow marks the daemon's summary of records beyond its key
+// limit (Pipeline.flushLocked).
+const attributionOverflow = "overflow"
+
+// checkEvent checks an event read from a file and fixes what the file may
+// not decide. The kernel's action decides whether a call was refused, not
+// the event's own "refused" field; an attribution the daemon never writes
+// (or none) makes the event unattributed, and an unattributed event's pod
+// fields are dropped (nothing vouches for them). err is for an event that
+// cannot be counted; warn for one counted after such a fix.
+func checkEvent(ev *Event) (warn string, err error) {
+	if ev.Count <= 0 {
+		return "", fmt.Errorf("count %d: want 1 or more", ev.Count)
+	}
+	if ev.Attribution == attributionOverflow {
+		return "", nil
+	}
+	if ev.Syscall == "" {
+		return "", errors.New("no syscall")
+	}
+	code, ok := ActionCode(ev.Action)
+	if !ok {
+		return "", fmt.Errorf("action %q: not a seccomp action", ev.Action)
+	}
+	var warns []string
+	if refused := refusedCode(code); refused != ev.Refused {
+		warns = append(warns, fmt.Sprintf("refused=%t contradicts action %s: counted as refused=%t", ev.Refused, ev.Action, refused))
+		ev.Refused = refused
+	}
+	if !knownHow(ev.Attribution) {
+		if ev.Attribution != string(registry.Unknown) {
+			warns = append(warns, fmt.Sprintf("attribution %q: not one the daemon writes; counted as unattributed", ev.Attribution))
+		}
+		ev.Attribution = string(registry.Unknown)
+		ev.Namespace, ev.Pod, ev.Container = "", "", ""
+		ev.Rules, ev.Mode, ev.Digest = nil, "", ""
+	}
+	return strings.Join(warns, "; "), nil
 }
 
 // AddEvent counts one event (Count records).
@@ -130,7 +209,7 @@ func (b *ReportBuilder) AddEvent(ev Event) {
 	if !b.since.IsZero() && last.Before(b.since) {
 		return
 	}
-	b.records += ev.Count
+	b.records = addSat(b.records, ev.Count)
 	k := groupKey{containerID: ev.ContainerID, ns: ev.Namespace, pod: ev.Pod, c: ev.Container}
 	known := ev.Known()
 	if !known {
@@ -153,33 +232,33 @@ func (b *ReportBuilder) AddEvent(ev Event) {
 		c = &SyscallCount{Syscall: ev.Syscall, Arch: ev.Arch, Action: ev.Action, Refused: ev.Refused, First: ev.Time, Last: last}
 		g.counts[ck] = c
 	}
-	c.Count += ev.Count
+	c.Count = addSat(c.Count, ev.Count)
 	if ev.Time.Before(c.First) {
 		c.First = ev.Time
 	}
 	if last.After(c.Last) {
 		c.Last = last
 	}
-	g.rep.Total += ev.Count
+	g.rep.Total = addSat(g.rep.Total, ev.Count)
 	if ev.Refused {
-		g.rep.Refused += ev.Count
+		g.rep.Refused = addSat(g.rep.Refused, ev.Count)
 	}
 }
 
-// Read adds every line of r.
-func (b *ReportBuilder) Read(r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	for sc.Scan() {
-		b.AddLine(sc.Bytes())
-	}
-	return sc.Err()
+// Read adds every line of r, which is named name in warnings. A line longer
+// than maxLine is skipped with a warning.
+func (b *ReportBuilder) Read(name string, r io.Reader) error {
+	return readLines(context.Background(), r, maxLine, func(n int, line []byte) { b.AddLineAt(Pos{name, n}, line) },
+		func(n int, size int64) {
+			b.malformedAt(Pos{name, n}, fmt.Sprintf("line of %d bytes, over the limit of %d: skipped", size, maxLine))
+		})
 }
 
 // Report returns the report: attributed containers by namespace, pod,
 // container, then unattributed executables; syscalls by count, descending.
 func (b *ReportBuilder) Report() Report {
-	rep := Report{Since: b.since, Records: b.records, Malformed: b.malformed, Containers: []ContainerReport{}}
+	rep := Report{Since: b.since, Records: b.records, Malformed: b.malformed, WarningCount: b.warningCount,
+		Warnings: slices.Clone(b.warnings), Containers: []ContainerReport{}}
 	for _, g := range b.groups {
 		cr := g.rep
 		for _, c := range g.counts {
@@ -215,7 +294,9 @@ func (b *ReportBuilder) Report() Report {
 	return rep
 }
 
-// WriteText writes the report as a table per container.
+// WriteText writes the report as a table per container. Every string that
+// comes from the input goes through Printable: a container names its own
+// executable, and a newline or terminal escape in it must not forge lines.
 func (r Report) WriteText(w io.Writer) error {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%d seccomp records", r.Records)
@@ -225,25 +306,34 @@ func (r Report) WriteText(w io.Writer) error {
 	if r.Malformed > 0 {
 		fmt.Fprintf(&sb, ", %d unreadable lines", r.Malformed)
 	}
+	if r.WarningCount > 0 {
+		fmt.Fprintf(&sb, ", %d warnings", r.WarningCount)
+	}
 	sb.WriteString("\n")
+	for _, wn := range r.Warnings {
+		fmt.Fprintf(&sb, "warning: %s\n", wn) // String escapes
+	}
+	if n := r.WarningCount - len(r.Warnings); n > 0 {
+		fmt.Fprintf(&sb, "warning: ... and %d more\n", n)
+	}
 	for _, c := range r.Containers {
 		sb.WriteString("\n")
 		switch {
 		case c.Attributed && c.Pod == "":
 			fmt.Fprintf(&sb, "container %s (no decision for it in the log)", shortID(c.ContainerID))
 		case c.Attributed:
-			fmt.Fprintf(&sb, "%s/%s container %s", c.Namespace, c.Pod, c.Container)
+			fmt.Fprintf(&sb, "%s/%s container %s", Printable(c.Namespace), Printable(c.Pod), Printable(c.Container))
 			if c.ContainerID != "" {
 				fmt.Fprintf(&sb, " (%s)", shortID(c.ContainerID))
 			}
 			if c.Mode != "" {
-				fmt.Fprintf(&sb, " mode=%s", c.Mode)
+				fmt.Fprintf(&sb, " mode=%s", Printable(c.Mode))
 			}
 			if len(c.Rules) > 0 {
-				fmt.Fprintf(&sb, " rules=%s", strings.Join(c.Rules, ","))
+				fmt.Fprintf(&sb, " rules=%s", Printable(strings.Join(c.Rules, ",")))
 			}
 		default:
-			fmt.Fprintf(&sb, "unattributed: %s", c.Exe)
+			fmt.Fprintf(&sb, "unattributed: %s", Printable(c.Exe))
 			if c.ContainerID != "" {
 				fmt.Fprintf(&sb, " (cgroup names container %s, not in the registry)", shortID(c.ContainerID))
 			}
@@ -251,7 +341,7 @@ func (r Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&sb, ": %d records, %d refused\n", c.Total, c.Refused)
 		fmt.Fprintf(&sb, "  %-22s %-17s %-22s %8s  %-20s  %s\n", "SYSCALL", "ARCH", "ACTION", "COUNT", "FIRST", "LAST")
 		for _, s := range c.Syscalls {
-			fmt.Fprintf(&sb, "  %-22s %-17s %-22s %8d  %-20s  %s\n", s.Syscall, strings.TrimPrefix(s.Arch, "SCMP_ARCH_"), s.Action, s.Count,
+			fmt.Fprintf(&sb, "  %-22s %-17s %-22s %8d  %-20s  %s\n", Printable(s.Syscall), Printable(strings.TrimPrefix(s.Arch, "SCMP_ARCH_")), Printable(s.Action), s.Count,
 				s.First.UTC().Format(time.RFC3339), s.Last.UTC().Format(time.RFC3339))
 		}
 	}
@@ -259,11 +349,12 @@ func (r Report) WriteText(w io.Writer) error {
 	return err
 }
 
+// shortID is the first 12 characters of a container id, printable.
 func shortID(id string) string {
 	if len(id) > 12 {
-		return id[:12]
+		id = id[:12]
 	}
-	return id
+	return Printable(id)
 }
 
 // DecisionLogAttributor attributes PIDs offline from a decision log written
@@ -276,6 +367,10 @@ func shortID(id string) string {
 type DecisionLogAttributor struct {
 	byID  map[string]registry.Container
 	byPID map[int][]pidStart
+	// Warnings name the lines that were skipped (the first maxWarnings;
+	// WarningCount counts them all).
+	Warnings     []Warning
+	WarningCount int
 }
 
 type pidStart struct {
@@ -302,20 +397,33 @@ type decisionLine struct {
 // ErrDecisionLog marks an unreadable decision log.
 var ErrDecisionLog = errors.New("bad decision log")
 
-// ReadDecisionLog reads a decision log.
-func ReadDecisionLog(r io.Reader) (*DecisionLogAttributor, error) {
+// maxDecisionLine bounds one decision-log line; the plugin writes < 4 KiB.
+const maxDecisionLine = 1 << 20
+
+// ReadDecisionLog reads a decision log, named name in warnings and errors.
+// A line that is not JSON (one cut short by a crash mid-write) or is longer
+// than maxDecisionLine is skipped with a warning naming it; a file without
+// a single readable line, or one that cannot be read, is an error.
+func ReadDecisionLog(name string, r io.Reader) (*DecisionLogAttributor, error) {
 	d := &DecisionLogAttributor{byID: map[string]registry.Container{}, byPID: map[int][]pidStart{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimSpace(sc.Bytes())
+	warn := func(n int, msg string) {
+		d.WarningCount = addSat(d.WarningCount, 1)
+		if len(d.Warnings) < maxWarnings {
+			d.Warnings = append(d.Warnings, Warning{File: name, Line: n, Msg: "decision log: " + msg})
+		}
+	}
+	good := 0
+	err := readLines(context.Background(), r, maxDecisionLine, func(n int, raw []byte) {
+		line := bytes.TrimSpace(raw)
 		if len(line) == 0 {
-			continue
+			return
 		}
 		var l decisionLine
 		if err := json.Unmarshal(line, &l); err != nil {
-			return nil, fmt.Errorf("%w: line %d: %w", ErrDecisionLog, n, err)
+			warn(n, fmt.Sprintf("not a decision-log line: %v", err))
+			return
 		}
+		good++
 		switch {
 		case l.ContainerID == "":
 		case l.Event == "started" && l.PID > 0:
@@ -324,9 +432,14 @@ func ReadDecisionLog(r io.Reader) (*DecisionLogAttributor, error) {
 			d.byID[l.ContainerID] = registry.Container{ID: l.ContainerID, Namespace: l.Namespace, Pod: l.Pod,
 				PodUID: l.PodUID, Name: l.Container, Rules: l.Rules, Mode: l.Mode, Digest: l.Digest}
 		}
+	}, func(n int, size int64) {
+		warn(n, fmt.Sprintf("line of %d bytes, over the limit of %d: skipped", size, maxDecisionLine))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrDecisionLog, Printable(name), err)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrDecisionLog, err)
+	if good == 0 && d.WarningCount > 0 {
+		return nil, fmt.Errorf("%w: %s: not one readable line (%d skipped; first: %s)", ErrDecisionLog, Printable(name), d.WarningCount, d.Warnings[0])
 	}
 	for _, s := range d.byPID {
 		sort.Slice(s, func(i, j int) bool { return s[i].at.Before(s[j].at) })

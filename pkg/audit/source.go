@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,6 +39,10 @@ type FileFollower struct {
 	FromStart bool
 	// Poll is how often the end of the file is checked; 250ms when 0.
 	Poll time.Duration
+	// Warn, when set, is told of every line skipped for being longer than
+	// maxLine: such a line is dropped whole, never passed on in pieces
+	// (a piece could read as a record of its own).
+	Warn func(Warning)
 }
 
 func (f *FileFollower) String() string { return "file " + f.Path }
@@ -53,7 +58,11 @@ func (f *FileFollower) Run(ctx context.Context, fn func([]byte)) error {
 		info    os.FileInfo
 		offset  int64
 		pending []byte
-		buf     = make([]byte, 32<<10)
+		// skipping: the line being read is over maxLine; drop it to its
+		// newline. skipFrom is its offset, for the warning.
+		skipping bool
+		skipFrom int64
+		buf      = make([]byte, 32<<10)
 	)
 	defer func() {
 		if file != nil {
@@ -80,22 +89,36 @@ func (f *FileFollower) Run(ctx context.Context, fn func([]byte)) error {
 		if file != nil {
 			file.Close()
 		}
-		file, info, pending = nf, st, pending[:0]
+		file, info, pending, skipping = nf, st, pending[:0], false
 		return nil
 	}
 	emit := func(data []byte) {
+		start := offset - int64(len(data)) - int64(len(pending)) // where pending begins
 		pending = append(pending, data...)
 		for {
 			i := bytes.IndexByte(pending, '\n')
 			if i < 0 {
 				if len(pending) > maxLine {
-					fn(pending[:maxLine])
+					if !skipping {
+						skipping, skipFrom = true, start
+					}
 					pending = pending[:0]
 				}
 				return
 			}
-			fn(pending[:i])
+			if !skipping && i > maxLine {
+				skipping, skipFrom = true, start
+			}
+			if skipping {
+				if f.Warn != nil {
+					f.Warn(Warning{File: f.Path, Msg: fmt.Sprintf("line at offset %d over the limit of %d bytes: skipped", skipFrom, maxLine)})
+				}
+				skipping = false
+			} else {
+				fn(pending[:i])
+			}
 			pending = pending[i+1:]
+			start += int64(i + 1)
 		}
 	}
 	// drain reads what is there now; it reports whether anything was.
@@ -151,10 +174,10 @@ func (f *FileFollower) Run(ctx context.Context, fn func([]byte)) error {
 			if _, err := drain(); err != nil {
 				return err
 			}
-			if len(pending) > 0 {
+			if len(pending) > 0 && !skipping {
 				fn(pending)
-				pending = pending[:0]
 			}
+			pending = pending[:0]
 			if err := open(true); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("following %s: %w", f.Path, err)
 			}
@@ -163,7 +186,7 @@ func (f *FileFollower) Run(ctx context.Context, fn func([]byte)) error {
 			if _, err := file.Seek(0, io.SeekStart); err != nil {
 				return fmt.Errorf("following %s: %w", f.Path, err)
 			}
-			offset, pending = 0, pending[:0]
+			offset, pending, skipping = 0, pending[:0], false
 		}
 	}
 }
@@ -184,34 +207,113 @@ type Files []string
 
 func (fs Files) String() string { return "files " + strings.Join(fs, ", ") }
 
-// Run reads every file to its end.
+// Run reads every file to its end, like Read, dropping the positions and
+// the warnings.
 func (fs Files) Run(ctx context.Context, fn func([]byte)) error {
+	return fs.Read(ctx, func(_ Pos, line []byte) { fn(line) }, func(Warning) {})
+}
+
+// Read reads every file to its end, in order, calling fn with each line and
+// where it is. What it skips goes to warn, and reading goes on: a line
+// longer than maxLine (with its number), and a file that is one read
+// already (the same device and inode: a path given twice, a hard link,
+// audit.log.1 and audit.log.01), which is read once. A file that cannot be
+// opened or read is an error.
+func (fs Files) Read(ctx context.Context, fn func(Pos, []byte), warn func(Warning)) error {
+	var read []fileID
 	for _, p := range fs {
-		if err := readFile(ctx, p, fn); err != nil {
+		f, err := os.Open(p)
+		if err != nil {
 			return err
+		}
+		id, err := idOf(f, p)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		if i := slices.IndexFunc(read, func(r fileID) bool { return os.SameFile(r.info, id.info) }); i >= 0 {
+			f.Close()
+			warn(Warning{File: p, Msg: fmt.Sprintf("the same file as %s (device %d, inode %d): read once", Printable(read[i].path), id.dev, id.ino)})
+			continue
+		}
+		read = append(read, id)
+		err = readLines(ctx, f, maxLine, func(n int, line []byte) { fn(Pos{p, n}, line) }, func(n int, size int64) {
+			warn(Warning{File: p, Line: n, Msg: fmt.Sprintf("line of %d bytes, over the limit of %d: skipped", size, maxLine)})
+		})
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", p, err)
 		}
 	}
 	return nil
 }
 
-func readFile(ctx context.Context, path string, fn func([]byte)) error {
-	f, err := os.Open(path)
+// fileID identifies an open file for Read's "read already" check.
+type fileID struct {
+	path     string
+	info     os.FileInfo
+	dev, ino uint64
+}
+
+func idOf(f *os.File, path string) (fileID, error) {
+	st, err := f.Stat()
 	if err != nil {
-		return err
+		return fileID{}, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	for n := 0; sc.Scan(); n++ {
+	id := fileID{path: path, info: st}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		id.dev, id.ino = uint64(sys.Dev), sys.Ino //nolint:unconvert // Dev is uint32 on some platforms
+	}
+	return id, nil
+}
+
+// readLines calls fn with every line of r, without its newline, and its
+// number (from 1). A line longer than max bytes is not passed on: tooLong
+// gets its number and size, and reading goes on with the next line. Memory
+// stays within max (plus a 64 KiB buffer) whatever the input. A last line
+// without a newline (a writer that stopped mid-line) is passed on as it is.
+func readLines(ctx context.Context, r io.Reader, max int, fn func(n int, line []byte), tooLong func(n int, size int64)) error {
+	br := bufio.NewReaderSize(r, min(max+1, 64<<10))
+	var long []byte // a line longer than br's buffer, up to max+1 bytes
+	for n := 1; ; n++ {
 		if n%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		fn(sc.Bytes())
+		line, err := br.ReadSlice('\n')
+		size := int64(len(line))
+		newline := size > 0 && line[size-1] == '\n'
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long[:0], line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = br.ReadSlice('\n')
+				size += int64(len(line))
+				newline = len(line) > 0 && line[len(line)-1] == '\n'
+				if len(long)+len(line) <= max+1 {
+					long = append(long, line...)
+				}
+			}
+			line = long
+		}
+		if size > 0 && (err == nil || errors.Is(err, io.EOF)) {
+			if newline {
+				size--
+			}
+			if int64(len(line)) > size {
+				line = line[:size]
+			}
+			if size > int64(max) {
+				tooLong(n, size)
+			} else {
+				fn(n, line)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	return nil
 }
 
 // WithRotated returns path's rotated siblings, oldest first, then path:
