@@ -6,6 +6,14 @@
 # The final image is FROM scratch: no shell, no libc, nothing to exploit
 # beyond the plugin itself. hack/validate-deploy.sh builds the binary with
 # the same command and checks that it is static.
+#
+# Without Docker, `make image` builds the same image content as an OCI
+# archive (bin/nri-seccomp-image-<chart appVersion>.oci.tar): hack/mkimage
+# reads this file's final stage, so the paths, USER, ENTRYPOINT and CMD
+# cannot drift apart; only COPY, USER, ENTRYPOINT and CMD are understood
+# there. Its binary is make build's, which links libseccomp statically
+# (`profile lint` counts BPF instructions, `profile test` runs); the one
+# built below has CGO_ENABLED=0 and reports those two as unavailable.
 
 ARG GO_VERSION=1.26
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
@@ -16,7 +24,8 @@ COPY . .
 ARG TARGETOS=linux
 ARG TARGETARCH=amd64
 ARG VERSION=""
-# CGO_ENABLED=0: a static binary (libseccomp is only used by tests).
+# CGO_ENABLED=0: a static binary without libseccomp (the daemon does not
+# need it; `profile lint`'s BPF count and `profile test` do).
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/nri-seccomp ./cmd/nri-seccomp

@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/nri-seccomp
 PKGS    := ./...
 
-.PHONY: all deps build test unit lint verify fuzz e2e demo bench bench-smoke bench-go deploy-check clean
+.PHONY: all deps build image test unit lint verify fuzz e2e demo bench bench-smoke bench-go deploy-check clean
 
 all: build
 
@@ -19,6 +19,15 @@ deps:
 # `profile test` runs commands under a profile through it.
 build: deps
 	CGO_ENABLED=1 $(GO) build -trimpath -buildvcs=auto -tags netgo,osusergo -ldflags '-linkmode external -extldflags -static' -o $(BIN) ./cmd/nri-seccomp
+
+# The plugin's OCI image without a Docker daemon: the binary above plus what
+# the Dockerfile's final stage copies (same paths, user, entrypoint), as
+# bin/nri-seccomp-image-<chart appVersion>.oci.tar named like the chart's
+# default image. Reproducible: created and every mtime come from
+# SOURCE_DATE_EPOCH or the commit, never the clock. Prints the digest.
+image: build
+	$(GO) run ./hack/mkimage -binary $(BIN) -out-dir bin -revision "$$(git rev-parse HEAD)" \
+		-created "$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct)}"
 
 # vet, formatting, generated files, unit and integration tests with the race
 # detector (the libseccomp oracle tests need cgo and libseccomp-dev).

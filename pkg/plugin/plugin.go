@@ -511,32 +511,66 @@ func checkRuntime(runtime, version string) error {
 	return nil
 }
 
-// parseSemver reads "vX.Y.Z" with an optional "-pre"/"+build" suffix.
+// parseSemver reads a semantic version's core, "X.Y.Z" with or without a
+// leading "v", followed by an optional "-pre.release" and "+build" (SemVer
+// 2.0.0 identifiers: non-empty, dot-separated [0-9A-Za-z-]). A go-installed
+// containerd reports "2.4.2+unknown"; a release build "v2.4.2". Only the
+// core is returned: a pre-release of the minimum counts as the minimum, the
+// NRI it speaks is the release's.
 func parseSemver(v string) ([3]int, bool) {
 	var out [3]int
-	rest, ok := strings.CutPrefix(v, "v")
-	if !ok {
+	rest := strings.TrimPrefix(v, "v")
+	rest, build, hasBuild := strings.Cut(rest, "+")
+	if hasBuild && !semverIdentifiers(build) {
 		return out, false
 	}
-	if i := strings.IndexAny(rest, "-+"); i >= 0 {
-		rest = rest[:i]
+	rest, pre, hasPre := strings.Cut(rest, "-")
+	if hasPre && !semverIdentifiers(pre) {
+		return out, false
 	}
 	parts := strings.Split(rest, ".")
 	if len(parts) != 3 {
 		return out, false
 	}
 	for i, s := range parts {
-		n := 0
-		if s == "" {
-			return out, false
-		}
-		for _, c := range s {
-			if c < '0' || c > '9' {
-				return out, false
-			}
-			n = n*10 + int(c-'0')
+		n, ok := semverNumber(s)
+		if !ok {
+			return [3]int{}, false
 		}
 		out[i] = n
 	}
 	return out, true
+}
+
+// semverNumber reads a version number: digits only, bounded so that a
+// hostile string cannot overflow it.
+func semverNumber(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// semverIdentifiers checks a pre-release or build part: dot-separated,
+// non-empty identifiers of ASCII letters, digits and hyphens. The pre-release
+// may itself contain hyphens ("rc-1"), so it is cut at the first "-" only.
+func semverIdentifiers(s string) bool {
+	for _, id := range strings.Split(s, ".") {
+		if id == "" {
+			return false
+		}
+		for _, c := range id {
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -320,6 +320,9 @@ func TestConfigureRefusesOldRuntimes(t *testing.T) {
 		{"containerd", "v2.3.0", false},
 		{"containerd", "v2.4.2", false},
 		{"containerd", "v3.0.0", false},
+		// go-installed containerd: no "v", build metadata. Checked, not skipped.
+		{"containerd", "2.2.0+unknown", true},
+		{"containerd", "2.4.2+unknown", false},
 		{"containerd", "devel", false},
 		{"cri-o", "v1.30.0", false},
 	} {
@@ -332,14 +335,39 @@ func TestConfigureRefusesOldRuntimes(t *testing.T) {
 }
 
 func TestParseSemver(t *testing.T) {
-	for in, want := range map[string][3]int{"v0.12.3": {0, 12, 3}, "v1.2.3-rc.1": {1, 2, 3}, "v10.0.1+x": {10, 0, 1}} {
-		if got, ok := parseSemver(in); !ok || got != want {
-			t.Errorf("parseSemver(%q) = %v %v", in, got, ok)
-		}
-	}
-	for _, bad := range []string{"", "0.12.3", "v0.12", "v0.x.1", "v0..1", "unknown", "v1.2.3.4"} {
-		if _, ok := parseSemver(bad); ok {
-			t.Errorf("parseSemver(%q) accepted", bad)
+	for _, tc := range []struct {
+		in   string
+		want [3]int
+		ok   bool
+	}{
+		{"v0.12.3", [3]int{0, 12, 3}, true},
+		{"0.12.3", [3]int{0, 12, 3}, true},
+		// What a go-installed containerd reports.
+		{"2.4.2+unknown", [3]int{2, 4, 2}, true},
+		{"v2.4.2+unknown", [3]int{2, 4, 2}, true},
+		{"v1.2.3-rc.1", [3]int{1, 2, 3}, true},
+		{"2.3.0-beta.0+git.abc-1", [3]int{2, 3, 0}, true},
+		{"v1.2.3-rc-1", [3]int{1, 2, 3}, true},
+		{"v10.0.1+x", [3]int{10, 0, 1}, true},
+		{"", [3]int{}, false},
+		{"v", [3]int{}, false},
+		{"v0.12", [3]int{}, false},
+		{"v0.x.1", [3]int{}, false},
+		{"v0..1", [3]int{}, false},
+		{"unknown", [3]int{}, false},
+		{"v1.2.3.4", [3]int{}, false},
+		{"vv1.2.3", [3]int{}, false},
+		{"1.2.3-", [3]int{}, false},
+		{"1.2.3+", [3]int{}, false},
+		{"1.2.3-rc..1", [3]int{}, false},
+		{"1.2.3+build/7", [3]int{}, false},
+		{"1.6.20~ds1", [3]int{}, false},
+		{" 1.2.3", [3]int{}, false},
+		{"1.2.9999999999", [3]int{}, false},
+	} {
+		got, ok := parseSemver(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("parseSemver(%q) = %v %v, want %v %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
 }

@@ -1,19 +1,14 @@
 package harness
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
-	"time"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/ociimage"
 )
 
 // Image references the harness imports. They are fully qualified so CRI never
@@ -24,35 +19,12 @@ const (
 	PauseImage   = "localhost/nri-seccomp-e2e/pause:latest"
 )
 
-// Media types of the OCI image layout (image-spec v1.1).
-const (
-	mediaTypeIndex    = "application/vnd.oci.image.index.v1+json"
-	mediaTypeManifest = "application/vnd.oci.image.manifest.v1+json"
-	mediaTypeConfig   = "application/vnd.oci.image.config.v1+json"
-	mediaTypeLayer    = "application/vnd.oci.image.layer.v1.tar"
-)
-
-// epoch is the fixed timestamp of every file, so identical inputs give
-// identical digests and containerd can skip re-importing the same blobs.
-var epoch = time.Unix(0, 0).UTC()
-
 // ImageFile is one entry of a single-layer image.
-type ImageFile struct {
-	Path     string // inside the image, without leading slash
-	Mode     int64
-	Dir      bool
-	Linkname string // symlink target when set
-	Data     []byte
-}
+type ImageFile = ociimage.File
 
-// ImageSpec describes a single-layer image.
-type ImageSpec struct {
-	Name       string // full reference, stored as io.containerd.image.name
-	Files      []ImageFile
-	Entrypoint []string
-	Cmd        []string
-	Env        []string
-}
+// ImageSpec describes a single-layer image; Name is the full reference,
+// stored as io.containerd.image.name. Zero Created means the Unix epoch.
+type ImageSpec = ociimage.Spec
 
 // ImageArchives are the paths of the built OCI archives.
 type ImageArchives struct {
@@ -144,140 +116,11 @@ func busyboxFiles(path string) ([]ImageFile, error) {
 	return fs, nil
 }
 
-type descriptor struct {
-	MediaType   string            `json:"mediaType"`
-	Digest      string            `json:"digest"`
-	Size        int64             `json:"size"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Platform    *platform         `json:"platform,omitempty"`
-}
-
-type platform struct {
-	Architecture string `json:"architecture"`
-	OS           string `json:"os"`
-}
-
 // WriteOCIArchive writes spec as an OCI image layout in a tar archive
 // (oci-layout, index.json, blobs/sha256/...), the format `ctr images import`
-// reads. The single layer is an uncompressed tar, so its digest is also its
-// diff_id.
+// reads. The writer is shared with hack/mkimage, which builds the plugin's
+// own image the same way.
 func WriteOCIArchive(path string, spec ImageSpec) error {
-	layer, err := layerTar(spec.Files)
-	if err != nil {
-		return err
-	}
-	layerDigest := digest(layer)
-	config, err := json.Marshal(map[string]any{
-		"created":      epoch.Format(time.RFC3339),
-		"architecture": "amd64",
-		"os":           "linux",
-		"config": map[string]any{
-			"Entrypoint": spec.Entrypoint,
-			"Cmd":        spec.Cmd,
-			"Env":        spec.Env,
-			"WorkingDir": "/",
-		},
-		"rootfs":  map[string]any{"type": "layers", "diff_ids": []string{layerDigest}},
-		"history": []map[string]string{{"created": epoch.Format(time.RFC3339), "created_by": "nri-seccomp e2e harness"}},
-	})
-	if err != nil {
-		return err
-	}
-	manifest, err := json.Marshal(map[string]any{
-		"schemaVersion": 2,
-		"mediaType":     mediaTypeManifest,
-		"config":        descriptor{MediaType: mediaTypeConfig, Digest: digest(config), Size: int64(len(config))},
-		"layers":        []descriptor{{MediaType: mediaTypeLayer, Digest: layerDigest, Size: int64(len(layer))}},
-	})
-	if err != nil {
-		return err
-	}
-	tag := spec.Name[strings.LastIndex(spec.Name, ":")+1:]
-	index, err := json.Marshal(map[string]any{
-		"schemaVersion": 2,
-		"mediaType":     mediaTypeIndex,
-		"manifests": []descriptor{{
-			MediaType: mediaTypeManifest,
-			Digest:    digest(manifest),
-			Size:      int64(len(manifest)),
-			Platform:  &platform{Architecture: "amd64", OS: "linux"},
-			Annotations: map[string]string{
-				"io.containerd.image.name":          spec.Name,
-				"org.opencontainers.image.ref.name": tag,
-			},
-		}},
-	})
-	if err != nil {
-		return err
-	}
-
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	add := func(name string, data []byte) error {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: epoch, Typeflag: tar.TypeReg}); err != nil {
-			return err
-		}
-		_, err := tw.Write(data)
-		return err
-	}
-	for _, d := range []string{"blobs/", "blobs/sha256/"} {
-		if err := tw.WriteHeader(&tar.Header{Name: d, Mode: 0o755, ModTime: epoch, Typeflag: tar.TypeDir}); err != nil {
-			return err
-		}
-	}
-	for _, e := range []struct {
-		name string
-		data []byte
-	}{
-		{"oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)},
-		{"index.json", index},
-		{blobPath(layerDigest), layer},
-		{blobPath(digest(config)), config},
-		{blobPath(digest(manifest)), manifest},
-	} {
-		if err := add(e.name, e.data); err != nil {
-			return fmt.Errorf("write %s into %s: %w", e.name, path, err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return os.WriteFile(path, buf.Bytes(), 0o644)
+	_, err := ociimage.Write(path, spec)
+	return err
 }
-
-func layerTar(files []ImageFile) ([]byte, error) {
-	sorted := append([]ImageFile(nil), files...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range sorted {
-		h := &tar.Header{Name: f.Path, Mode: f.Mode, ModTime: epoch, Uname: "root", Gname: "root"}
-		switch {
-		case f.Dir:
-			h.Typeflag, h.Name = tar.TypeDir, f.Path+"/"
-		case f.Linkname != "":
-			h.Typeflag, h.Linkname = tar.TypeSymlink, f.Linkname
-		default:
-			h.Typeflag, h.Size = tar.TypeReg, int64(len(f.Data))
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return nil, fmt.Errorf("layer entry %s: %w", f.Path, err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			if _, err := tw.Write(f.Data); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-func blobPath(d string) string { return "blobs/sha256/" + strings.TrimPrefix(d, "sha256:") }
