@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
+	"github.com/nri-seccomp/nri-seccomp/internal/suggest"
 )
 
 // ErrInvalidProfile is wrapped by every error that reports a bad profile.
@@ -321,7 +322,12 @@ func suggestAction(a specs.LinuxSeccompAction) string {
 	if _, ok := levelOf["SCMP_ACT_"+up]; ok {
 		return fmt.Sprintf(" (did you mean %q?)", "SCMP_ACT_"+up)
 	}
-	return ""
+	names := make([]string, 0, len(levelOf))
+	for k := range levelOf {
+		names = append(names, string(k))
+	}
+	slices.Sort(names) // ties resolve the same way every run
+	return suggest.DidYouMean(string(a), names)
 }
 
 // Native is the architecture this binary runs on; profiles with an empty
