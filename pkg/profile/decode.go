@@ -149,7 +149,7 @@ func (w *walker) next() int {
 }
 
 func (w *walker) problem(field string, line int, format string, args ...any) {
-	w.probs = append(w.probs, Problem{Field: field, Line: line, Message: fmt.Sprintf(format, args...)})
+	w.probs = append(w.probs, Problem{Field: field, Line: line, Message: fmt.Sprintf(format, args...), Kind: KindDecode})
 }
 
 // value reads one value of shape sh at path.
@@ -259,14 +259,14 @@ func childPath(path, key string) string {
 // later checks name theirs.
 func decodeStrict(data []byte) (*mobyseccomp.Seccomp, *positions, []Problem) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, nil, []Problem{{Line: 1, Message: "empty: expected a JSON object (a seccomp profile)"}}
+		return nil, nil, []Problem{{Line: 1, Message: "empty: expected a JSON object (a seccomp profile)", Kind: KindDecode}}
 	}
 	w := &walker{data: data, dec: json.NewDecoder(bytes.NewReader(data)), lineNo: 1,
 		pos: &positions{line: map[string]int{}}}
 	w.dec.UseNumber()
 	start := w.next()
 	if data[start] != '{' {
-		return nil, nil, []Problem{{Line: w.lineAt(start), Message: "expected a JSON object (a seccomp profile) at the top level"}}
+		return nil, nil, []Problem{{Line: w.lineAt(start), Message: "expected a JSON object (a seccomp profile) at the top level", Kind: KindDecode}}
 	}
 	if err := w.value("", profileShape); err != nil {
 		return nil, nil, append(w.probs, w.syntaxProblem(err))
@@ -291,11 +291,11 @@ func (w *walker) syntaxProblem(err error) Problem {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &se):
-		return Problem{Line: w.lineAt(int(se.Offset)), Message: strings.TrimPrefix(se.Error(), "json: ")}
+		return Problem{Line: w.lineAt(int(se.Offset)), Message: strings.TrimPrefix(se.Error(), "json: "), Kind: KindDecode}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return Problem{Line: w.lineAt(len(w.data)), Message: "unexpected end of JSON: the profile is cut short"}
+		return Problem{Line: w.lineAt(len(w.data)), Message: "unexpected end of JSON: the profile is cut short", Kind: KindDecode}
 	}
-	return Problem{Message: err.Error()}
+	return Problem{Message: err.Error(), Kind: KindDecode}
 }
 
 // typeProblem places an unmarshalling error (a string where a number belongs,
@@ -306,9 +306,9 @@ func (w *walker) typeProblem(err error) Problem {
 	if errors.As(err, &te) {
 		field := w.pos.pathAt(te.Offset)
 		return Problem{Field: field, Line: w.pos.lineOf(field),
-			Message: fmt.Sprintf("expected %s, got %s", kindName(te.Type), te.Value)}
+			Message: fmt.Sprintf("expected %s, got %s", kindName(te.Type), te.Value), Kind: KindDecode}
 	}
-	return Problem{Message: msg}
+	return Problem{Message: msg, Kind: KindDecode}
 }
 
 // kindName says in a profile's terms what the unmarshaller wanted.

@@ -26,7 +26,24 @@ type Problem struct {
 	Field   string
 	Line    int
 	Message string
+	Kind    Kind
 }
+
+// Kind sorts problems for tools that treat them differently (lint reports
+// unknown syscalls and goes on checking the rest).
+type Kind int
+
+// Kinds of problem.
+const (
+	// KindInvalid is a value that is wrong: an unknown action, an errno out
+	// of range.
+	KindInvalid Kind = iota
+	// KindDecode is text that is not a profile's JSON: a syntax error, a
+	// duplicate, case-variant or unknown key, a wrong type, trailing data.
+	KindDecode
+	// KindUnknownSyscall is a syscall name libseccomp does not know.
+	KindUnknownSyscall
+)
 
 // String is "line N: field: message", leaving out what is unknown.
 func (p Problem) String() string {
@@ -66,7 +83,7 @@ func (e *ValidationError) Error() string {
 			b.WriteString(":" + strconv.Itoa(p.Line))
 		}
 		b.WriteString(": ")
-		b.WriteString(Problem{Field: p.Field, Message: p.Message}.String())
+		b.WriteString(Problem{Field: p.Field, Message: p.Message}.String()) // the line is written above
 	}
 	return b.String()
 }
@@ -258,7 +275,7 @@ func Validate(s *specs.LinuxSeccomp) error {
 		}
 		for j, n := range sc.Names {
 			if !syscallKnown(n) {
-				add(fmt.Sprintf("%s.names[%d]", field, j), "%s", unknownSyscall(n))
+				probs = append(probs, Problem{Field: fmt.Sprintf("%s.names[%d]", field, j), Message: unknownSyscall(n), Kind: KindUnknownSyscall})
 			}
 		}
 		if _, ok := levelOf[sc.Action]; !ok {
