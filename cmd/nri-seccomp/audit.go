@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
 	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
 )
 
@@ -73,6 +74,10 @@ func addReportInput(fs *flag.FlagSet) *reportInput {
 	return in
 }
 
+// maxDecisionLog bounds the --decision-log read: about five million
+// decisions, far more than a node makes between rotations.
+const maxDecisionLog = 1 << 30
+
 // build reads the inputs into a report. The error is for the user.
 func (in *reportInput) build() (audit.Report, error) {
 	if len(in.logs) == 0 {
@@ -80,7 +85,7 @@ func (in *reportInput) build() (audit.Report, error) {
 	}
 	var attr audit.TimedAttributor
 	if *in.decisionLog != "" {
-		f, err := os.Open(*in.decisionLog)
+		f, err := boundedio.OpenLimited(*in.decisionLog, maxDecisionLog)
 		if err != nil {
 			return audit.Report{}, fmt.Errorf("--decision-log: %w", err)
 		}

@@ -9,7 +9,7 @@ import (
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	flags := newFlagSet("check", "Load and validate a policy and every profile it uses, exactly as the daemon\nwould. Prints every problem as file:line: field: message and exits 1, or a\none-line summary and exits 0. Also warns about profiles under which runc\ncannot start any container.", stderr)
-	policyPath := flags.String("policy", defaultPolicy, "policy file, or directory of *.yaml files")
+	policyPath := flags.String("policy", defaultPolicy, "policy file, or directory of *.yaml files (-: standard input)")
 	if code := parseFlags(flags, args); code >= 0 {
 		return code
 	}

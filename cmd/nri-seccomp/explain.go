@@ -16,7 +16,7 @@ import (
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	flags := newFlagSet("explain", "Show the decision the daemon would make for the described container: the\nrules that apply (and why the others do not), the mode and the resulting\nseccomp section. Exits 1 when the policy is invalid or the daemon would\nrefuse the container.", stderr)
 	var (
-		policyPath  = flags.String("policy", defaultPolicy, "policy file, or directory of *.yaml files")
+		policyPath  = flags.String("policy", defaultPolicy, "policy file, or directory of *.yaml files (-: standard input)")
 		namespace   = flags.String("namespace", "default", "pod namespace")
 		pod         = flags.String("pod", "pod", "pod name")
 		labels      = keyValues{}
@@ -24,7 +24,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		container   = flags.String("container", "container", "container name")
 		image       = flags.String("image", "", "image reference")
 		profileType = &oneOf{allowed: []string{"Unconfined", "RuntimeDefault", "Localhost"}}
-		profileFile = flags.String("profile", "", "seccomp profile the container has (OCI or Docker JSON); with\n--profile-type Localhost the profile file, with RuntimeDefault the runtime's default\n(the built-in runtime-default when omitted)")
+		profileFile = flags.String("profile", "", "seccomp profile the container has (OCI or Docker JSON; -: standard input); with\n--profile-type Localhost the profile file, with RuntimeDefault the runtime's default\n(the built-in runtime-default when omitted)")
 		output      = &oneOf{value: "text", allowed: []string{"text", "json"}}
 	)
 	flags.Var(labels, "label", "pod label `key=value` (repeatable)")
@@ -39,6 +39,10 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		Namespace: *namespace, Pod: *pod, Container: *container, Image: *image,
 		Labels: labels, Annotations: annotations,
 		ProfileType: plugin.ProfileType(profileType.value),
+	}
+	if *profileFile == "-" && *policyPath == "-" {
+		fmt.Fprintln(stderr, "nri-seccomp explain: standard input (-) can be only one of --policy and --profile")
+		return exitUsage
 	}
 	if *profileFile != "" {
 		p, err := profile.LoadFile(*profileFile)

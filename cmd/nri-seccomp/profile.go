@@ -34,6 +34,8 @@ const profileUsage = `Usage: nri-seccomp profile <command> [flags]
         through, so CMD runs to the end; exit 0 when CMD succeeded and nothing
         was refused or logged
 
+FILE (or PROFILE) "-" reads standard input. Files are read only if regular
+and at most 4 MiB.
 NAME is a built-in profile: ` // names appended at run time
 
 // childCommand is the hidden subcommand `profile test` re-executes itself
@@ -162,6 +164,10 @@ func profileDiff(args []string, stdout, stderr io.Writer) int {
 	if code := wantArgs(fs, pos, 2, "two profiles, A and B"); code >= 0 {
 		return diffError
 	}
+	if pos[0] == "-" && pos[1] == "-" {
+		fmt.Fprintln(stderr, "profile diff: standard input (-) can be only one of the two profiles")
+		return diffError
+	}
 	var srcs [2]*profiletool.Source
 	for i, ref := range pos {
 		src, err := profiletool.Load(ref)
@@ -193,28 +199,19 @@ func profileLint(args []string, stdout, stderr io.Writer) int {
 	if code := wantArgs(fs, pos, 1, "one profile"); code >= 0 {
 		return code
 	}
-	data, err := readProfileBytes(pos[0])
+	data, err := profiletool.ReadProfile(pos[0])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
 	findings := profiletool.Lint(data, profiletool.LintOptions{Native: profile.Native, NoBPF: *noBPF})
 	for _, f := range findings {
-		fmt.Fprintf(stdout, "%s: %s\n", pos[0], f)
+		fmt.Fprintln(stdout, f.Format(profile.SourceName(pos[0])))
 	}
 	if profiletool.HasProblems(findings) {
 		return exitFail
 	}
 	return exitOK
-}
-
-// readProfileBytes returns the JSON of a built-in profile or a file, without
-// validating it (lint reports the problems itself).
-func readProfileBytes(ref string) ([]byte, error) {
-	if b, ok := profiletool.Builtin(ref); ok {
-		return b, nil
-	}
-	return os.ReadFile(ref)
 }
 
 func profileConvert(args []string, stdout, stderr io.Writer) int {
@@ -228,7 +225,7 @@ func profileConvert(args []string, stdout, stderr io.Writer) int {
 	if code := wantArgs(fs, pos, 1, "one profile"); code >= 0 {
 		return code
 	}
-	data, err := readProfileBytes(pos[0])
+	data, err := profiletool.ReadProfile(pos[0])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
@@ -237,7 +234,7 @@ func profileConvert(args []string, stdout, stderr io.Writer) int {
 	if target == "" {
 		from, err := profiletool.DetectFormat(data)
 		if err != nil {
-			fmt.Fprintln(stderr, err)
+			fmt.Fprintln(stderr, profile.WithSource(err, pos[0]))
 			return exitFail
 		}
 		target = profiletool.FormatDocker
@@ -247,6 +244,9 @@ func profileConvert(args []string, stdout, stderr io.Writer) int {
 	}
 	out, err := profiletool.Convert(data, target, profile.Native)
 	if err != nil {
+		if !errors.Is(err, profiletool.ErrUsage) {
+			err = profile.WithSource(err, pos[0])
+		}
 		fmt.Fprintln(stderr, err)
 		return failCode(err)
 	}

@@ -119,3 +119,26 @@ func size(n int64) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
+
+// OpenLimited opens a regular file of at most limit bytes for a streaming
+// reader (a log read line by line). A file that grows past the limit while
+// being read is cut there: reading stops at limit bytes.
+func OpenLimited(path string, limit int64) (io.ReadCloser, error) {
+	f, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Size() > limit {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w: %d bytes, over the %s limit", path, ErrTooLarge, st.Size(), size(limit))
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(f, limit), f}, nil
+}

@@ -114,3 +114,27 @@ func TestSize(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenLimited(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "log")
+	if err := os.WriteFile(p, []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenLimited(p, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || string(b) != "0123456789" {
+		t.Fatalf("got %q, %v", b, err)
+	}
+	_, err = OpenLimited(p, 9)
+	if want := p + ": file too large: 10 bytes, over the 9 bytes limit"; err == nil || err.Error() != want || !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("got %v; want %q", err, want)
+	}
+	if _, err := OpenLimited("/dev/zero", 9); !errors.Is(err, ErrNotRegular) {
+		t.Fatalf("/dev/zero: %v", err)
+	}
+}

@@ -131,14 +131,20 @@ func LoadFile(path string) (*specs.LinuxSeccomp, error) {
 func ParseNamed(source string, data []byte) (*specs.LinuxSeccomp, error) {
 	s, err := Parse(data)
 	if err != nil {
-		var ve *ValidationError
-		if errors.As(err, &ve) {
-			ve.Source = SourceName(source)
-			return nil, ve
-		}
-		return nil, fmt.Errorf("%s: %w", SourceName(source), err)
+		return nil, WithSource(err, source)
 	}
 	return s, nil
+}
+
+// WithSource makes the problems of a Parse error name source, the file the
+// data came from ("-" is written "standard input").
+func WithSource(err error, source string) error {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		ve.Source = SourceName(source)
+		return err
+	}
+	return fmt.Errorf("%s: %w", SourceName(source), err)
 }
 
 // SourceName is how messages name a profile path: "-" is standard input.
