@@ -265,7 +265,7 @@ func decodeStrict(data []byte) (*mobyseccomp.Seccomp, *positions, []Problem) {
 		pos: &positions{line: map[string]int{}}}
 	w.dec.UseNumber()
 	start := w.next()
-	if data[start] != '{' {
+	if start >= len(data) || data[start] != '{' {
 		return nil, nil, []Problem{{Line: w.lineAt(start), Message: "expected a JSON object (a seccomp profile) at the top level", Kind: KindDecode}}
 	}
 	if err := w.value("", profileShape); err != nil {

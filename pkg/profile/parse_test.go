@@ -89,6 +89,7 @@ func TestParseRefuses(t *testing.T) {
 			`p.json:2: invalid character '}' looking for beginning of value`},
 		{"empty", "  \n", `p.json:1: empty: expected a JSON object (a seccomp profile)`},
 		{"not an object", "\n[]", `p.json:2: expected a JSON object (a seccomp profile) at the top level`},
+		{"only separators", " ,:, ", `p.json:1: expected a JSON object (a seccomp profile) at the top level`},
 		{"no defaultAction", `{"architectures": ["SCMP_ARCH_X86_64"]}`, `p.json: defaultAction: is required`},
 	}
 	for _, tc := range tests {

@@ -50,7 +50,7 @@ func Load(ref string) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{Name: ref, Raw: b, Spec: s}, nil
+	return &Source{Name: profile.SourceName(ref), Raw: b, Spec: s}, nil
 }
 
 // ReadProfile returns the bytes of a built-in profile or of a file ("-":
