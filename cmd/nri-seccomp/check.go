@@ -34,7 +34,7 @@ seccomp, deny lists of syscalls this node's architectures do not have).
 Text output: each problem and warning on stderr as file:line: field: message,
 the one-line summary on stdout. Exit 0 when the policy is valid (even with
 warnings, unless --strict), 1 when it is invalid, 2 when it cannot be read.`, stderr)
-	policyPath := flags.String("policy", defaultPolicy, "policy `file`, directory of *.yaml files, or - for stdin")
+	policyPath := flags.String("policy", defaultPolicy, "policy `file`, directory of *.yaml files, or - for standard input")
 	strict := flags.Bool("strict", false, "exit 1 when there are warnings too")
 	output := outputFlag()
 	flags.Var(output, "output", "output `format`: text or json")

@@ -47,6 +47,10 @@ or a file that cannot be read.`, stderr)
 		Labels: labels, Annotations: annotations,
 		ProfileType: plugin.ProfileType(profileType.value),
 	}
+	if *profileFile == "-" && *policyPath == "-" {
+		fmt.Fprintln(stderr, "nri-seccomp explain: standard input (-) can be only one of --policy and --profile")
+		return exitUsage
+	}
 	if *profileFile != "" {
 		p, err := profile.LoadFile(*profileFile)
 		if err != nil {

@@ -42,7 +42,7 @@ func problemFinding(severity string, p policy.Problem) finding {
 }
 
 func lintFinding(file string, f profiletool.Finding) finding {
-	return finding{Severity: string(f.Severity), Check: f.Check, File: file, Field: f.Field, Message: f.Message}
+	return finding{Severity: string(f.Severity), Check: f.Check, File: file, Line: f.Line, Field: f.Field, Message: f.Message}
 }
 
 // writeJSON writes v as one indented JSON value.

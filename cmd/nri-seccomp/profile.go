@@ -35,7 +35,8 @@ const profileUsage = `Usage: nri-seccomp profile <command> [flags]
         through, so CMD runs to the end; exit 0 when CMD succeeded and nothing
         was refused or logged
 
-FILE may be - for stdin. Exit status, unless a command says otherwise: 0 fine,
+FILE may be - for standard input; files are read only if regular and at most
+4 MiB. Exit status, unless a command says otherwise: 0 fine,
 1 problems found, 2 bad usage or a file that cannot be read.
 
 NAME is a built-in profile: ` // names appended at run time
@@ -168,6 +169,10 @@ func profileDiff(args []string, stdout, stderr io.Writer) int {
 	if code := wantArgs(fs, pos, 2, "two profiles, A and B"); code >= 0 {
 		return diffError
 	}
+	if pos[0] == "-" && pos[1] == "-" {
+		fmt.Fprintln(stderr, "profile diff: standard input (-) can be only one of the two profiles")
+		return diffError
+	}
 	var srcs [2]*profiletool.Source
 	for i, ref := range pos {
 		src, err := profiletool.Load(ref)
@@ -210,7 +215,7 @@ func profileLint(args []string, stdout, stderr io.Writer) int {
 	if code := wantArgs(fs, pos, 1, "one profile"); code >= 0 {
 		return code
 	}
-	data, err := readProfileBytes(pos[0])
+	data, err := profiletool.ReadProfile(pos[0])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
@@ -225,7 +230,7 @@ func profileLint(args []string, stdout, stderr io.Writer) int {
 		werr = writeJSON(stdout, res)
 	} else {
 		for _, f := range findings {
-			if _, werr = fmt.Fprintf(stdout, "%s: %s\n", pos[0], f); werr != nil {
+			if _, werr = fmt.Fprintln(stdout, f.Format(profile.SourceName(pos[0]))); werr != nil {
 				break
 			}
 		}
@@ -314,15 +319,6 @@ func stringsOf[T ~string](xs []T) []string {
 	return out
 }
 
-// readProfileBytes returns the JSON of a built-in profile or a file, without
-// validating it (lint reports the problems itself).
-func readProfileBytes(ref string) ([]byte, error) {
-	if b, ok := profiletool.Builtin(ref); ok {
-		return b, nil
-	}
-	return os.ReadFile(ref)
-}
-
 func profileConvert(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("profile convert", "Convert a profile between Docker/moby format and OCI LinuxSeccomp:\nnri-seccomp profile convert FILE [--to oci|docker]\nDocker-format rules that depend on capabilities are resolved for CRI's\ndefault capability set on this machine.", stderr)
 	to := &oneOf{allowed: []string{profiletool.FormatOCI, profiletool.FormatDocker}}
@@ -334,7 +330,7 @@ func profileConvert(args []string, stdout, stderr io.Writer) int {
 	if code := wantArgs(fs, pos, 1, "one profile"); code >= 0 {
 		return code
 	}
-	data, err := readProfileBytes(pos[0])
+	data, err := profiletool.ReadProfile(pos[0])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
@@ -343,7 +339,7 @@ func profileConvert(args []string, stdout, stderr io.Writer) int {
 	if target == "" {
 		from, err := profiletool.DetectFormat(data)
 		if err != nil {
-			fmt.Fprintln(stderr, err)
+			fmt.Fprintln(stderr, profile.WithSource(err, pos[0]))
 			return exitFail
 		}
 		target = profiletool.FormatDocker
@@ -353,6 +349,9 @@ func profileConvert(args []string, stdout, stderr io.Writer) int {
 	}
 	out, err := profiletool.Convert(data, target, profile.Native)
 	if err != nil {
+		if !errors.Is(err, profiletool.ErrUsage) {
+			err = profile.WithSource(err, pos[0])
+		}
 		fmt.Fprintln(stderr, err)
 		return failCode(err)
 	}

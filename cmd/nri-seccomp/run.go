@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/log"
 	"github.com/containerd/nri/pkg/api"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
 	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
 	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
 )
@@ -38,6 +39,10 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	auditing := addAuditFlags(flags) // run_audit.go
 	if code := parseFlags(flags, args); code >= 0 {
 		return code
+	}
+	if *policyPath == boundedio.Stdin {
+		fmt.Fprintln(stderr, "nri-seccomp run: --policy -: the daemon rereads its policy on every change and SIGHUP; give a file or directory")
+		return exitUsage
 	}
 	policyGiven := false
 	flags.Visit(func(f *flag.Flag) {

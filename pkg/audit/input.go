@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
 )
 
 // Pos is where a line was read: a file and a line number from 1.
@@ -126,13 +127,17 @@ type ReportInput struct {
 	Since time.Time
 }
 
+// MaxDecisionLog bounds a decision log read for a report: about five
+// million decisions, far more than a node makes between rotations.
+const MaxDecisionLog = 1 << 30
+
 // BuildReport reads the inputs into a report. Lines it cannot use are
 // skipped and named in the report's warnings; a file it cannot open or read
 // is an error.
 func BuildReport(ctx context.Context, in ReportInput) (Report, error) {
 	var d *DecisionLogAttributor
 	if in.DecisionLog != "" {
-		f, err := os.Open(in.DecisionLog)
+		f, err := boundedio.OpenLimited(in.DecisionLog, MaxDecisionLog)
 		if err != nil {
 			return Report{}, fmt.Errorf("decision log: %w", err)
 		}

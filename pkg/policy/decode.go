@@ -182,6 +182,16 @@ func (w *walker) profileFile(e entry, path string) *specs.LinuxSeccomp {
 	w.l.hashPart("profile", filepath.Base(w.file), rel, string(data))
 	s, err := profile.Parse(data)
 	if err != nil {
+		// The policy problem's position is the file reference; say where in
+		// the profile file the problem is.
+		var ve *profile.ValidationError
+		if errors.As(err, &ve) {
+			for i, p := range ve.Problems {
+				if p.Line > 0 {
+					ve.Problems[i].Message = fmt.Sprintf("line %d: %s", p.Line, p.Message)
+				}
+			}
+		}
 		prefix := fmt.Sprintf("%s (%s)", path, rel)
 		w.profileProblems(err, func(field string) (string, *yaml.Node) {
 			if field == "" {

@@ -20,12 +20,17 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
 )
 
 // maxFileSize bounds every file the loader reads. Policies and profiles are a
 // few kilobytes; the bound keeps a mistaken path (a log file, /proc/kcore) from
 // exhausting memory.
-const maxFileSize = 4 << 20
+const maxFileSize = boundedio.MaxPolicySize
+
+// stdinName names standard input ("-") in problems.
+const stdinName = "standard input"
 
 // Load reads a policy from a file, or from every *.yaml and *.yml file of a
 // directory (not its subdirectories) in lexical order, as one rule list. Names
@@ -33,6 +38,18 @@ const maxFileSize = 4 << 20
 // entries of a Kubernetes ConfigMap mount are not read twice.
 func Load(path string, opts Options) (*Policy, error) {
 	l := newLoader(opts)
+	if path == boundedio.Stdin {
+		// Profile files it names are relative to the working directory.
+		data, err := readFile(path)
+		if err != nil {
+			l.noteFile(stdinName)
+			l.unread = true
+			l.add(Problem{File: stdinName, Message: "cannot read policy: " + errText(err), Err: err})
+			return l.finish()
+		}
+		l.parseFile(stdinName, stdinName, data)
+		return l.finish()
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		l.unread = true
@@ -298,29 +315,10 @@ func knownList(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-// readFile reads a regular file of bounded size. Checking the type before
-// opening matters: opening a FIFO for reading blocks until a writer appears.
+// readFile reads a regular file of bounded size, without blocking on a FIFO
+// or a device ("-": standard input).
 func readFile(path string) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxFileSize)
-	}
-	return data, nil
+	return boundedio.ReadFile(path, maxFileSize)
 }
 
 // errText is an error's message without the path *fs.PathError repeats: the

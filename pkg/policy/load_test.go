@@ -156,7 +156,7 @@ func TestParseProblems(t *testing.T) {
 		{"invalid inline profile", header + lines("profiles:", "  tiny:", "    inline:", "      defaultAction: SCMP_ACT_ERRNO", "      syscalls:", "      - names: [read]", "        action: SCMP_ACT_NOPE", "rules:", okRule),
 			[]want{{9, "profiles.tiny.inline.syscalls[0].action", `unknown action "SCMP_ACT_NOPE"`}}},
 		{"inline profile with unknown key", header + lines("profiles:", "  tiny:", "    inline:", "      defaultAction: SCMP_ACT_ERRNO", "      syscals: []", "rules:", okRule),
-			[]want{{7, "profiles.tiny.inline", `unknown field "syscals"`}}},
+			[]want{{7, "profiles.tiny.inline.syscals", `unknown key "syscals" (did you mean "syscalls"?)`}}},
 		{"inline profile not a mapping", header + lines("profiles:", "  tiny: {inline: [a]}", "rules:", okRule),
 			[]want{{4, "profiles.tiny.inline", "expected a mapping (a seccomp profile), got a list"}}},
 		{"unknown syscall in deny", header + lines("rules:", "- name: a", "  action: tighten", "  deny: [keyctl, mkdri]"),
@@ -438,9 +438,9 @@ func TestProfileFiles(t *testing.T) {
 		want want
 	}{
 		{"missing", "{file: profiles/nope.json}",
-			want{4, "profiles.p.file", "cannot read profile: stat " + filepath.Join(dir, "profiles/nope.json") + ": no such file or directory"}},
+			want{4, "profiles.p.file", "cannot read profile: open " + filepath.Join(dir, "profiles/nope.json") + ": no such file or directory"}},
 		{"directory", "{file: profiles/adir.json}",
-			want{4, "profiles.p.file", "is not a regular file"}},
+			want{4, "profiles.p.file", "adir.json: not a regular file: it is a directory"}},
 		{"empty path", "{file: ''}",
 			want{4, "profiles.p.file", "is empty"}},
 		{"invalid contents", "{file: profiles/bad.json}",

@@ -20,9 +20,14 @@ const (
 
 // DetectFormat reports whether data uses Docker/moby-only fields (archMap,
 // includes/excludes, comment, the old single name); otherwise it is OCI.
+// The profile is read by profile.Parse first, so its problems are reported
+// the same way as everywhere else.
 func DetectFormat(data []byte) (string, error) {
+	if _, err := profile.Parse(data); err != nil {
+		return "", err
+	}
 	var raw mobyseccomp.Seccomp
-	if err := json.Unmarshal(data, &raw); err != nil {
+	if err := json.Unmarshal(data, &raw); err != nil { // exact: Parse accepted it
 		return "", fmt.Errorf("%w: %w", profile.ErrInvalidProfile, err)
 	}
 	if len(raw.ArchMap) > 0 {

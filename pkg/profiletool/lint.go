@@ -1,7 +1,6 @@
 package profiletool
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,6 +51,7 @@ type Finding struct {
 	Check    string
 	Field    string // JSON path, e.g. syscalls[3].names[1]; may be empty
 	Message  string
+	Line     int // in the profile's text; 0 when the finding has no one place
 }
 
 func (f Finding) String() string {
@@ -60,6 +60,15 @@ func (f Finding) String() string {
 		s += f.Field + ": "
 	}
 	return s + f.Message
+}
+
+// Format is the finding as "source:line: severity: check: field: message",
+// the way compilers write it so editors can jump there.
+func (f Finding) Format(source string) string {
+	if f.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", source, f.Line, f)
+	}
+	return source + ": " + f.String()
 }
 
 // LintOptions tune Lint.
@@ -74,61 +83,33 @@ type LintOptions struct {
 // and never-matching rules, missing architectures, kill-thread, profiles runc
 // cannot start a container with, and the BPF size. Findings are in the order
 // of the checks.
+//
+// The profile is read by profile.Parse, the reader every other command uses,
+// and each of its problems is an error here: lint and check agree on every
+// input.
 func Lint(data []byte, opts LintOptions) []Finding {
 	var out []Finding
 	add := func(sev Severity, check, field, format string, args ...any) {
-		out = append(out, Finding{sev, check, field, fmt.Sprintf(format, args...)})
+		out = append(out, Finding{Severity: sev, Check: check, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 
-	var raw mobyseccomp.Seccomp
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&raw); err != nil {
-		add(SevError, CheckParse, "", "%v", err)
+	s, raw, probs := lintParse(data)
+	for _, p := range probs {
+		check := CheckInvalid
+		switch p.Kind {
+		case profile.KindDecode:
+			check = CheckParse
+		case profile.KindUnknownSyscall:
+			check = CheckUnknown
+			p.Message += ": runc ignores it, so the rule does nothing for it"
+		}
+		out = append(out, Finding{Severity: SevError, Check: check, Field: p.Field, Message: p.Message, Line: p.Line})
+	}
+	if s == nil {
 		return out
 	}
-	// Unknown names are reported here and dropped (runc ignores them too), so
-	// that every other check still runs.
-	for i, sc := range raw.Syscalls {
-		if sc == nil {
-			continue
-		}
-		kept := sc.Names[:0:0]
-		for j, n := range sc.Names {
-			if syscalls.Known(n) {
-				kept = append(kept, n)
-				continue
-			}
-			msg := fmt.Sprintf("unknown syscall %q: runc ignores it, so the rule does nothing for it", n)
-			if s := syscalls.Suggest(n); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
-			}
-			add(SevError, CheckUnknown, fmt.Sprintf("syscalls[%d].names[%d]", i, j), "%s", msg)
-		}
-		sc.Names = kept
-	}
-	raw.Syscalls = slices.DeleteFunc(raw.Syscalls, func(sc *mobyseccomp.Syscall) bool {
-		return sc != nil && len(sc.Names) == 0 && sc.Name == ""
-	})
-	cleaned, err := json.Marshal(&raw)
-	if err != nil {
-		add(SevError, CheckParse, "", "%v", err)
-		return out
-	}
-	s, err := profile.Parse(cleaned)
-	if err != nil {
-		var ve *profile.ValidationError
-		if errors.As(err, &ve) {
-			for _, p := range ve.Problems {
-				add(SevError, CheckInvalid, p.Field, "%s", p.Message)
-			}
-		} else {
-			add(SevError, CheckInvalid, "", "%v", err)
-		}
-		return out
-	}
-	if len(raw.Syscalls) != len(s.Syscalls) {
-		add(SevInfo, CheckInvalid, "", "Docker-format includes/excludes resolved for CRI's default capabilities and this machine: %d of %d rules apply; field paths below count the resolved rules", len(s.Syscalls), len(raw.Syscalls))
+	if raw != len(s.Syscalls) {
+		add(SevInfo, CheckInvalid, "", "Docker-format includes/excludes resolved for CRI's default capabilities and this machine: %d of %d rules apply; field paths below count the resolved rules", len(s.Syscalls), raw)
 	}
 	p, err := profile.FromSpec(s, opts.Native)
 	if err != nil {
@@ -177,15 +158,66 @@ func Lint(data []byte, opts LintOptions) []Finding {
 	return out
 }
 
+// lintParse reads data with profile.Parse. When the only problems are
+// unknown syscall names, it reads the profile again without them, the way
+// runc ignores them, so every other check still runs; otherwise s is nil.
+// rules is the number of rules read, before includes/excludes select them.
+func lintParse(data []byte) (*specs.LinuxSeccomp, int, []profile.Problem) {
+	s, err := profile.Parse(data)
+	if err == nil {
+		var raw mobyseccomp.Seccomp
+		_ = json.Unmarshal(data, &raw) // Parse accepted it: exact and cannot fail
+		return s, len(raw.Syscalls), nil
+	}
+	var ve *profile.ValidationError
+	if !errors.As(err, &ve) {
+		return nil, 0, []profile.Problem{{Message: err.Error(), Kind: profile.KindDecode}}
+	}
+	for _, p := range ve.Problems {
+		if p.Kind != profile.KindUnknownSyscall {
+			return nil, 0, ve.Problems
+		}
+	}
+	// No decoding problem, so Go's lenient decoder reads exactly what Parse did.
+	var raw mobyseccomp.Seccomp
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, 0, append(ve.Problems, profile.Problem{Message: err.Error(), Kind: profile.KindDecode})
+	}
+	for _, sc := range raw.Syscalls {
+		if sc == nil {
+			continue
+		}
+		if sc.Name != "" && !syscalls.Known(sc.Name) {
+			sc.Name = ""
+		}
+		sc.Names = slices.DeleteFunc(slices.Clone(sc.Names), func(n string) bool { return !syscalls.Known(n) })
+	}
+	raw.Syscalls = slices.DeleteFunc(raw.Syscalls, func(sc *mobyseccomp.Syscall) bool {
+		return sc != nil && len(sc.Names) == 0 && sc.Name == ""
+	})
+	cleaned, err := json.Marshal(&raw)
+	if err != nil {
+		return nil, 0, append(ve.Problems, profile.Problem{Message: err.Error(), Kind: profile.KindDecode})
+	}
+	s, err = profile.Parse(cleaned)
+	if err != nil {
+		// Cannot happen: only unknown names were wrong, and they are gone.
+		return nil, 0, append(ve.Problems, profile.Problem{Message: err.Error()})
+	}
+	return s, len(raw.Syscalls), ve.Problems
+}
+
+// seen is one rule naming a syscall, for comparing the rules that name it.
+type seen struct {
+	idx    int
+	action specs.LinuxSeccompAction
+	ret    string // the verdict
+	args   string // the argument conditions, "" for none
+}
+
 // lintRules checks rules against each other, the way runc and libseccomp
 // read them.
 func lintRules(s *specs.LinuxSeccomp, native specs.Arch, add func(Severity, string, string, string, ...any)) {
-	type seen struct {
-		idx    int
-		action specs.LinuxSeccompAction
-		ret    string
-		args   string
-	}
 	def, _ := profile.VerdictOf(s.DefaultAction, s.DefaultErrnoRet)
 	byName := map[string][]seen{}
 	arches := append([]specs.Arch{native}, s.Architectures...)
@@ -216,29 +248,45 @@ func lintRules(s *specs.LinuxSeccomp, native specs.Arch, add func(Severity, stri
 		}
 	}
 	for _, n := range slicesSortedKeys(byName) {
-		rules := byName[n]
-		var uncond []seen
-		for _, r := range rules {
-			if r.args == "" {
-				uncond = append(uncond, r)
-			}
-		}
-		for x := range rules {
-			for y := x + 1; y < len(rules); y++ {
-				a, b := rules[x], rules[y]
-				if a.args == b.args && a.ret == b.ret {
-					add(SevWarning, CheckDuplicate, fmt.Sprintf("syscalls[%d]", b.idx), "%s: same rule as syscalls[%d]", n, a.idx)
-				} else if a.args == "" && b.args == "" {
-					add(SevWarning, CheckConflict, fmt.Sprintf("syscalls[%d]", b.idx), "%s: syscalls[%d] gives %s, this gives %s, both unconditionally: the stricter applies", n, a.idx, a.ret, b.ret)
+		lintSameName(n, byName[n], add)
+	}
+}
+
+// lintSameName reports duplicate, conflicting and shadowed rules among the
+// rules naming one syscall, in reading order. Each rule is compared with the
+// first rule it repeats or contradicts, not with every earlier one: a
+// profile of 10,000 entries for one syscall gets at most one finding per
+// entry and linear time, not 50 million pairs.
+func lintSameName(n string, rules []seen, add func(Severity, string, string, string, ...any)) {
+	firstSame := map[[2]string]int{} // args and verdict -> first rule with them
+	// The first unconditional rule, and the first unconditional one with a
+	// different verdict from it: enough to name a conflict for any rule.
+	uncond := []seen{}
+	for _, b := range rules {
+		key := [2]string{b.args, b.ret}
+		if a, dup := firstSame[key]; dup {
+			add(SevWarning, CheckDuplicate, fmt.Sprintf("syscalls[%d]", b.idx), "%s: same rule as syscalls[%d]", n, a)
+		} else {
+			firstSame[key] = b.idx
+			if b.args == "" {
+				for _, a := range uncond {
+					if a.ret != b.ret {
+						add(SevWarning, CheckConflict, fmt.Sprintf("syscalls[%d]", b.idx), "%s: syscalls[%d] gives %s, this gives %s, both unconditionally: the stricter applies", n, a.idx, a.ret, b.ret)
+						break
+					}
 				}
 			}
 		}
-		if len(uncond) > 0 {
-			for _, r := range rules {
-				if r.args != "" && r.ret != uncond[0].ret {
-					add(SevWarning, CheckShadowed, fmt.Sprintf("syscalls[%d]", r.idx), "%s: this argument rule never applies: syscalls[%d] gives %s unconditionally, and libseccomp lets that override every argument rule", n, uncond[0].idx, uncond[0].ret)
-				}
-			}
+		if b.args == "" && len(uncond) < 2 && (len(uncond) == 0 || uncond[0].ret != b.ret) {
+			uncond = append(uncond, b)
+		}
+	}
+	if len(uncond) == 0 {
+		return
+	}
+	for _, r := range rules {
+		if r.args != "" && r.ret != uncond[0].ret {
+			add(SevWarning, CheckShadowed, fmt.Sprintf("syscalls[%d]", r.idx), "%s: this argument rule never applies: syscalls[%d] gives %s unconditionally, and libseccomp lets that override every argument rule", n, uncond[0].idx, uncond[0].ret)
 		}
 	}
 }

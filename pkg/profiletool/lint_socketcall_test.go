@@ -36,7 +36,7 @@ const (
 func socketcallCases(t *testing.T) []socketcallCase {
 	rd, _ := Builtin("runtime-default")
 	bypass := func(name string, n int) Finding {
-		return Finding{SevWarning, CheckSocketcall, "", fmt.Sprintf("%s is refused for some arguments, but on x86 socketcall(%d, ...)", name, n)}
+		return Finding{Severity: SevWarning, Check: CheckSocketcall, Message: fmt.Sprintf("%s is refused for some arguments, but on x86 socketcall(%d, ...)", name, n)}
 	}
 	return []socketcallCase{
 		{"runtime-default: socket family rules, socketcall allowed", string(rd), []Finding{bypass("socket", 1)}, 1, false},
@@ -44,10 +44,10 @@ func socketcallCases(t *testing.T) []socketcallCase {
 		{"family rule, socketcall refused whole", socketcallDoc("SCMP_ACT_ERRNO", allArches, allowInet, socketcallNone), nil, 0, true},
 		{"family rule, no x86", socketcallDoc("SCMP_ACT_ERRNO", `"architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"]`, allowInet), nil, 0, true},
 		{"family rule, socketcall(SYS_SOCKET) alone refused: EEXIST", socketcallDoc("SCMP_ACT_ERRNO", allArches, allowInet, socketcallOne),
-			[]Finding{{SevError, CheckSocketcallConflict, "a socketcall rule", "runc cannot load this profile with SCMP_ARCH_X86"}, bypass("socket", 1)}, 1, false},
+			[]Finding{{Severity: SevError, Check: CheckSocketcallConflict, Field: "a socketcall rule", Message: "runc cannot load this profile with SCMP_ARCH_X86"}, bypass("socket", 1)}, 1, false},
 		{"two actions on socket: EEXIST", socketcallDoc("SCMP_ACT_ERRNO", allArches, allowInet,
 			`{"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 97, "args": [{"index": 0, "value": 17, "op": "SCMP_CMP_EQ"}]}`),
-			[]Finding{{SevError, CheckSocketcallConflict, "syscalls[1]", "syscalls[1] gives SCMP_ACT_ERRNO(EAFNOSUPPORT) where syscalls[0] gives SCMP_ACT_ALLOW"}, bypass("socket", 1)}, 1, false},
+			[]Finding{{Severity: SevError, Check: CheckSocketcallConflict, Field: "syscalls[1]", Message: "syscalls[1] gives SCMP_ACT_ERRNO(EAFNOSUPPORT) where syscalls[0] gives SCMP_ACT_ALLOW"}, bypass("socket", 1)}, 1, false},
 		{"deny list refusing a family: libseccomp refuses socketcall(SYS_SOCKET) whole", socketcallDoc("SCMP_ACT_ALLOW", allArches,
 			`{"names": ["socket"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 17, "op": "SCMP_CMP_EQ"}]}`), nil, 0, true},
 		{"socket refused, socketcall allowed", socketcallDoc("SCMP_ACT_ERRNO", allArches, socketcallAll), []Finding{

@@ -48,8 +48,8 @@ func TestLintCases(t *testing.T) {
 		field     string
 		msg       string // substring
 	}{
-		{"not JSON", `{"defaultAction": `, CheckParse, SevError, "", "unexpected EOF"},
-		{"unknown key", `{"defaultAction": "SCMP_ACT_ALLOW", "sycalls": []}`, CheckParse, SevError, "", "sycalls"},
+		{"not JSON", `{"defaultAction": `, CheckParse, SevError, "", "unexpected end of JSON: the profile is cut short"},
+		{"unknown key", `{"defaultAction": "SCMP_ACT_ALLOW", "sycalls": []}`, CheckParse, SevError, "sycalls", `unknown key "sycalls" (did you mean "syscalls"?)`},
 		{"bad action", rule(`{"names": ["bpf"], "action": "SCMP_ACT_NOPE"}`), CheckInvalid, SevError, "syscalls[0].action", "unknown action"},
 		{"unknown syscall", rule(`{"names": ["bpf", "mkdri"], "action": "SCMP_ACT_ERRNO"}`), CheckUnknown, SevError, "syscalls[0].names[1]", `did you mean "mkdir"?`},
 		{"not on the profile's architectures", rule(`{"names": ["recv"], "action": "SCMP_ACT_ERRNO"}`), CheckNotOnArch, SevInfo, "syscalls[0].names[0]", "recv exists on none"},
@@ -109,7 +109,7 @@ func TestLintNoBPF(t *testing.T) {
 	if slices.ContainsFunc(fs, func(f Finding) bool { return f.Check == CheckBPFSize }) {
 		t.Fatalf("BPF checked with NoBPF: %v", fs)
 	}
-	if s := fmt.Sprint(Finding{SevWarning, CheckFlags, "flags", "x"}); s != "warning: flags-runc: flags: x" {
+	if s := fmt.Sprint(Finding{Severity: SevWarning, Check: CheckFlags, Field: "flags", Message: "x"}); s != "warning: flags-runc: flags: x" {
 		t.Errorf("String() = %q", s)
 	}
 }

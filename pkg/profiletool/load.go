@@ -31,8 +31,9 @@ type Source struct {
 }
 
 // Load resolves ref as a built-in profile name (policies.ProfileNames) or,
-// failing that, a file. A path that names no file and no built-in profile is
-// reported with the list of built-in names.
+// failing that, a file ("-": standard input). A path that names no file and
+// no built-in profile is reported with the list of built-in names. The file
+// is read once, bounded (profile.ReadFile), and parsed by the one reader.
 func Load(ref string) (*Source, error) {
 	if b, ok := policies.Profile(ref); ok {
 		s, err := profile.Parse(b)
@@ -41,18 +42,32 @@ func Load(ref string) (*Source, error) {
 		}
 		return &Source{Name: ref, Builtin: true, Raw: b, Spec: s}, nil
 	}
-	b, err := os.ReadFile(ref)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) && !strings.ContainsAny(ref, `/.`) {
-			return nil, fmt.Errorf("%w: %q is neither a built-in profile (%s) nor a file", ErrUsage, ref, strings.Join(policies.ProfileNames(), ", "))
-		}
-		return nil, fmt.Errorf("%w: %w", profile.ErrInvalidProfile, err)
-	}
-	s, err := profile.LoadFile(ref)
+	b, err := ReadProfile(ref)
 	if err != nil {
 		return nil, err
 	}
-	return &Source{Name: ref, Raw: b, Spec: s}, nil
+	s, err := profile.ParseNamed(ref, b)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{Name: profile.SourceName(ref), Raw: b, Spec: s}, nil
+}
+
+// ReadProfile returns the bytes of a built-in profile or of a file ("-":
+// standard input), read once and bounded, without validating them: lint
+// reports the problems itself.
+func ReadProfile(ref string) ([]byte, error) {
+	if b, ok := policies.Profile(ref); ok {
+		return b, nil
+	}
+	b, err := profile.ReadFile(ref)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && !strings.ContainsAny(ref, `/.`) && ref != "-" {
+			return nil, fmt.Errorf("%w: %q is neither a built-in profile (%s) nor a file", ErrUsage, ref, strings.Join(policies.ProfileNames(), ", "))
+		}
+		return nil, err
+	}
+	return b, nil
 }
 
 // ParseArch accepts "x86_64", "SCMP_ARCH_X86_64", "amd64" and the like and

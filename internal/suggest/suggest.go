@@ -1,0 +1,79 @@
+// Package suggest finds the closest known word to a misspelt one, for the
+// "did you mean" of an error message. Policies and profiles share it, so a
+// typo reads the same whichever file it is in.
+package suggest
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Closest returns the candidate closest to word, or "" when none is close
+// enough to be a plausible typo. Case differences alone always count as close,
+// because "Unconfined" written "unconfined" is the most common slip.
+func Closest(word string, candidates []string) string {
+	if len(word) > 64 {
+		return "" // no keyword is this long; spare the quadratic distance
+	}
+	lw := strings.ToLower(word)
+	best, bestDist := "", -1
+	for _, c := range candidates {
+		if len(c) > 64 {
+			continue
+		}
+		d := editDistance(lw, strings.ToLower(c))
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	limit := 1
+	if len(word) >= 5 {
+		limit = 2
+	}
+	if len(word) >= 10 {
+		limit = 3
+	}
+	if bestDist > limit {
+		return ""
+	}
+	return best
+}
+
+// DidYouMean formats a suggestion for appending to a message ("" if none).
+func DidYouMean(word string, candidates []string) string {
+	if s := Closest(word, candidates); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return ""
+}
+
+// editDistance is the optimal string alignment distance between a and b:
+// Levenshtein plus swaps of neighbours ("fiel" for "file" is one slip, not
+// two). It counts bytes: policy keywords are ASCII, and for anything else the
+// distance only has to be large, not exact.
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
