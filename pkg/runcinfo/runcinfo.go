@@ -34,6 +34,10 @@ const (
 	MaxVersionOutput = 64 << 10
 )
 
+// ErrNoAnswer is returned when runc --version did not finish before the
+// context's deadline (the probe's own timeout by default).
+var ErrNoAnswer = errors.New("no answer in time")
+
 // errTooMuchOutput stops the copy from runc's pipe; runc then gets EPIPE.
 var errTooMuchOutput = fmt.Errorf("more than %d bytes of output", MaxVersionOutput)
 
@@ -88,7 +92,7 @@ func Version(ctx context.Context, path string) (string, error) {
 	case out.overflow:
 		return "", fmt.Errorf("cannot run %q --version: %w", path, errTooMuchOutput)
 	case ctx.Err() != nil:
-		return "", fmt.Errorf("cannot run %q --version: no answer after %v", path, time.Since(start).Round(100*time.Millisecond))
+		return "", fmt.Errorf("cannot run %q --version: %w (gave up after %v)", path, ErrNoAnswer, time.Since(start).Round(100*time.Millisecond))
 	case errors.Is(err, exec.ErrWaitDelay):
 		// runc exited successfully but something it started still holds
 		// its stdout: what it printed is complete.
