@@ -198,14 +198,10 @@ func TestKmsgDevice(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond) // now blocked waiting for new records
-	start := time.Now()
 	cancel()
 	select {
 	case err := <-c.done:
 		c.done <- err // for the cleanup
-		if time.Since(start) > time.Second {
-			t.Fatalf("stopping took %v", time.Since(start))
-		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("a blocked kmsg read was not ended by cancellation")
 	}
