@@ -1,10 +1,12 @@
 package profile
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -18,7 +20,19 @@ var ErrIncompatible = errors.New("profiles cannot be combined")
 // exactly, the result is stricter still, and each such place is returned as a
 // note. The result is never looser than either input: that is the product's core
 // promise, and it is tested as a property over generated profiles.
+//
+// The result is exact for every syscall whose rules, on both sides, compare one
+// and the same argument with single comparisons (==, !=, <, <=, >, >=, or
+// MASKED_EQ with one common mask), unless more than maxEnumerated values must be
+// listed one by one; see docs/policy.md.
 func Intersect(a, b *Profile) (*Profile, []string, error) {
+	out, ws, err := IntersectDetail(a, b)
+	return out, noteStrings(ws), err
+}
+
+// IntersectDetail is Intersect with each place where the result is stricter than
+// exact as a Widening.
+func IntersectDetail(a, b *Profile) (*Profile, []Widening, error) {
 	out := &Profile{
 		Default:  Stricter(a.Default, b.Default),
 		Flags:    intersectFlags(a.Flags, b.Flags),
@@ -44,7 +58,7 @@ func Intersect(a, b *Profile) (*Profile, []string, error) {
 	if err := mergeListener(out, a, b); err != nil {
 		return nil, nil, err
 	}
-	var notes []string
+	var notes []Widening
 	for name, x := range a.Syscalls {
 		y, ok := b.Syscalls[name]
 		if !ok && b.Default == Allow {
@@ -73,26 +87,56 @@ func Intersect(a, b *Profile) (*Profile, []string, error) {
 		}
 		notes = intersectInto(out, name, &Syscall{Fallback: a.Default}, y, notes)
 	}
-	slices.Sort(notes)
+	sortWidenings(notes)
 	return out, notes, nil
 }
 
-func intersectInto(out *Profile, name string, x, y *Syscall, notes []string) []string {
-	sc, n := intersectSyscall(x, y)
-	for _, s := range n {
-		notes = append(notes, name+": "+s)
-	}
+func intersectInto(out *Profile, name string, x, y *Syscall, notes []Widening) []Widening {
+	sc, n := intersectSyscall(name, x, y, out.Default)
 	out.put(name, sc)
-	return notes
+	return append(notes, n...)
+}
+
+func sortWidenings(ws []Widening) {
+	slices.SortFunc(ws, func(a, b Widening) int { return cmp.Compare(a.String(), b.String()) })
+}
+
+// noteStrings renders notes.
+func noteStrings(ws []Widening) []string {
+	if len(ws) == 0 {
+		return nil
+	}
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.String()
+	}
+	return out
+}
+
+// detail wraps free-text notes about syscall name.
+func detail(name string, notes []string) []Widening {
+	var out []Widening
+	for _, n := range notes {
+		out = append(out, Widening{Syscall: name, Arg: -1, Detail: n})
+	}
+	return out
 }
 
 // Audit returns the profile a container runs with when a rule is rolled out in
 // audit mode: every call keeps the verdict it has under without, except that a
 // call without allows and with would refuse is logged (SCMP_ACT_LOG) instead. So
 // the result never refuses what without allowed, and never allows what without
-// refused. Where the exact set cannot be written, more calls are logged than
-// strictly needed, never fewer; notes say where.
+// refused. It is exact where Intersect is (one argument compared on both
+// sides); elsewhere more calls are logged than strictly needed, never fewer,
+// and notes say where.
 func Audit(without, with *Profile) (*Profile, []string) {
+	out, ws := AuditDetail(without, with)
+	return out, noteStrings(ws)
+}
+
+// AuditDetail is Audit with each place where the result logs more than exact as
+// a Widening (architecture notes have Syscall "*").
+func AuditDetail(without, with *Profile) (*Profile, []Widening) {
 	out := &Profile{
 		Default:          auditVerdict(without.Default, with.Default),
 		AnyArch:          without.AnyArch,
@@ -102,11 +146,12 @@ func Audit(without, with *Profile) (*Profile, []string) {
 		ListenerMetadata: without.ListenerMetadata,
 		Syscalls:         map[string]*Syscall{},
 	}
-	var notes []string
+	var notes []Widening
 	if !without.AnyArch && !with.AnyArch {
 		for _, x := range without.Arches {
 			if !slices.Contains(with.Arches, x) {
-				notes = append(notes, fmt.Sprintf("architecture %s would be refused by the rule; libseccomp cannot log a wrong architecture, so it is left as it was", x))
+				notes = append(notes, Widening{Syscall: "*", Arg: -1,
+					Detail: fmt.Sprintf("architecture %s would be refused by the rule; libseccomp cannot log a wrong architecture, so it is left as it was", x)})
 			}
 		}
 	}
@@ -125,24 +170,60 @@ func Audit(without, with *Profile) (*Profile, []string) {
 				sc.Rules = append(sc.Rules, Rule{Conds: r.Conds, Verdict: auditVerdict(x.Fallback, r.Verdict)})
 			}
 		default:
-			// Both conditional: keep without's structure and log wherever the
-			// rule might refuse.
-			worst := y.max()
-			sc.Fallback = auditVerdict(x.Fallback, worst)
-			approx := sc.Fallback != auditVerdict(x.Fallback, y.Fallback)
-			for _, r := range x.Rules {
-				v := auditVerdict(r.Verdict, worst)
-				approx = approx || v != r.Verdict
-				sc.Rules = append(sc.Rules, Rule{Conds: r.Conds, Verdict: v})
-			}
-			if approx {
-				notes = append(notes, name+": argument conditions on both sides; every call the rule might refuse is logged")
-			}
+			var ws []Widening
+			sc, ws = auditBoth(name, x, y, out.Default)
+			notes = append(notes, ws...)
 		}
 		sc.normalize()
 		out.put(name, sc)
 	}
+	sortWidenings(notes)
 	return out, notes
+}
+
+// auditBoth is the audit transform of a syscall with argument conditions on
+// both sides: exact when both compare one argument and the result can be
+// written beside def; otherwise without's rules are kept and every call the
+// rule might refuse is logged.
+func auditBoth(name string, x, y *Syscall, def Verdict) (*Syscall, []Widening) {
+	dom, single := singleArg(x, y)
+	var exact partition
+	if single {
+		exact = dom.combine(x, y, auditVerdict)
+		if x.Fallback == def && dom.of(x).equal(exact) {
+			return x.clone(), nil // the rule changes nothing here
+		}
+		if sc, ok := exact.syscall(def); ok {
+			return sc, nil
+		}
+	}
+	worst := y.max()
+	sc := &Syscall{Fallback: auditVerdict(x.Fallback, worst)}
+	for _, r := range x.Rules {
+		sc.Rules = append(sc.Rules, Rule{Conds: r.Conds, Verdict: auditVerdict(r.Verdict, worst)})
+	}
+	if single {
+		// sc compares only arguments x compares: same domain.
+		return sc, diff(name, exact, dom.of(sc))
+	}
+	if sc.Fallback == x.Fallback && slices.EqualFunc(sc.Rules, x.Rules, func(a, b Rule) bool { return a.Verdict == b.Verdict }) {
+		return sc, nil
+	}
+	return sc, []Widening{{Syscall: name, Arg: -1, Got: Log, Exact: Allow, Detail: fmt.Sprintf(
+		"rules on both sides compare different arguments or cannot be combined exactly (%s and %s); every call the container may make is logged, since the rule refuses some of them",
+		rulesString(x.Rules), rulesString(y.Rules))}}
+}
+
+func rulesString(rules []Rule) string {
+	parts := make([]string, len(rules))
+	for i, r := range rules {
+		parts[i] = r.condString() + " " + r.Verdict.String()
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+func (s *Syscall) clone() *Syscall {
+	return &Syscall{Rules: slices.Clone(s.Rules), Fallback: s.Fallback}
 }
 
 // auditVerdict is the audit transform of one call: without's verdict, except that
@@ -154,7 +235,7 @@ func auditVerdict(without, with Verdict) Verdict {
 	return without
 }
 
-func intersectSyscall(x, y *Syscall) (*Syscall, []string) {
+func intersectSyscall(name string, x, y *Syscall, def Verdict) (*Syscall, []Widening) {
 	fb := Stricter(x.Fallback, y.Fallback)
 	out := &Syscall{Fallback: fb}
 	switch {
@@ -164,28 +245,74 @@ func intersectSyscall(x, y *Syscall) (*Syscall, []string) {
 		for _, r := range x.Rules {
 			out.Rules = append(out.Rules, Rule{Conds: r.Conds, Verdict: Stricter(r.Verdict, y.Fallback)})
 		}
-		return out, out.normalize()
+		return out, detail(name, out.normalize())
 	case !x.conditional():
 		for _, r := range y.Rules {
 			out.Rules = append(out.Rules, Rule{Conds: r.Conds, Verdict: Stricter(x.Fallback, r.Verdict)})
 		}
-		return out, out.normalize()
+		return out, detail(name, out.normalize())
 	}
-	// Both sides have argument conditions. Calls matching a rule on each side
-	// get a rule of their own (the conjunction), where it can be written; every
-	// other call falls through to one verdict, which must be at least as strict
-	// as anything such a call can deserve.
+	if sc, ws, ok := intersectSingleArg(name, x, y, def); ok {
+		return sc, ws
+	}
+	return intersectConjunctions(name, x, y)
+}
+
+// intersectSingleArg intersects two syscalls whose rules all compare one
+// argument (see singleArg) value by value. ok is false outside that case.
+// Where the exact result cannot be written (too many values to list), the
+// values concerned get a stricter verdict and are returned as widenings.
+func intersectSingleArg(name string, x, y *Syscall, def Verdict) (*Syscall, []Widening, bool) {
+	dom, ok := singleArg(x, y)
+	if !ok {
+		return nil, nil, false
+	}
+	exact := dom.combine(x, y, Stricter)
+	// When one side already is the intersection, keep it as written: A ∩ A
+	// stays A, and a rule the container already satisfies changes nothing.
+	for _, s := range []*Syscall{x, y} {
+		if s.Fallback == def && dom.of(s).equal(exact) {
+			return s.clone(), nil, true
+		}
+	}
+	if sc, ok := exact.syscall(def); ok {
+		return sc, nil, true
+	}
+	if dom.masked {
+		return nil, nil, false // classes no rule names cannot be listed
+	}
+	w := exact
+	w.segs = slices.Clone(exact.segs)
+	w.widen(def)
+	sc, ok := w.syscall(def)
+	if !ok {
+		panic("profile: widened partition not writable") // widen's postcondition
+	}
+	return sc, diff(name, exact, w), true
+}
+
+// intersectConjunctions intersects syscalls whose rules compare several
+// arguments: calls matching a rule on each side get a rule of their own (the
+// conjunction), where it can be written; every other call falls through to one
+// verdict, which must be at least as strict as anything such a call can
+// deserve.
+func intersectConjunctions(name string, x, y *Syscall) (*Syscall, []Widening) {
+	out := &Syscall{Fallback: Stricter(x.Fallback, y.Fallback)}
+	type possible struct {
+		v    Verdict
+		what string
+	}
 	// A call matching a rule of x and none of y is only possible where that
 	// rule is not inside one of y's rules, and the other way round.
-	possible := []Verdict{fb}
+	cases := []possible{{out.Fallback, "calls matching no rule on either side"}}
 	for _, r := range x.Rules {
 		if !slices.ContainsFunc(y.Rules, func(q Rule) bool { return implies(r.Conds, q.Conds) }) {
-			possible = append(possible, Stricter(r.Verdict, y.Fallback))
+			cases = append(cases, possible{Stricter(r.Verdict, y.Fallback), fmt.Sprintf("calls matching %s on one side and no rule on the other", r.condString())})
 		}
 	}
 	for _, q := range y.Rules {
 		if !slices.ContainsFunc(x.Rules, func(r Rule) bool { return implies(q.Conds, r.Conds) }) {
-			possible = append(possible, Stricter(x.Fallback, q.Verdict))
+			cases = append(cases, possible{Stricter(x.Fallback, q.Verdict), fmt.Sprintf("calls matching %s on one side and no rule on the other", q.condString())})
 		}
 	}
 	for _, r := range x.Rules {
@@ -197,21 +324,22 @@ func intersectSyscall(x, y *Syscall) (*Syscall, []string) {
 			case ok:
 				out.Rules = append(out.Rules, Rule{Conds: conds, Verdict: v})
 			default:
-				possible = append(possible, v)
+				cases = append(cases, possible{v, fmt.Sprintf("calls matching both %s and %s (not one comparison per argument)", r.condString(), q.condString())})
 			}
 		}
 	}
-	for _, v := range possible {
-		out.Fallback = Stricter(out.Fallback, v)
+	for _, c := range cases {
+		out.Fallback = Stricter(out.Fallback, c.v)
 	}
-	var notes []string
-	for _, v := range possible {
-		if v != out.Fallback {
-			notes = append(notes, fmt.Sprintf("argument conditions on both sides cannot be intersected exactly; calls matching neither side's rule get %s", out.Fallback))
-			break
+	var notes []Widening
+	for _, c := range cases {
+		if c.v != out.Fallback {
+			notes = append(notes, Widening{Syscall: name, Arg: -1, Got: out.Fallback, Exact: c.v,
+				Detail: fmt.Sprintf("rules on both sides compare different arguments or cannot be combined value by value; %s get %s; the exact result is %s",
+					c.what, out.Fallback, c.v)})
 		}
 	}
-	return out, append(notes, out.normalize()...)
+	return out, append(notes, detail(name, out.normalize())...)
 }
 
 // put stores sc under name unless it behaves like the default.
