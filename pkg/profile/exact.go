@@ -322,7 +322,7 @@ func (r ValueRange) String() string {
 // combination of its inputs: which calls, what they get and what they would
 // get exactly.
 type Widening struct {
-	Syscall string
+	Syscall string // "" for a note about the whole profile
 	// Arg is the argument the values are of; -1 when the calls are described
 	// by Detail instead.
 	Arg int
@@ -342,8 +342,10 @@ func (w Widening) Refuses() bool { return w.Got.Level.Denies() && !w.Exact.Level
 
 func (w Widening) String() string {
 	var b strings.Builder
-	b.WriteString(w.Syscall)
-	b.WriteString(": ")
+	if w.Syscall != "" {
+		b.WriteString(w.Syscall)
+		b.WriteString(": ")
+	}
 	if w.Arg < 0 {
 		// Detail is the whole sentence.
 		b.WriteString(w.Detail)

@@ -721,6 +721,14 @@ func gapsOf(rules []Rule) (out []Cond, ok bool) {
 	return out, true
 }
 
+// writtenExactly reports whether ToSpec writes sc exactly in a profile whose
+// default is def (the cases of its switch before the stricter fallback).
+func writtenExactly(sc *Syscall, def Verdict) bool {
+	return !sc.conditional() || sc.Fallback == def ||
+		len(sc.Rules) == 1 && len(sc.Rules[0].Conds) == 1 && complement(sc.Rules[0].Conds[0]) != nil ||
+		gapsWritable(sc.Rules) || writableBeside(sc, def)
+}
+
 // writableBeside reports whether sc's behaviour can be written as single
 // comparisons on one argument beside a profile default def.
 func writableBeside(sc *Syscall, def Verdict) bool {
