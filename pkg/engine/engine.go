@@ -636,3 +636,42 @@ func (e *Engine) compileBody(pol *policy.Policy, r *policy.Rule) (*profile.Profi
 	}
 	return p, nil
 }
+
+// RuleWidening is a place where an enforce rule, applied to a container that
+// runs a known profile, gives a result stricter than the exact intersection.
+type RuleWidening struct {
+	Rule     *policy.Rule
+	Index    int    // the rule's position in Policy.Rules
+	Base     string // the profile the container runs
+	Widening profile.Widening
+}
+
+// Widenings intersects every enforce-mode tighten rule with each of bases (the
+// profiles containers may run, by name) and lists where a result is stricter
+// than the exact intersection. A decision only knows the profile a container
+// actually has; this is what `check` can say ahead of time. Audit-mode rules
+// are left out: there a stricter result only logs more.
+func (e *Engine) Widenings(bases map[string]*specs.LinuxSeccomp) ([]RuleWidening, error) {
+	var out []RuleWidening
+	for _, name := range slices.Sorted(maps.Keys(bases)) {
+		base, err := profile.FromSpec(bases[name], e.native)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: %w", name, err)
+		}
+		for i, c := range e.rules {
+			if c.rule.Action != policy.ActionTighten || c.rule.Mode == policy.ModeAudit {
+				continue
+			}
+			_, ws, err := profile.IntersectDetail(base, c.profile)
+			if err != nil {
+				// No architecture in common and the like: the daemon
+				// refuses such containers, and says so per container.
+				continue
+			}
+			for _, w := range ws {
+				out = append(out, RuleWidening{Rule: c.rule, Index: i, Base: name, Widening: w})
+			}
+		}
+	}
+	return out, nil
+}

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
 	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
 )
 
@@ -73,6 +76,8 @@ func CheckPolicy(pol *policy.Policy) CheckSummary {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("profile %q (%s): %s", name, where, FormatRuncProblems(problems)))
 	}
 
+	s.Warnings = append(s.Warnings, stricterThanExact(pol)...)
+
 	for i, r := range pol.Rules {
 		if r.Mode == policy.ModeAudit || len(r.Deny) == 0 {
 			continue
@@ -86,4 +91,39 @@ func CheckPolicy(pol *policy.Policy) CheckSummary {
 		}
 	}
 	return s
+}
+
+// stricterThanExact warns where a tighten rule, on a container running a
+// profile check knows of, would refuse more than the exact intersection:
+// libseccomp cannot compile every exact result reliably (docs/policy.md, "The
+// algebra"). check cannot know each container's profile; it tries
+// runtime-default (what containers asking for RuntimeDefault run) and every
+// profile an enforce-mode inject rule gives. Containers with no seccomp at
+// all need no check: the intersection with nothing is always exact.
+func stricterThanExact(pol *policy.Policy) []string {
+	bases := map[string]*specs.LinuxSeccomp{}
+	if p, ok := pol.Profile("runtime-default"); ok {
+		bases["runtime-default"] = p
+	}
+	for _, r := range pol.Rules {
+		if r.Action == policy.ActionInject && r.Mode != policy.ModeAudit && r.Profile != "" {
+			if p, ok := pol.Profile(r.Profile); ok {
+				bases[r.Profile] = p
+			}
+		}
+	}
+	eng, err := engine.New(pol, engine.Options{CacheSize: -1})
+	if err != nil {
+		return []string{fmt.Sprintf("cannot evaluate rules against known profiles: %v", err)}
+	}
+	ws, err := eng.Widenings(bases)
+	if err != nil {
+		return []string{fmt.Sprintf("cannot evaluate rules against known profiles: %v", err)}
+	}
+	var out []string
+	for _, w := range ws {
+		out = append(out, fmt.Sprintf("%s:%d: rules[%d]: rule %q on a container running %s: the result is stricter than the exact intersection (it cannot be written in the shape libseccomp compiles reliably): %s",
+			w.Rule.File, w.Rule.Line, w.Index, w.Rule.Name, w.Base, w.Widening))
+	}
+	return out
 }

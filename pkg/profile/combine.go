@@ -158,7 +158,12 @@ func AuditDetail(without, with *Profile) (*Profile, []Widening) {
 	for _, name := range unionNames(without, with) {
 		x, y := without.lookup(name), with.lookup(name)
 		sc := &Syscall{}
+		exact, single := auditSingleArg(x, y, out.Default)
 		switch {
+		case exact != nil:
+			sc = exact
+		case !x.conditional() && !y.conditional():
+			sc.Fallback = auditVerdict(x.Fallback, y.Fallback)
 		case !y.conditional():
 			sc.Fallback = auditVerdict(x.Fallback, y.Fallback)
 			for _, r := range x.Rules {
@@ -171,7 +176,7 @@ func AuditDetail(without, with *Profile) (*Profile, []Widening) {
 			}
 		default:
 			var ws []Widening
-			sc, ws = auditBoth(name, x, y, out.Default)
+			sc, ws = auditBoth(name, x, y, single)
 			notes = append(notes, ws...)
 		}
 		sc.normalize()
@@ -190,36 +195,44 @@ func AuditDetail(without, with *Profile) (*Profile, []Widening) {
 	return out, notes
 }
 
-// auditBoth is the audit transform of a syscall with argument conditions on
-// both sides: exact when both compare one argument and the result can be
-// written beside def; otherwise without's rules are kept and every call the
-// rule might refuse is logged.
-func auditBoth(name string, x, y *Syscall, def Verdict) (*Syscall, []Widening) {
-	dom, single := singleArg(x, y)
-	var exact partition
-	if single {
-		exact = dom.combine(x, y, auditVerdict)
-		if x.Fallback == def && dom.of(x).equal(exact) {
-			return x.clone(), nil // the rule changes nothing here
-		}
-		if sc, ok := exact.syscall(def); ok {
-			return sc, nil
-		}
+// auditSingleArg is the exact audit transform of a syscall whose rules compare
+// one argument (see singleArg), written beside def; nil when it cannot be
+// written that way. single is the partition computed, or nil outside that case.
+func auditSingleArg(x, y *Syscall, def Verdict) (sc *Syscall, single *partition) {
+	if !x.conditional() && !y.conditional() {
+		return nil, nil
 	}
+	dom, ok := singleArg(x, y)
+	if !ok {
+		return nil, nil
+	}
+	exact := dom.combine(x, y, auditVerdict)
+	if x.Fallback == def && dom.of(x).equal(exact) {
+		return x.clone(), &exact // the rule changes nothing here
+	}
+	sc, _ = exact.syscall(def)
+	return sc, &exact
+}
+
+// auditBoth is the audit transform of a syscall with argument conditions on
+// both sides that cannot be written exactly: without's rules are kept and every
+// call the rule might refuse is logged. exact is the exact result where known,
+// to say precisely which calls are logged needlessly.
+func auditBoth(name string, x, y *Syscall, exact *partition) (*Syscall, []Widening) {
 	worst := y.max()
 	sc := &Syscall{Fallback: auditVerdict(x.Fallback, worst)}
 	for _, r := range x.Rules {
 		sc.Rules = append(sc.Rules, Rule{Conds: r.Conds, Verdict: auditVerdict(r.Verdict, worst)})
 	}
-	if single {
-		// sc compares only arguments x compares: same domain.
-		return sc, diff(name, exact, dom.of(sc))
+	if exact != nil {
+		// sc compares only arguments x compares: the same domain.
+		return sc, diff(name, *exact, exact.of(sc))
 	}
 	if sc.Fallback == x.Fallback && slices.EqualFunc(sc.Rules, x.Rules, func(a, b Rule) bool { return a.Verdict == b.Verdict }) {
 		return sc, nil
 	}
 	return sc, []Widening{{Syscall: name, Arg: -1, Got: Log, Exact: Allow, Detail: fmt.Sprintf(
-		"rules on both sides compare different arguments or cannot be combined exactly (%s and %s); every call the container may make is logged, since the rule refuses some of them",
+		"rules on both sides compare different arguments or cannot be combined exactly (%s and %s); calls the container may make are logged wherever the rule might refuse them",
 		rulesString(x.Rules), rulesString(y.Rules))}}
 }
 
@@ -247,9 +260,13 @@ func auditVerdict(without, with Verdict) Verdict {
 func intersectSyscall(name string, x, y *Syscall, def Verdict) (*Syscall, []Widening) {
 	fb := Stricter(x.Fallback, y.Fallback)
 	out := &Syscall{Fallback: fb}
-	switch {
-	case !x.conditional() && !y.conditional():
+	if !x.conditional() && !y.conditional() {
 		return out, nil
+	}
+	if sc, ws, ok := intersectSingleArg(name, x, y, def); ok {
+		return sc, ws
+	}
+	switch {
 	case !y.conditional():
 		for _, r := range x.Rules {
 			out.Rules = append(out.Rules, Rule{Conds: r.Conds, Verdict: Stricter(r.Verdict, y.Fallback)})
@@ -260,9 +277,6 @@ func intersectSyscall(name string, x, y *Syscall, def Verdict) (*Syscall, []Wide
 			out.Rules = append(out.Rules, Rule{Conds: r.Conds, Verdict: Stricter(x.Fallback, r.Verdict)})
 		}
 		return out, detail(name, out.normalize())
-	}
-	if sc, ws, ok := intersectSingleArg(name, x, y, def); ok {
-		return sc, ws
 	}
 	return intersectConjunctions(name, x, y)
 }
@@ -307,21 +321,34 @@ func intersectSingleArg(name string, x, y *Syscall, def Verdict) (*Syscall, []Wi
 // deserve.
 func intersectConjunctions(name string, x, y *Syscall) (*Syscall, []Widening) {
 	out := &Syscall{Fallback: Stricter(x.Fallback, y.Fallback)}
-	type possible struct {
-		v    Verdict
-		what string
+	// What calls that no written rule matches can deserve, by verdict, for
+	// the notes: calls matching one side's rule and none of the other's
+	// (oneSide), and calls matching a rule on each side whose conjunction
+	// cannot be written (both).
+	type group struct{ oneSide, both []string }
+	cases := map[Verdict]*group{out.Fallback: {}}
+	var order []Verdict
+	at := func(v Verdict) *group {
+		g, ok := cases[v]
+		if !ok {
+			g = &group{}
+			cases[v] = g
+			order = append(order, v)
+		}
+		return g
 	}
 	// A call matching a rule of x and none of y is only possible where that
 	// rule is not inside one of y's rules, and the other way round.
-	cases := []possible{{out.Fallback, "calls matching no rule on either side"}}
 	for _, r := range x.Rules {
 		if !slices.ContainsFunc(y.Rules, func(q Rule) bool { return implies(r.Conds, q.Conds) }) {
-			cases = append(cases, possible{Stricter(r.Verdict, y.Fallback), fmt.Sprintf("calls matching %s on one side and no rule on the other", r.condString())})
+			g := at(Stricter(r.Verdict, y.Fallback))
+			g.oneSide = append(g.oneSide, r.condString())
 		}
 	}
 	for _, q := range y.Rules {
 		if !slices.ContainsFunc(x.Rules, func(r Rule) bool { return implies(q.Conds, r.Conds) }) {
-			cases = append(cases, possible{Stricter(x.Fallback, q.Verdict), fmt.Sprintf("calls matching %s on one side and no rule on the other", q.condString())})
+			g := at(Stricter(x.Fallback, q.Verdict))
+			g.oneSide = append(g.oneSide, q.condString())
 		}
 	}
 	for _, r := range x.Rules {
@@ -333,20 +360,33 @@ func intersectConjunctions(name string, x, y *Syscall) (*Syscall, []Widening) {
 			case ok:
 				out.Rules = append(out.Rules, Rule{Conds: conds, Verdict: v})
 			default:
-				cases = append(cases, possible{v, fmt.Sprintf("calls matching both %s and %s (not one comparison per argument)", r.condString(), q.condString())})
+				g := at(v)
+				g.both = append(g.both, r.condString()+" and "+q.condString())
 			}
 		}
 	}
-	for _, c := range cases {
-		out.Fallback = Stricter(out.Fallback, c.v)
+	for _, v := range order {
+		out.Fallback = Stricter(out.Fallback, v)
 	}
 	var notes []Widening
-	for _, c := range cases {
-		if c.v != out.Fallback {
-			notes = append(notes, Widening{Syscall: name, Arg: -1, Got: out.Fallback, Exact: c.v,
-				Detail: fmt.Sprintf("rules on both sides compare different arguments or cannot be combined value by value; %s get %s; the exact result is %s",
-					c.what, out.Fallback, c.v)})
+	for _, v := range order {
+		if v == out.Fallback {
+			continue
 		}
+		var which []string
+		if g := cases[v]; len(g.oneSide) > 0 {
+			which = append(which, "matching one side's rule "+strings.Join(g.oneSide, ", ")+" and no rule of the other")
+		}
+		if g := cases[v]; len(g.both) > 0 {
+			which = append(which, "matching both "+strings.Join(g.both, ", or both ")+" (not one comparison per argument)")
+		}
+		w := Widening{Syscall: name, Arg: -1, Got: out.Fallback, Exact: v}
+		w.Detail = fmt.Sprintf("the two sides' rules compare different arguments or cannot be combined value by value; calls %s get %s; the exact result is %s",
+			strings.Join(which, ", and calls "), out.Fallback, v)
+		if w.Refuses() {
+			w.Detail += " (refused, though neither side refuses them)"
+		}
+		notes = append(notes, w)
 	}
 	return out, append(notes, detail(name, out.normalize())...)
 }

@@ -235,7 +235,7 @@ func TestIntersectDifferentArgumentsNotes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantNotes := []string{"personality: rules on both sides compare different arguments or cannot be combined value by value; calls matching arg0!=0x28 on one side and no rule on the other get SCMP_ACT_ERRNO(EPERM); the exact result is SCMP_ACT_ALLOW"}
+	wantNotes := []string{"personality: the two sides' rules compare different arguments or cannot be combined value by value; calls matching one side's rule arg0!=0x28 and no rule of the other get SCMP_ACT_ERRNO(EPERM); the exact result is SCMP_ACT_ALLOW (refused, though neither side refuses them)"}
 	if !slices.Equal(notes, wantNotes) {
 		t.Errorf("notes:\n got %q\nwant %q", notes, wantNotes)
 	}
