@@ -61,10 +61,12 @@ func IntersectDetail(a, b *Profile) (*Profile, []Widening, error) {
 	var notes []Widening
 	for name, x := range a.Syscalls {
 		y, ok := b.Syscalls[name]
-		if !ok && b.Default == Allow {
+		if !ok && b.Default == Allow && (!x.conditional() || x.Fallback == out.Default) {
 			// The other side allows the syscall outright, so x (already
 			// normalized) is the intersection. Models are never modified
 			// once built, so the entry is shared rather than copied.
+			// (Rules beside a fallback other than the default are
+			// rewritten below, so that they can be written out.)
 			if !(len(x.Rules) == 0 && x.Fallback == out.Default) {
 				out.Syscalls[name] = x
 			}
@@ -79,7 +81,7 @@ func IntersectDetail(a, b *Profile) (*Profile, []Widening, error) {
 		if _, ok := a.Syscalls[name]; ok {
 			continue
 		}
-		if a.Default == Allow {
+		if a.Default == Allow && (!y.conditional() || y.Fallback == out.Default) {
 			if !(len(y.Rules) == 0 && y.Fallback == out.Default) {
 				out.Syscalls[name] = y
 			}
@@ -325,9 +327,12 @@ func intersectConjunctions(name string, x, y *Syscall) (*Syscall, []Widening) {
 	// the notes: calls matching one side's rule and none of the other's
 	// (oneSide), and calls matching a rule on each side whose conjunction
 	// cannot be written (both).
-	type group struct{ oneSide, both []string }
-	cases := map[Verdict]*group{out.Fallback: {}}
-	var order []Verdict
+	type group struct {
+		neither       bool // calls matching no rule on either side
+		oneSide, both []string
+	}
+	cases := map[Verdict]*group{out.Fallback: {neither: true}}
+	order := []Verdict{out.Fallback}
 	at := func(v Verdict) *group {
 		g, ok := cases[v]
 		if !ok {
@@ -374,6 +379,9 @@ func intersectConjunctions(name string, x, y *Syscall) (*Syscall, []Widening) {
 			continue
 		}
 		var which []string
+		if cases[v].neither {
+			which = append(which, "matching no rule on either side")
+		}
 		if g := cases[v]; len(g.oneSide) > 0 {
 			which = append(which, "matching one side's rule "+strings.Join(g.oneSide, ", ")+" and no rule of the other")
 		}

@@ -125,6 +125,11 @@ func (p partition) combine(x, y *Syscall, f func(a, b Verdict) Verdict) partitio
 		p.other = f(x.Fallback, y.Fallback)
 		k := bits.OnesCount64(p.mask)
 		p.hasOther = k >= 63 || uint64(len(classes)) < uint64(1)<<k
+		if p.hasOther {
+			// Canonical form: a class named with the verdict every
+			// unnamed class gets need not be named.
+			p.segs = slices.DeleteFunc(p.segs, func(s seg) bool { return s.v == p.other })
+		}
 		return p
 	}
 	pts := []uint64{0}

@@ -168,7 +168,7 @@ func checkPair(t *testing.T, a, b *specs.LinuxSeccomp, single bool) (inputsExact
 		t.Fatalf("Intersect: %v", err)
 	}
 	out, wnotes := toSpec(t, i)
-	if single && len(wnotes) > 0 {
+	if single && len(wnotes) > 0 && len(ma.Inexact)+len(mb.Inexact) == 0 {
 		t.Fatalf("the intersection of single-argument profiles cannot be written: %v\na %s\nb %s", wnotes, dump(a), dump(b))
 	}
 	oa, ob, oi := compile(t, a), compile(t, b), compile(t, out)
