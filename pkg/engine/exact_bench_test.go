@@ -2,6 +2,7 @@ package engine
 
 import (
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -41,9 +42,13 @@ rules:
 func BenchmarkDecideExact(b *testing.B) {
 	e := newEngineOpts(b, exactPolicy, Options{Native: specs.ArchX86_64, CacheSize: -1})
 	in := Input{Namespace: "prod", Pod: "web-1", Container: "app", ProfileType: ProfileTypeRuntimeDefault, Current: runtimeDefault(b)}
+	var lat []time.Duration
 	for b.Loop() {
+		start := time.Now()
 		if _, err := e.Decide(in); err != nil {
 			b.Fatal(err)
 		}
+		lat = append(lat, time.Since(start))
 	}
+	reportPercentiles(b, lat)
 }

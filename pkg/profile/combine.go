@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -157,13 +156,15 @@ func AuditDetail(without, with *Profile) (*Profile, []Widening) {
 			}
 		}
 	}
-	for _, name := range unionNames(without, with) {
+	each := func(name string) {
 		x, y := without.lookup(name), with.lookup(name)
-		sc := &Syscall{}
 		exact, single := auditSingleArg(x, y, out.Default)
+		if exact != nil {
+			out.put(name, exact) // disjoint, sorted and writable by construction
+			return
+		}
+		sc := &Syscall{}
 		switch {
-		case exact != nil:
-			sc = exact
 		case !x.conditional() && !y.conditional():
 			sc.Fallback = auditVerdict(x.Fallback, y.Fallback)
 		case !y.conditional():
@@ -192,6 +193,16 @@ func AuditDetail(without, with *Profile) (*Profile, []Widening) {
 			sc = x.clone()
 		}
 		out.put(name, sc)
+	}
+	// Every syscall either side names; the order does not matter (notes
+	// are sorted below), so no sorted list of names is built.
+	for name := range without.Syscalls {
+		each(name)
+	}
+	for name := range with.Syscalls {
+		if _, ok := without.Syscalls[name]; !ok {
+			each(name)
+		}
 	}
 	sortWidenings(notes)
 	return out, notes
@@ -406,17 +417,6 @@ func (p *Profile) put(name string, sc *Syscall) {
 		return
 	}
 	p.Syscalls[name] = sc
-}
-
-func unionNames(a, b *Profile) []string {
-	names := slices.Collect(maps.Keys(a.Syscalls))
-	for n := range b.Syscalls {
-		if _, ok := a.Syscalls[n]; !ok {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
-	return names
 }
 
 // intersectFlags keeps every flag either side set, except that speculative-store-

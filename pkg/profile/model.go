@@ -435,10 +435,15 @@ func (s *Syscall) normalize() []string {
 		}
 	}
 	notes = append(notes, s.shape()...)
+	s.sortRules()
+	return notes
+}
+
+// sortRules puts rules in their canonical order.
+func (s *Syscall) sortRules() {
 	slices.SortFunc(s.Rules, func(a, b Rule) int {
 		return cmp.Or(slices.CompareFunc(a.Conds, b.Conds, cmpCond), cmpVerdict(a.Verdict, b.Verdict))
 	})
-	return notes
 }
 
 // writable reports whether rules have the one shape libseccomp 2.5 compiles
