@@ -158,6 +158,11 @@ func AuditDetail(without, with *Profile) (*Profile, []Widening) {
 	}
 	each := func(name string) {
 		x, y := without.lookup(name), with.lookup(name)
+		if y.conditional() && !writtenExactly(y, with.Default) {
+			// Enforced, the rule would run as ToSpec writes it: the
+			// strictest verdict for every call. Audit mode previews that.
+			y = &Syscall{Fallback: y.max()}
+		}
 		exact, single := auditSingleArg(x, y, out.Default)
 		if exact != nil {
 			out.put(name, exact) // disjoint, sorted and writable by construction
@@ -247,6 +252,15 @@ func auditBoth(name string, x, y *Syscall, exact *partition) (*Syscall, []Wideni
 	return sc, []Widening{{Syscall: name, Arg: -1, Got: Log, Exact: Allow, Detail: fmt.Sprintf(
 		"rules on both sides compare different arguments or cannot be combined exactly (%s and %s); calls the container may make are logged wherever the rule might refuse them",
 		rulesString(x.Rules), rulesString(y.Rules))}}
+}
+
+// listShort joins at most 8 items, saying how many more there are: a note is
+// read by people, and RuntimeDefault alone has dozens of rules for a syscall.
+func listShort(items []string, sep string) string {
+	if len(items) <= 8 {
+		return strings.Join(items, sep)
+	}
+	return strings.Join(items[:8], sep) + fmt.Sprintf("%s(%d more)", sep, len(items)-8)
 }
 
 func rulesString(rules []Rule) string {
@@ -394,10 +408,10 @@ func intersectConjunctions(name string, x, y *Syscall) (*Syscall, []Widening) {
 			which = append(which, "matching no rule on either side")
 		}
 		if g := cases[v]; len(g.oneSide) > 0 {
-			which = append(which, "matching one side's rule "+strings.Join(g.oneSide, ", ")+" and no rule of the other")
+			which = append(which, "matching one side's rule "+listShort(g.oneSide, ", ")+" and no rule of the other")
 		}
 		if g := cases[v]; len(g.both) > 0 {
-			which = append(which, "matching both "+strings.Join(g.both, ", or both ")+" (not one comparison per argument)")
+			which = append(which, "matching both "+listShort(g.both, ", or both ")+" (not one comparison per argument)")
 		}
 		w := Widening{Syscall: name, Arg: -1, Got: out.Fallback, Exact: v}
 		w.Detail = fmt.Sprintf("the two sides' rules compare different arguments or cannot be combined value by value; calls %s get %s; the exact result is %s",
