@@ -365,27 +365,11 @@ func (e *Engine) computeOutcome(current *specs.LinuxSeccomp, specBytes []byte, a
 			o.notes = append(o.notes, "current profile: "+n)
 		}
 	}
-	p := cur // nil while the container has no seccomp
-	for _, i := range applied {
-		c := e.rules[i]
-		base := p
-		if base == nil {
-			base = profile.AllowAll()
-		}
-		target, notes, err := profile.Intersect(base, c.profile)
-		if err != nil {
-			return nil, fmt.Errorf("rule %s: %w", c.rule.Name, err)
-		}
-		if c.rule.Mode == policy.ModeAudit {
-			var an []string
-			target, an = profile.Audit(base, target)
-			notes = append(notes, an...)
-		}
-		for _, n := range notes {
-			o.notes = append(o.notes, "rule "+c.rule.Name+": "+n)
-		}
-		p = target
+	p, notes, err := e.apply(cur, applied)
+	if err != nil {
+		return nil, err
 	}
+	o.notes = append(o.notes, notes...)
 	if p == nil || p == cur || (current != nil && len(cur.Inexact) == 0 && profile.Equal(p, cur)) {
 		// No rule changed anything, or the result behaves exactly like what
 		// the container has: leave its section alone.
@@ -410,6 +394,81 @@ func (e *Engine) computeOutcome(current *specs.LinuxSeccomp, specBytes []byte, a
 	}
 	o.changed, o.seccomp, o.digest = true, spec, digest
 	return o, nil
+}
+
+// apply computes the profile the rules give a container whose current profile
+// is cur (nil: none). Audit rules are order-independent and exact: with E the
+// profile after only the enforce rules (in order) and W the profile after
+// every rule as if enforced, the result is profile.Audit(E, W). So a policy
+// with audit rules never refuses a call the same policy without them allows,
+// and logs exactly the calls the audit rules would add refusals for. (Before,
+// each audit rule was transformed on its own, in order: a later enforce rule
+// intersected with SCMP_ACT_LOG rules and could refuse what the audit rule
+// had only logged.) The result is nil when no rule applied to a container
+// with none.
+func (e *Engine) apply(cur *profile.Profile, applied []int) (*profile.Profile, []string, error) {
+	var notes []string
+	enforced, all := cur, cur
+	diverged := false // all differs from enforced from the first audit rule on
+	for _, i := range applied {
+		c := e.rules[i]
+		if c.rule.Mode == policy.ModeAudit {
+			var n []string
+			var err error
+			if all, n, err = intersect(all, c); err != nil {
+				return nil, nil, err
+			}
+			for _, s := range n {
+				notes = append(notes, "rule "+c.rule.Name+" (audit, what it would give if enforced): "+s)
+			}
+			diverged = true
+			continue
+		}
+		var n []string
+		var err error
+		if enforced, n, err = intersect(enforced, c); err != nil {
+			return nil, nil, err
+		}
+		for _, s := range n {
+			notes = append(notes, "rule "+c.rule.Name+": "+s)
+		}
+		if !diverged {
+			all = enforced
+			continue
+		}
+		var wn []string
+		if all, wn, err = intersect(all, c); err != nil {
+			return nil, nil, err
+		}
+		for _, s := range wn {
+			if !slices.Contains(n, s) {
+				notes = append(notes, "rule "+c.rule.Name+" (with the audit rules enforced): "+s)
+			}
+		}
+	}
+	if !diverged {
+		return enforced, notes, nil
+	}
+	if enforced == nil {
+		enforced = profile.AllowAll()
+	}
+	p, an := profile.Audit(enforced, all)
+	for _, s := range an {
+		notes = append(notes, "audit: "+s)
+	}
+	return p, notes, nil
+}
+
+// intersect tightens p (nil: no seccomp) with what rule c asks for.
+func intersect(p *profile.Profile, c compiled) (*profile.Profile, []string, error) {
+	if p == nil {
+		p = profile.AllowAll()
+	}
+	out, notes, err := profile.Intersect(p, c.profile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rule %s: %w", c.rule.Name, err)
+	}
+	return out, notes, nil
 }
 
 // model parses a current profile, reusing the parse of an identical one: most
@@ -576,4 +635,43 @@ func (e *Engine) compileBody(pol *policy.Policy, r *policy.Rule) (*profile.Profi
 		p = &cp
 	}
 	return p, nil
+}
+
+// RuleWidening is a place where an enforce rule, applied to a container that
+// runs a known profile, gives a result stricter than the exact intersection.
+type RuleWidening struct {
+	Rule     *policy.Rule
+	Index    int    // the rule's position in Policy.Rules
+	Base     string // the profile the container runs
+	Widening profile.Widening
+}
+
+// Widenings intersects every enforce-mode tighten rule with each of bases (the
+// profiles containers may run, by name) and lists where a result is stricter
+// than the exact intersection. A decision only knows the profile a container
+// actually has; this is what `check` can say ahead of time. Audit-mode rules
+// are left out: there a stricter result only logs more.
+func (e *Engine) Widenings(bases map[string]*specs.LinuxSeccomp) ([]RuleWidening, error) {
+	var out []RuleWidening
+	for _, name := range slices.Sorted(maps.Keys(bases)) {
+		base, err := profile.FromSpec(bases[name], e.native)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: %w", name, err)
+		}
+		for i, c := range e.rules {
+			if c.rule.Action != policy.ActionTighten || c.rule.Mode == policy.ModeAudit {
+				continue
+			}
+			_, ws, err := profile.IntersectDetail(base, c.profile)
+			if err != nil {
+				// No architecture in common and the like: the daemon
+				// refuses such containers, and says so per container.
+				continue
+			}
+			for _, w := range ws {
+				out = append(out, RuleWidening{Rule: c.rule, Index: i, Base: name, Widening: w})
+			}
+		}
+	}
+	return out, nil
 }

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
 	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
 	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 )
@@ -38,6 +41,7 @@ var checkPasses = []checkPass{
 	runcProfileWarnings,
 	runcDenyWarnings,
 	deadRuleWarnings,
+	stricterThanExact,
 }
 
 // CheckPolicy summarises a loaded policy and runs every warning pass on it.
@@ -133,4 +137,44 @@ func runcDenyWarnings(pol *policy.Policy) []policy.Problem {
 // node (policy.DeadRules).
 func deadRuleWarnings(pol *policy.Policy) []policy.Problem {
 	return pol.DeadRules(profile.Native)
+}
+
+// stricterThanExact warns where a tighten rule, on a container running a
+// profile check knows of, would refuse more than the exact intersection:
+// libseccomp cannot compile every exact result reliably (docs/policy.md, "The
+// algebra"). check cannot know each container's profile; it tries
+// runtime-default (what containers asking for RuntimeDefault run) and every
+// profile an enforce-mode inject rule gives. Containers with no seccomp at
+// all need no check: the intersection with nothing is always exact.
+func stricterThanExact(pol *policy.Policy) []policy.Problem {
+	bases := map[string]*specs.LinuxSeccomp{}
+	if p, ok := pol.Profile("runtime-default"); ok {
+		bases["runtime-default"] = p
+	}
+	for _, r := range pol.Rules {
+		if r.Action == policy.ActionInject && r.Mode != policy.ModeAudit && r.Profile != "" {
+			if p, ok := pol.Profile(r.Profile); ok {
+				bases[r.Profile] = p
+			}
+		}
+	}
+	cannot := func(err error) []policy.Problem {
+		return []policy.Problem{{Message: fmt.Sprintf("cannot evaluate rules against known profiles: %v", err)}}
+	}
+	eng, err := engine.New(pol, engine.Options{CacheSize: -1})
+	if err != nil {
+		return cannot(err)
+	}
+	ws, err := eng.Widenings(bases)
+	if err != nil {
+		return cannot(err)
+	}
+	paths := pol.RulePaths()
+	var out []policy.Problem
+	for _, w := range ws {
+		out = append(out, policy.Problem{File: w.Rule.File, Line: w.Rule.Line, Field: paths[w.Index],
+			Message: fmt.Sprintf("rule %q on a container running %s: the result is stricter than the exact intersection (it cannot be written in the shape libseccomp compiles reliably): %s",
+				w.Rule.Name, w.Base, w.Widening)})
+	}
+	return out
 }

@@ -1,11 +1,13 @@
 package plugin
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
 	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
 )
 
@@ -124,5 +126,49 @@ rules:
 		if !strings.HasPrefix(got[i], want[i]) {
 			t.Errorf("warning %d = %s\nwant prefix  %s", i, got[i], want[i])
 		}
+	}
+}
+
+// check warns where a tighten rule meets runtime-default's argument rules in a
+// way that cannot be written exactly (here: runtime-default compares socket's
+// family, the rule its type), naming the syscall and the calls; an exact
+// intersection (the rule compares the family too) gets no warning.
+func TestCheckPolicyWarnsStricterThanExact(t *testing.T) {
+	b, err := engine.Builtins()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.Parse([]byte(`apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+profiles:
+  no-raw: {inline: {defaultAction: SCMP_ACT_ALLOW, syscalls: [{names: [socket], action: SCMP_ACT_ERRNO, args: [{index: 1, value: 3, op: SCMP_CMP_EQ}]}]}}
+  no-packet: {inline: {defaultAction: SCMP_ACT_ALLOW, syscalls: [{names: [socket], action: SCMP_ACT_ERRNO, args: [{index: 0, value: 17, op: SCMP_CMP_EQ}]}]}}
+rules:
+- name: no-packet
+  match: {}
+  action: tighten
+  profile: no-packet
+- name: no-raw
+  match: {}
+  action: tighten
+  profile: no-raw
+- name: no-raw-trial
+  match: {}
+  action: tighten
+  profile: no-raw
+  mode: audit
+`), "/etc/nri-seccomp/policy.yaml", policy.Options{Builtins: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := CheckPolicy(pol)
+	want := []string{`/etc/nri-seccomp/policy.yaml:11: rules[1]: rule "no-raw" on a container running runtime-default: the result is stricter than the exact intersection (it cannot be written in the shape libseccomp compiles reliably): ` +
+		`socket: the two sides' rules compare different arguments or cannot be combined value by value; calls matching one side's rule arg0==0x27, arg0==0x29, arg0==0x2a, arg0==0x2b, arg0==0x2c, arg0==0x2d, arg0<0x26 and no rule of the other get SCMP_ACT_ERRNO(EPERM); the exact result is SCMP_ACT_ALLOW (refused, though neither side refuses them)`}
+	var got []string
+	for _, w := range s.Warnings {
+		got = append(got, w.String())
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("warnings:\n got %q\nwant %q", got, want)
 	}
 }

@@ -66,7 +66,6 @@ func (c Cond) wide() bool { return c.Value>>32 != 0 || c.ValueTwo>>32 != 0 }
 // interval returns the set of values satisfying c as [lo, hi], for the ordered
 // operators and equality.
 func (c Cond) interval() (lo, hi uint64, ok bool) {
-	const maxU = ^uint64(0)
 	switch c.Op {
 	case specs.OpEqualTo:
 		return c.Value, c.Value, true
@@ -124,7 +123,6 @@ func unsatisfiable(c Cond) bool {
 // tautology reports whether every value satisfies c (libseccomp then treats the
 // rule as unconditional).
 func tautology(c Cond) bool {
-	const maxU = ^uint64(0)
 	switch c.Op {
 	case specs.OpMaskedEqual:
 		return c.Value == 0 && c.ValueTwo == 0
@@ -437,10 +435,15 @@ func (s *Syscall) normalize() []string {
 		}
 	}
 	notes = append(notes, s.shape()...)
+	s.sortRules()
+	return notes
+}
+
+// sortRules puts rules in their canonical order.
+func (s *Syscall) sortRules() {
 	slices.SortFunc(s.Rules, func(a, b Rule) int {
 		return cmp.Or(slices.CompareFunc(a.Conds, b.Conds, cmpCond), cmpVerdict(a.Verdict, b.Verdict))
 	})
-	return notes
 }
 
 // writable reports whether rules have the one shape libseccomp 2.5 compiles
@@ -647,6 +650,14 @@ func (p *Profile) ToSpec(native specs.Arch) (*specs.LinuxSeccomp, []string) {
 			for _, c := range gaps(sc.Rules) {
 				add(name, sc.Fallback, []Cond{c})
 			}
+		case writableBeside(sc, p.Default):
+			// Rules on one argument: the fallback's values are written as
+			// rules of their own (see exact.go).
+			dom, _ := singleArg(sc)
+			rules, _ := dom.of(sc).write(p.Default)
+			for _, r := range rules {
+				add(name, r.Verdict, r.Conds)
+			}
 		default:
 			v := sc.max()
 			notes = append(notes, fmt.Sprintf("%s: conditional rules beside a %s fallback cannot be written for runc; %s for every call", name, sc.Fallback, v))
@@ -668,7 +679,6 @@ func (p *Profile) ToSpec(native specs.Arch) (*specs.LinuxSeccomp, []string) {
 // ok is false when a gap needs two comparisons (a range bounded on both sides
 // wider than one value).
 func gapsOf(rules []Rule) (out []Cond, ok bool) {
-	const maxU = ^uint64(0)
 	type iv struct{ lo, hi uint64 }
 	var ivs []iv
 	for _, r := range rules {
@@ -714,6 +724,25 @@ func gapsOf(rules []Rule) (out []Cond, ok bool) {
 		out = append(out, Cond{Index: idx, Op: specs.OpGreaterEqual, Value: next})
 	}
 	return out, true
+}
+
+// writtenExactly reports whether ToSpec writes sc exactly in a profile whose
+// default is def (the cases of its switch before the stricter fallback).
+func writtenExactly(sc *Syscall, def Verdict) bool {
+	return !sc.conditional() || sc.Fallback == def ||
+		len(sc.Rules) == 1 && len(sc.Rules[0].Conds) == 1 && complement(sc.Rules[0].Conds[0]) != nil ||
+		gapsWritable(sc.Rules) || writableBeside(sc, def)
+}
+
+// writableBeside reports whether sc's behaviour can be written as single
+// comparisons on one argument beside a profile default def.
+func writableBeside(sc *Syscall, def Verdict) bool {
+	dom, ok := singleArg(sc)
+	if !ok {
+		return false
+	}
+	_, failed := dom.of(sc).write(def)
+	return len(failed) == 0
 }
 
 func gapsWritable(rules []Rule) bool { _, ok := gapsOf(rules); return ok }
