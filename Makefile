@@ -50,9 +50,13 @@ fuzz: deps
 	hack/fuzz.sh
 
 # Real containerd 2.4.2 + runc + crictl (root). install.sh is idempotent and pinned.
+# The e2e tests and benchmarks take the node's single audit-daemon slot,
+# audit rules and containerd shims: one run at a time per machine (E2E_LOCK).
+E2E_LOCK ?= /tmp/e2e.lock
+
 e2e: build
 	test/e2e/install.sh
-	NRI_SECCOMP_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/...
+	NRI_SECCOMP_BIN=$(CURDIR)/$(BIN) flock $(E2E_LOCK) $(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/...
 
 demo: build
 	NRI_SECCOMP_BIN=$(CURDIR)/$(BIN) test/e2e/demo.sh
@@ -66,7 +70,7 @@ bench: build
 # The same code paths with small counts, for CI: fails only when a section
 # cannot measure; times are printed, never asserted.
 bench-smoke: build
-	$(GO) run ./test/bench -smoke -bin $(CURDIR)/$(BIN) -out bin/benchmarks-smoke.md
+	flock $(E2E_LOCK) $(GO) run ./test/bench -smoke -bin $(CURDIR)/$(BIN) -out bin/benchmarks-smoke.md
 
 # The in-process go benchmarks alone (no root).
 bench-go:
