@@ -169,6 +169,7 @@ func TestAuditRecordThenEnforce(t *testing.T) {
 	if prof.DefaultAction != specs.ActErrno || !allowed["mkdir"] || !allowed["execve"] || allowed["rmdir"] {
 		t.Fatalf("recorded profile: default %s, mkdir %v execve %v rmdir %v:\n%s", prof.DefaultAction, allowed["mkdir"], allowed["execve"], allowed["rmdir"], data)
 	}
+	lintRecorded(t, bin, profilePath)
 	// Which of the base set the recording saw: the base set must be a
 	// superset of what runc and process start-up needed here.
 	seen := map[string]bool{}
@@ -231,13 +232,67 @@ rules:
   action: tighten
   profile: base
 `, profilePath, basePath)
-	p2 := StartPlugin(t, c, bin, writePolicy(t, enforce))
-	pod2 := RunPod(t, c, h.PodSpec{Name: "prod", Namespace: "e2e-enforce"})
-	same := RunContainer(t, pod2, h.ContainerSpec{Name: "app", Seccomp: h.SeccompRuntimeDefault, Command: workload})
-	RequireDecision(t, p2, same, []string{"recorded"}, true)
+	enforcePath := writePolicy(t, enforce)
+	// Under the harness's default runtime, Debian's runc 1.1.5, on the
+	// containerd the recording ran on.
+	p2 := StartPlugin(t, c, bin, enforcePath)
+	enforceRecorded(t, c, p2, workload)
+
+	// And under runc 1.2.8, which does more after installing the filter
+	// (issue 13: a recorded profile must start the container under both).
+	tools, err := h.FindTools()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c12 := StartContainerd(t, h.ContainerdOptions{Runc: tools.Runc12})
+	p12 := StartPlugin(t, c12, bin, enforcePath)
+	enforceRecorded(t, c12, p12, workload)
+}
+
+// lintRecorded runs `nri-seccomp profile lint --output json` on a recorded
+// profile: what record writes must pass the project's own lint (exit 0, no
+// warning or error).
+func lintRecorded(t *testing.T, bin, profilePath string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx(t), bin, "profile", "lint", "--output", "json", profilePath)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("profile lint of the recorded profile: %v\nstdout: %s\nstderr: %s", err, out, stderr.String())
+	}
+	var res struct {
+		Problems bool `json:"problems"`
+		Findings []struct {
+			Severity, Check, Field, Message string
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("profile lint --output json: %v\n%s", err, out)
+	}
+	for _, f := range res.Findings {
+		if f.Severity != "info" {
+			t.Errorf("profile lint of the recorded profile: %s: %s: %s: %s", f.Severity, f.Check, f.Field, f.Message)
+		}
+	}
+	if res.Problems {
+		t.Errorf("profile lint of the recorded profile says problems:\n%s", out)
+	}
+	t.Logf("profile lint: %d findings, all info", len(res.Findings))
+}
+
+// enforceRecorded runs, on c with the enforcing daemon p: the recorded
+// workload under the recorded profile (starts, its mkdir allowed), a
+// syscall it never made (rmdir, refused with EPERM), and `busybox true`
+// under audit.RuntimeBase alone (starts).
+func enforceRecorded(t *testing.T, c *h.Containerd, p *h.Plugin, workload []string) {
+	t.Helper()
+	pod := RunPod(t, c, h.PodSpec{Name: "prod", Namespace: "e2e-enforce"})
+	same := RunContainer(t, pod, h.ContainerSpec{Name: "app", Seccomp: h.SeccompRuntimeDefault, Command: workload})
+	RequireDecision(t, p, same, []string{"recorded"}, true)
 	if code, err := same.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
 		logs, _ := same.Logs(ctx(t))
-		t.Fatalf("the recorded workload under its profile: exit %d, %v; output %q", code, err, logs)
+		t.Fatalf("%s: the recorded workload under its profile: exit %d, %v; output %q", c.Opts.Runc, code, err, logs)
 	}
 	logs, _ := same.Logs(ctx(t))
 	r, err := h.ParseProbe(logs)
@@ -245,10 +300,10 @@ rules:
 		t.Fatalf("probe output %q: %v", logs, err)
 	}
 	RequireAllowed(t, r)
-	other := RunContainer(t, pod2, h.ContainerSpec{Name: "other", Seccomp: h.SeccompRuntimeDefault,
+	other := RunContainer(t, pod, h.ContainerSpec{Name: "other", Seccomp: h.SeccompRuntimeDefault,
 		Command: []string{h.ProbePath, "rmdir", "/tmp"}})
 	if code, err := other.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
-		t.Fatalf("other workload: exit %d, %v", code, err)
+		t.Fatalf("%s: other workload: exit %d, %v", c.Opts.Runc, code, err)
 	}
 	logs, _ = other.Logs(ctx(t))
 	r, err = h.ParseProbe(logs)
@@ -259,9 +314,9 @@ rules:
 
 	basePod := RunPod(t, c, h.PodSpec{Name: "base", Namespace: "e2e-base"})
 	bt := RunContainer(t, basePod, h.ContainerSpec{Name: "true", Seccomp: h.SeccompRuntimeDefault, Command: []string{"/bin/busybox", "true"}})
-	RequireDecision(t, p2, bt, []string{"base"}, true)
+	RequireDecision(t, p, bt, []string{"base"}, true)
 	if code, err := bt.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
 		logs, _ := bt.Logs(ctx(t))
-		t.Fatalf("busybox true under audit.RuntimeBase alone: exit %d, %v; output %q", code, err, logs)
+		t.Fatalf("%s: busybox true under audit.RuntimeBase alone: exit %d, %v; output %q", c.Opts.Runc, code, err, logs)
 	}
 }
