@@ -132,19 +132,9 @@ func TestAuditRecordThenEnforce(t *testing.T) {
 	waitEvent(t, events, 15*time.Second, "for the workload's mkdir", func(ev audit.Event) bool {
 		return ev.Syscall == "mkdir" && ev.Pod == "rec" && ev.Container == "app"
 	})
-	// A workload that does nothing: what is logged for it is what runc
-	// (after installing the filter) and process start-up need, which
-	// audit.RuntimeBase must cover, or a recorded profile could keep
-	// containers from starting.
-	noopPod := RunPod(t, c, h.PodSpec{Name: "noop", Namespace: "e2e-learn"})
-	noop := RunContainer(t, noopPod, h.ContainerSpec{Name: "true", Seccomp: h.SeccompRuntimeDefault, Command: []string{"/bin/busybox", "true"}})
-	if code, err := noop.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
-		t.Fatalf("noop run: exit %d, %v", code, err)
-	}
-	waitEvent(t, events, 15*time.Second, "for the noop container's execve", func(ev audit.Event) bool {
-		return ev.Syscall == "execve" && ev.Pod == "noop"
-	})
-	time.Sleep(2 * time.Second) // the rest of the burst, and the window's summaries
+	// A workload that does nothing, under runc 1.1.5 (this also waits out
+	// the rest of the burst and the window's summaries).
+	requireBaseCovers(t, c, events)
 
 	profilePath := filepath.Join(t.TempDir(), "recorded.json")
 	out, err := exec.CommandContext(ctx(t), bin, "record", "--log", events, "--namespace", "e2e-learn", "--pod", "rec", "-o", profilePath).CombinedOutput()
@@ -183,25 +173,6 @@ func TestAuditRecordThenEnforce(t *testing.T) {
 		names = append(names, n)
 	}
 	t.Logf("syscalls logged for the workload: %s", strings.Join(names, " "))
-	base := map[string]bool{}
-	for _, n := range audit.RuntimeBase {
-		base[n] = true
-	}
-	var missing, noopSeen []string
-	for _, ev := range readEvents(t, events) {
-		if ev.Pod != "noop" || slices.Contains(noopSeen, ev.Syscall) {
-			continue
-		}
-		noopSeen = append(noopSeen, ev.Syscall)
-		if !base[ev.Syscall] {
-			missing = append(missing, ev.Syscall)
-		}
-	}
-	slices.Sort(noopSeen)
-	t.Logf("syscalls logged for a container running busybox true: %s", strings.Join(noopSeen, " "))
-	if len(missing) > 0 {
-		t.Errorf("audit.RuntimeBase lacks %v, which runc and a trivial process needed here", missing)
-	}
 
 	// Enforce: a new daemon with the recorded profile.
 	if code, err := p.Stop(); err != nil || code != 0 {
@@ -245,8 +216,47 @@ rules:
 		t.Fatal(err)
 	}
 	c12 := StartContainerd(t, h.ContainerdOptions{Runc: tools.Runc12})
+	events12 := filepath.Join(c12.Dir, "audit-events.jsonl")
+	learn12 := StartPlugin(t, c12, bin, writePolicy(t, learnPolicy), "--audit", "--audit-events", events12, "--audit-window", "1s")
+	requireBaseCovers(t, c12, events12)
+	if code, err := learn12.Stop(); err != nil || code != 0 {
+		t.Fatalf("stop the learning daemon (runc 1.2.8): %d %v", code, err)
+	}
 	p12 := StartPlugin(t, c12, bin, enforcePath)
 	enforceRecorded(t, c12, p12, workload)
+}
+
+// requireBaseCovers runs a workload that does nothing (busybox true) in
+// e2e-learn on c, where a learning daemon writes events: what is logged for
+// it is what the runtime (after installing the filter) and process start-up
+// need, which audit.RuntimeBase must cover, or a recorded profile could keep
+// containers from starting.
+func requireBaseCovers(t *testing.T, c *h.Containerd, events string) {
+	t.Helper()
+	noopPod := RunPod(t, c, h.PodSpec{Name: "noop", Namespace: "e2e-learn"})
+	noop := RunContainer(t, noopPod, h.ContainerSpec{Name: "true", Seccomp: h.SeccompRuntimeDefault, Command: []string{"/bin/busybox", "true"}})
+	if code, err := noop.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
+		t.Fatalf("%s: noop run: exit %d, %v", c.Opts.Runc, code, err)
+	}
+	waitEvent(t, events, 15*time.Second, "for the noop container's execve", func(ev audit.Event) bool {
+		return ev.Syscall == "execve" && ev.Pod == "noop"
+	})
+	time.Sleep(2 * time.Second) // the rest of the burst
+	var missing, seen []string
+	for _, ev := range readEvents(t, events) {
+		if ev.Pod != "noop" || slices.Contains(seen, ev.Syscall) {
+			continue
+		}
+		seen = append(seen, ev.Syscall)
+		if !slices.Contains(audit.RuntimeBase, ev.Syscall) {
+			missing = append(missing, ev.Syscall)
+		}
+	}
+	slices.Sort(seen)
+	t.Logf("%s: syscalls logged for a container running busybox true: %s", c.Opts.Runc, strings.Join(seen, " "))
+	if len(missing) > 0 {
+		t.Errorf("%s: audit.RuntimeBase lacks %v, which runc and a trivial process needed here", c.Opts.Runc, missing)
+	}
 }
 
 // lintRecorded runs `nri-seccomp profile lint --output json` on a recorded
