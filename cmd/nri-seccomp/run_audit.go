@@ -48,17 +48,9 @@ func (a *auditRun) start(ctx context.Context, p *plugin.Plugin, logger *log.Entr
 	if !*a.enabled {
 		return -1
 	}
-	var src audit.Source
-	switch *a.source {
-	case "auto":
-		src = audit.DefaultSource()
-	case "kmsg":
-		src = &audit.Kmsg{}
-	case "":
+	if *a.source == "" {
 		fmt.Fprintln(stderr, "nri-seccomp run: --audit-source: empty")
 		return exitUsage
-	default:
-		src = &audit.FileFollower{Path: *a.source}
 	}
 	if *a.window <= 0 || *a.burst <= 0 {
 		fmt.Fprintln(stderr, "nri-seccomp run: --audit-window and --audit-burst must be positive")
@@ -73,15 +65,19 @@ func (a *auditRun) start(ctx context.Context, p *plugin.Plugin, logger *log.Entr
 		}
 		a.file, events = f, f
 	}
-	var counters audit.Counters
+	var (
+		counters audit.Counters
+		prom     *audit.PromCounters
+	)
 	if reg := m.Registry(); reg != nil {
 		c, err := audit.NewPromCounters(reg)
 		if err != nil {
 			fmt.Fprintf(stderr, "nri-seccomp: refusing to start: %v\n", err)
 			return exitFail
 		}
-		counters = c
+		counters, prom = c, c
 	}
+	src := auditSource(*a.source, logger, prom)
 
 	reg := registry.New()
 	p.SetRegistry(reg)
@@ -100,6 +96,33 @@ func (a *auditRun) start(ctx context.Context, p *plugin.Plugin, logger *log.Entr
 		}
 	}()
 	return -1
+}
+
+// auditSource returns the source --audit-source names (not empty). A
+// followed file, auditd's log found by auto or one named, reports each line
+// it skips for being over its limit: a warning naming the file and offset,
+// and the lines-skipped counter when there are metrics. Without this the
+// line, and any record in it, would be gone without a trace.
+func auditSource(name string, logger *log.Entry, prom *audit.PromCounters) audit.Source {
+	var src audit.Source
+	switch name {
+	case "auto":
+		src = audit.DefaultSource()
+	case "kmsg":
+		src = &audit.Kmsg{}
+	default:
+		src = &audit.FileFollower{Path: name}
+	}
+	if ff, ok := src.(*audit.FileFollower); ok {
+		ff.Warn = func(w audit.Warning) {
+			// A fresh entry per warning: the shared logger is not modified.
+			logger.WithField("file", audit.Printable(w.File)).Warn("seccomp audit source: " + w.Msg)
+			if prom != nil {
+				prom.SkippedLine()
+			}
+		}
+	}
+	return src
 }
 
 // stop ends the pipeline and closes the events file.

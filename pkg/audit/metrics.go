@@ -11,6 +11,7 @@ import (
 //	nri_seccomp_audit_records_total{namespace,pod,container,syscall,action}
 //	nri_seccomp_audit_events_suppressed_total
 //	nri_seccomp_audit_malformed_records_total
+//	nri_seccomp_audit_lines_skipped_total
 //
 // Every record is counted, rate limiting or not. Records whose PID matched
 // no container have empty namespace, pod and container labels. Series of
@@ -20,6 +21,7 @@ type PromCounters struct {
 	records    *prometheus.CounterVec
 	suppressed prometheus.Counter
 	malformed  prometheus.Counter
+	skipped    prometheus.Counter
 }
 
 // NewPromCounters registers the counters on reg.
@@ -37,8 +39,12 @@ func NewPromCounters(reg prometheus.Registerer) (*PromCounters, error) {
 			Namespace: "nri_seccomp", Subsystem: "audit", Name: "malformed_records_total",
 			Help: "Lines that looked like seccomp audit records but could not be read.",
 		}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "nri_seccomp", Subsystem: "audit", Name: "lines_skipped_total",
+			Help: "Lines of the followed audit log skipped unread for being over the line limit (64 KiB); each is also a warning in the log.",
+		}),
 	}
-	for _, col := range []prometheus.Collector{c.records, c.suppressed, c.malformed} {
+	for _, col := range []prometheus.Collector{c.records, c.suppressed, c.malformed, c.skipped} {
 		if err := reg.Register(col); err != nil {
 			return nil, fmt.Errorf("audit metrics: %w", err)
 		}
@@ -56,3 +62,8 @@ func (c *PromCounters) Suppressed(n int) { c.suppressed.Add(float64(n)) }
 
 // Malformed counts one unreadable record.
 func (c *PromCounters) Malformed() { c.malformed.Inc() }
+
+// SkippedLine counts one line of the source skipped for its length. Not
+// part of Counters: only a followed file skips lines (the kernel log's
+// records are bounded), and the daemon wires it to the follower's Warn.
+func (c *PromCounters) SkippedLine() { c.skipped.Inc() }

@@ -27,8 +27,12 @@ var ErrNoRecords = errors.New("no seccomp records for the workload")
 // program, so the Go runtime's own calls (futex, clone, tgkill, ...) are in
 // too, and the variants older runc and libc use (access, readlink, ...).
 // openat2: runc 1.2 opens /proc files with it ("unsafe procfs detected"
-// without it); `profile lint`'s runc check (pkg/profiletool) requires every
-// name of its list, and a test keeps this set a superset of it. x86_64
+// without it). statx: runc 1.2.8 checks its procfs handles with
+// STATX_MNT_ID ("check safety of /proc/thread-self/fd/N magiclink ...
+// operation not permitted" without it; 1.1.5 never calls it, so a profile
+// recorded under 1.1.5 needs it from here). `profile lint`'s runc check
+// (pkg/profiletool) requires every name of its list, and a test keeps this
+// set a superset of it. x86_64
 // names: on another architecture, those it lacks are left out.
 var RuntimeBase = []string{
 	"access", "arch_prctl", "brk", "capget", "capset", "chdir", "clone",
@@ -40,7 +44,7 @@ var RuntimeBase = []string{
 	"openat2", "prctl", "prlimit64", "read", "readlink", "readlinkat", "rseq",
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sched_getaffinity",
 	"sched_yield", "set_robust_list", "set_tid_address", "setgid",
-	"setgroups", "setuid", "sigaltstack", "tgkill", "uname", "write",
+	"setgroups", "setuid", "sigaltstack", "statx", "tgkill", "uname", "write",
 }
 
 // ProfileOptions selects the workload a profile is recorded for.

@@ -12,6 +12,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/errnos"
 )
 
 // Level orders seccomp actions by strictness. The order is the one the kernel uses
@@ -107,7 +109,9 @@ func (v Verdict) ErrnoRet() *uint {
 func (v Verdict) String() string {
 	s := string(v.Action())
 	if v.Level == LevelErrno || v.Level == LevelTrace {
-		name := unix.ErrnoName(unix.Errno(v.Ret))
+		// The kernel's names (EOPNOTSUPP, EUCLEAN), not x/sys's (ENOTSUP,
+		// EFSCORRUPTED): the same names the policy accepts and auditctl prints.
+		name := errnos.Name(v.Ret)
 		if name == "" {
 			name = fmt.Sprint(v.Ret)
 		}

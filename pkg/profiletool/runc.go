@@ -29,6 +29,7 @@ var runcNeeds = []RuncNeed{
 	{[]string{"fstatfs", "openat", "getdents64", "fcntl", "close"}, "runc closes the descriptors the container must not inherit"},
 	{[]string{"newfstatat", "write"}, "runc finds the executable and signals the exec fifo"},
 	{[]string{"openat2"}, "runc 1.2.8 opens /proc files with openat2 (measured: \"unsafe procfs detected\")"},
+	{[]string{"statx"}, "runc 1.2.8 checks its /proc handles with statx(STATX_MNT_ID) (measured: \"check safety of ... magiclink\")"},
 	{[]string{"capget", "capset", "prctl"}, "runc drops capabilities without no_new_privs"},
 	{[]string{"setgroups", "setgid", "setuid"}, "runc switches to the container's user"},
 	{[]string{"futex", "rt_sigprocmask", "rt_sigreturn", "sched_yield", "nanosleep", "mmap", "munmap"}, "the Go runtime inside runc's init process"},

@@ -132,19 +132,9 @@ func TestAuditRecordThenEnforce(t *testing.T) {
 	waitEvent(t, events, 15*time.Second, "for the workload's mkdir", func(ev audit.Event) bool {
 		return ev.Syscall == "mkdir" && ev.Pod == "rec" && ev.Container == "app"
 	})
-	// A workload that does nothing: what is logged for it is what runc
-	// (after installing the filter) and process start-up need, which
-	// audit.RuntimeBase must cover, or a recorded profile could keep
-	// containers from starting.
-	noopPod := RunPod(t, c, h.PodSpec{Name: "noop", Namespace: "e2e-learn"})
-	noop := RunContainer(t, noopPod, h.ContainerSpec{Name: "true", Seccomp: h.SeccompRuntimeDefault, Command: []string{"/bin/busybox", "true"}})
-	if code, err := noop.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
-		t.Fatalf("noop run: exit %d, %v", code, err)
-	}
-	waitEvent(t, events, 15*time.Second, "for the noop container's execve", func(ev audit.Event) bool {
-		return ev.Syscall == "execve" && ev.Pod == "noop"
-	})
-	time.Sleep(2 * time.Second) // the rest of the burst, and the window's summaries
+	// A workload that does nothing, under runc 1.1.5 (this also waits out
+	// the rest of the burst and the window's summaries).
+	requireBaseCovers(t, c, events)
 
 	profilePath := filepath.Join(t.TempDir(), "recorded.json")
 	out, err := exec.CommandContext(ctx(t), bin, "record", "--log", events, "--namespace", "e2e-learn", "--pod", "rec", "-o", profilePath).CombinedOutput()
@@ -169,6 +159,7 @@ func TestAuditRecordThenEnforce(t *testing.T) {
 	if prof.DefaultAction != specs.ActErrno || !allowed["mkdir"] || !allowed["execve"] || allowed["rmdir"] {
 		t.Fatalf("recorded profile: default %s, mkdir %v execve %v rmdir %v:\n%s", prof.DefaultAction, allowed["mkdir"], allowed["execve"], allowed["rmdir"], data)
 	}
+	lintRecorded(t, bin, profilePath)
 	// Which of the base set the recording saw: the base set must be a
 	// superset of what runc and process start-up needed here.
 	seen := map[string]bool{}
@@ -182,25 +173,6 @@ func TestAuditRecordThenEnforce(t *testing.T) {
 		names = append(names, n)
 	}
 	t.Logf("syscalls logged for the workload: %s", strings.Join(names, " "))
-	base := map[string]bool{}
-	for _, n := range audit.RuntimeBase {
-		base[n] = true
-	}
-	var missing, noopSeen []string
-	for _, ev := range readEvents(t, events) {
-		if ev.Pod != "noop" || slices.Contains(noopSeen, ev.Syscall) {
-			continue
-		}
-		noopSeen = append(noopSeen, ev.Syscall)
-		if !base[ev.Syscall] {
-			missing = append(missing, ev.Syscall)
-		}
-	}
-	slices.Sort(noopSeen)
-	t.Logf("syscalls logged for a container running busybox true: %s", strings.Join(noopSeen, " "))
-	if len(missing) > 0 {
-		t.Errorf("audit.RuntimeBase lacks %v, which runc and a trivial process needed here", missing)
-	}
 
 	// Enforce: a new daemon with the recorded profile.
 	if code, err := p.Stop(); err != nil || code != 0 {
@@ -231,13 +203,106 @@ rules:
   action: tighten
   profile: base
 `, profilePath, basePath)
-	p2 := StartPlugin(t, c, bin, writePolicy(t, enforce))
-	pod2 := RunPod(t, c, h.PodSpec{Name: "prod", Namespace: "e2e-enforce"})
-	same := RunContainer(t, pod2, h.ContainerSpec{Name: "app", Seccomp: h.SeccompRuntimeDefault, Command: workload})
-	RequireDecision(t, p2, same, []string{"recorded"}, true)
+	enforcePath := writePolicy(t, enforce)
+	// Under the harness's default runtime, Debian's runc 1.1.5, on the
+	// containerd the recording ran on.
+	p2 := StartPlugin(t, c, bin, enforcePath)
+	enforceRecorded(t, c, p2, workload)
+
+	// And under runc 1.2.8, which does more after installing the filter
+	// (issue 13: a recorded profile must start the container under both).
+	tools, err := h.FindTools()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c12 := StartContainerd(t, h.ContainerdOptions{Runc: tools.Runc12})
+	events12 := filepath.Join(c12.Dir, "audit-events.jsonl")
+	learn12 := StartPlugin(t, c12, bin, writePolicy(t, learnPolicy), "--audit", "--audit-events", events12, "--audit-window", "1s")
+	requireBaseCovers(t, c12, events12)
+	if code, err := learn12.Stop(); err != nil || code != 0 {
+		t.Fatalf("stop the learning daemon (runc 1.2.8): %d %v", code, err)
+	}
+	p12 := StartPlugin(t, c12, bin, enforcePath)
+	enforceRecorded(t, c12, p12, workload)
+}
+
+// requireBaseCovers runs a workload that does nothing (busybox true) in
+// e2e-learn on c, where a learning daemon writes events: what is logged for
+// it is what the runtime (after installing the filter) and process start-up
+// need, which audit.RuntimeBase must cover, or a recorded profile could keep
+// containers from starting.
+func requireBaseCovers(t *testing.T, c *h.Containerd, events string) {
+	t.Helper()
+	noopPod := RunPod(t, c, h.PodSpec{Name: "noop", Namespace: "e2e-learn"})
+	noop := RunContainer(t, noopPod, h.ContainerSpec{Name: "true", Seccomp: h.SeccompRuntimeDefault, Command: []string{"/bin/busybox", "true"}})
+	if code, err := noop.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
+		t.Fatalf("%s: noop run: exit %d, %v", c.Opts.Runc, code, err)
+	}
+	waitEvent(t, events, 15*time.Second, "for the noop container's execve", func(ev audit.Event) bool {
+		return ev.Syscall == "execve" && ev.Pod == "noop"
+	})
+	time.Sleep(2 * time.Second) // the rest of the burst
+	var missing, seen []string
+	for _, ev := range readEvents(t, events) {
+		if ev.Pod != "noop" || slices.Contains(seen, ev.Syscall) {
+			continue
+		}
+		seen = append(seen, ev.Syscall)
+		if !slices.Contains(audit.RuntimeBase, ev.Syscall) {
+			missing = append(missing, ev.Syscall)
+		}
+	}
+	slices.Sort(seen)
+	t.Logf("%s: syscalls logged for a container running busybox true: %s", c.Opts.Runc, strings.Join(seen, " "))
+	if len(missing) > 0 {
+		t.Errorf("%s: audit.RuntimeBase lacks %v, which runc and a trivial process needed here", c.Opts.Runc, missing)
+	}
+}
+
+// lintRecorded runs `nri-seccomp profile lint --output json` on a recorded
+// profile: what record writes must pass the project's own lint (exit 0, no
+// warning or error).
+func lintRecorded(t *testing.T, bin, profilePath string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx(t), bin, "profile", "lint", "--output", "json", profilePath)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("profile lint of the recorded profile: %v\nstdout: %s\nstderr: %s", err, out, stderr.String())
+	}
+	var res struct {
+		Problems bool `json:"problems"`
+		Findings []struct {
+			Severity, Check, Field, Message string
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("profile lint --output json: %v\n%s", err, out)
+	}
+	for _, f := range res.Findings {
+		if f.Severity != "info" {
+			t.Errorf("profile lint of the recorded profile: %s: %s: %s: %s", f.Severity, f.Check, f.Field, f.Message)
+		}
+	}
+	if res.Problems {
+		t.Errorf("profile lint of the recorded profile says problems:\n%s", out)
+	}
+	t.Logf("profile lint: %d findings, all info", len(res.Findings))
+}
+
+// enforceRecorded runs, on c with the enforcing daemon p: the recorded
+// workload under the recorded profile (starts, its mkdir allowed), a
+// syscall it never made (rmdir, refused with EPERM), and `busybox true`
+// under audit.RuntimeBase alone (starts).
+func enforceRecorded(t *testing.T, c *h.Containerd, p *h.Plugin, workload []string) {
+	t.Helper()
+	pod := RunPod(t, c, h.PodSpec{Name: "prod", Namespace: "e2e-enforce"})
+	same := RunContainer(t, pod, h.ContainerSpec{Name: "app", Seccomp: h.SeccompRuntimeDefault, Command: workload})
+	RequireDecision(t, p, same, []string{"recorded"}, true)
 	if code, err := same.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
 		logs, _ := same.Logs(ctx(t))
-		t.Fatalf("the recorded workload under its profile: exit %d, %v; output %q", code, err, logs)
+		t.Fatalf("%s: the recorded workload under its profile: exit %d, %v; output %q", c.Opts.Runc, code, err, logs)
 	}
 	logs, _ := same.Logs(ctx(t))
 	r, err := h.ParseProbe(logs)
@@ -245,10 +310,10 @@ rules:
 		t.Fatalf("probe output %q: %v", logs, err)
 	}
 	RequireAllowed(t, r)
-	other := RunContainer(t, pod2, h.ContainerSpec{Name: "other", Seccomp: h.SeccompRuntimeDefault,
+	other := RunContainer(t, pod, h.ContainerSpec{Name: "other", Seccomp: h.SeccompRuntimeDefault,
 		Command: []string{h.ProbePath, "rmdir", "/tmp"}})
 	if code, err := other.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
-		t.Fatalf("other workload: exit %d, %v", code, err)
+		t.Fatalf("%s: other workload: exit %d, %v", c.Opts.Runc, code, err)
 	}
 	logs, _ = other.Logs(ctx(t))
 	r, err = h.ParseProbe(logs)
@@ -259,9 +324,9 @@ rules:
 
 	basePod := RunPod(t, c, h.PodSpec{Name: "base", Namespace: "e2e-base"})
 	bt := RunContainer(t, basePod, h.ContainerSpec{Name: "true", Seccomp: h.SeccompRuntimeDefault, Command: []string{"/bin/busybox", "true"}})
-	RequireDecision(t, p2, bt, []string{"base"}, true)
+	RequireDecision(t, p, bt, []string{"base"}, true)
 	if code, err := bt.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
 		logs, _ := bt.Logs(ctx(t))
-		t.Fatalf("busybox true under audit.RuntimeBase alone: exit %d, %v; output %q", code, err, logs)
+		t.Fatalf("%s: busybox true under audit.RuntimeBase alone: exit %d, %v; output %q", c.Opts.Runc, code, err, logs)
 	}
 }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
+	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+)
+
+// run --audit with a followed file: a line over the follower's limit is not
+// dropped silently. The daemon logs a warning naming the file and the
+// line's offset, and counts it in nri_seccomp_audit_lines_skipped_total; the
+// record after it is still read.
+func TestRunAuditOverlongLineWarns(t *testing.T) {
+	eng, err := loadEngine(writeFile(t, t.TempDir(), "p.yaml", goodPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plugin.New(plugin.Options{Decider: eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	src := writeFile(t, dir, "audit.log", "")
+	events := filepath.Join(dir, "events.jsonl")
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	a := addAuditFlags(fs)
+	if err := fs.Parse([]string{"--audit", "--audit-source", src, "--audit-events", events}); err != nil {
+		t.Fatal(err)
+	}
+	logger := logrus.New()
+	var logBuf syncWriter
+	logger.Out = &logBuf
+	logger.Formatter = &logrus.JSONFormatter{}
+	m := metrics.New()
+	if code := a.start(context.Background(), p, logrus.NewEntry(logger), m, "node-1", &bytes.Buffer{}); code != -1 {
+		t.Fatalf("start: %d", code)
+	}
+	defer a.stop()
+	time.Sleep(300 * time.Millisecond) // past the follower's seek to the end
+
+	// 10 bytes of an ordinary line first, so the overlong one starts at
+	// offset 10; then 70 KiB without a newline inside; then a record.
+	record := `type=SECCOMP msg=audit(1795726957.700:122): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=999999 comm="gen2" exe="/tmp/gen2" sig=0 arch=c000003e syscall=84 compat=0 ip=0x1 code=0x50000`
+	content := "123456789\n" + strings.Repeat("x", 70<<10) + "\n" + record + "\n"
+	f, err := os.OpenFile(src, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(content); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if data, _ := os.ReadFile(events); len(data) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the record after the overlong line was not read; log:\n%s", logBuf.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	var warned []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logBuf.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if msg, _ := entry["msg"].(string); strings.HasPrefix(msg, "seccomp audit source: ") {
+			warned = append(warned, entry)
+		}
+	}
+	want := "seccomp audit source: line at offset 10 over the limit of 65536 bytes: skipped"
+	if len(warned) != 1 || warned[0]["msg"] != want || warned[0]["level"] != "warning" || warned[0]["file"] != src {
+		t.Fatalf("want one warning %q with file %s, got %v; log:\n%s", want, src, warned, logBuf.String())
+	}
+	if got := counterValue(t, m, "nri_seccomp_audit_lines_skipped_total"); got != 1 {
+		t.Errorf("nri_seccomp_audit_lines_skipped_total = %v, want 1", got)
+	}
+}
+
+// counterValue returns the value of the unlabelled counter name in m.
+func counterValue(t *testing.T, m *metrics.Metrics, name string) float64 {
+	t.Helper()
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no counter %s", name)
+	return 0
+}
