@@ -66,7 +66,11 @@ func cmdPosture(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			notes = append(notes, warnings...)
 		}
 	}
-	in.Scan, err = posture.ScanProc(*proc)
+	known := make(map[string]bool, len(in.Meta))
+	for id := range in.Meta {
+		known[id] = true
+	}
+	in.Scan, err = posture.ScanProc(*proc, known)
 	if err != nil {
 		return fail(err)
 	}

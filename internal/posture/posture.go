@@ -202,7 +202,7 @@ func classify(c Container, d Decision, decided bool) (Class, string) {
 func notes(in Input, r Report) []string {
 	var n []string
 	if in.Meta == nil {
-		n = append(n, "containerd was not asked: no namespaces, images or pod names, and no way to tell containers outside CRI")
+		n = append(n, "containerd was not asked: no namespaces, images or pod names, no way to tell containers outside CRI, and containers whose id is not 64 hex digits (ctr run NAME) are missed")
 	}
 	if in.Decisions == nil {
 		n = append(n, "no decision log: no container is known to be decided by nri-seccomp")

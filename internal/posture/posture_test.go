@@ -8,7 +8,7 @@ import (
 
 func testScan(t *testing.T) Scan {
 	t.Helper()
-	s, err := ScanProc("testdata/proc")
+	s, err := ScanProc("testdata/proc", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

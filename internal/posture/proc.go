@@ -68,7 +68,13 @@ type Scan struct {
 // ScanProc walks the procfs mounted at root ("/proc" outside tests). A PID
 // that vanishes between the directory listing and the reads is counted, not
 // an error: processes come and go while the walk runs.
-func ScanProc(root string) (Scan, error) {
+//
+// known holds container ids a runtime reported (containerd's, any
+// namespace), or is nil. It finds containers whose id is not 64 hex digits:
+// `ctr run NAME` puts the container in cgroup /<namespace>/NAME, which no
+// pattern can tell from any other cgroup, so such a container is found only
+// when the runtime names it.
+func ScanProc(root string, known map[string]bool) (Scan, error) {
 	s := Scan{Containers: map[string][]Process{}}
 	pids, truncated, err := listPIDs(root)
 	if err != nil {
@@ -76,7 +82,7 @@ func ScanProc(root string) (Scan, error) {
 	}
 	s.Truncated = truncated
 	for _, pid := range pids {
-		id, p, err := readProcess(root, pid)
+		id, p, err := readProcess(root, pid, known)
 		switch {
 		case vanished(err):
 			s.Vanished++
@@ -131,13 +137,16 @@ func vanished(err error) bool {
 
 // readProcess reads the container id (empty for a host process) and the
 // seccomp state of pid.
-func readProcess(root string, pid int) (string, Process, error) {
+func readProcess(root string, pid int, known map[string]bool) (string, Process, error) {
 	dir := filepath.Join(root, strconv.Itoa(pid))
 	cg, err := readBounded(filepath.Join(dir, "cgroup"))
 	if err != nil {
 		return "", Process{}, err
 	}
 	id := ContainerID(cg)
+	if id == "" {
+		id = knownID(cg, known)
+	}
 	if id == "" {
 		return "", Process{}, nil // no need to read the status of host processes
 	}
@@ -225,6 +234,24 @@ func ContainerID(cgroup []byte) string {
 		}
 	}
 	return best
+}
+
+// knownID returns the first known id that is the last element of a cgroup
+// path in cgroup ("12:memory:/default/NAME"), or "".
+func knownID(cgroup []byte, known map[string]bool) string {
+	if len(known) == 0 {
+		return ""
+	}
+	for line := range bytes.SplitSeq(cgroup, []byte("\n")) {
+		i := bytes.LastIndexByte(line, '/')
+		if i < 0 {
+			continue
+		}
+		if last := string(line[i+1:]); known[last] {
+			return last
+		}
+	}
+	return ""
 }
 
 // lastHexID returns the last run of exactly 64 lowercase hex digits in b.

@@ -19,7 +19,7 @@ var (
 )
 
 func TestScanProc(t *testing.T) {
-	s, err := ScanProc("testdata/proc")
+	s, err := ScanProc("testdata/proc", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestScanProc(t *testing.T) {
 			idD: {{PID: 400, Seccomp: 0, Filters: 0}},
 			idF: {{PID: 700, Seccomp: 2, Filters: 3}},
 		},
-		HostProcesses: 1, // PID 1
+		HostProcesses: 2, // PID 1; 800 (ctr run my-box, unknown without containerd)
 		Vanished:      2, // 500: no cgroup; 501: cgroup, then no status
 		Unreadable:    1, // 600
 	}
@@ -41,7 +41,7 @@ func TestScanProc(t *testing.T) {
 }
 
 func TestScanProcMissingRoot(t *testing.T) {
-	_, err := ScanProc(filepath.Join(t.TempDir(), "nope"))
+	_, err := ScanProc(filepath.Join(t.TempDir(), "nope"), nil)
 	if !errors.Is(err, ErrProc) || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("err = %v, want ErrProc wrapping ENOENT", err)
 	}
@@ -99,6 +99,32 @@ func TestParseStatus(t *testing.T) {
 			}
 			if err != nil || got != tt.want {
 				t.Fatalf("parseStatus = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// A container whose id is not 64 hex digits (ctr run NAME) is found only
+// when containerd names it; otherwise its process counts as the host's.
+func TestScanProcKnownIDs(t *testing.T) {
+	tests := []struct {
+		name  string
+		known map[string]bool
+		want  []Process
+		host  int
+	}{
+		{"unknown", nil, nil, 2},
+		{"known", map[string]bool{"my-box": true}, []Process{{PID: 800, Seccomp: 0, Filters: 0}}, 1},
+		{"other id", map[string]bool{"e2e": true}, nil, 2}, // only the last element of a path
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := ScanProc("testdata/proc", tt.known)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(s.Containers["my-box"], tt.want) || s.HostProcesses != tt.host {
+				t.Errorf("my-box %+v, host %d; want %+v, %d", s.Containers["my-box"], s.HostProcesses, tt.want, tt.host)
 			}
 		})
 	}
