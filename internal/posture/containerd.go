@@ -2,9 +2,11 @@ package posture
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 
 	containersapi "github.com/containerd/containerd/api/services/containers/v1"
@@ -39,6 +41,16 @@ const (
 	LabelPodNamespace  = "io.kubernetes.pod.namespace"
 	LabelPodName       = "io.kubernetes.pod.name"
 	LabelContainerName = "io.kubernetes.container.name"
+)
+
+// OCI annotations containerd's CRI plugin sets on every container it
+// creates; the io.kubernetes.* labels above come from the kubelet's
+// container config and are missing when another CRI client (crictl)
+// creates the container.
+const (
+	annotationSandboxNamespace = "io.kubernetes.cri.sandbox-namespace"
+	annotationSandboxName      = "io.kubernetes.cri.sandbox-name"
+	annotationContainerName    = "io.kubernetes.cri.container-name"
 )
 
 // Meta is what containerd knows about one container.
@@ -82,7 +94,7 @@ func Containerd(ctx context.Context, socket string) (map[string]Meta, []string, 
 					c.GetID(), prev.Namespace, name, prev.Namespace))
 				return
 			}
-			out[c.GetID()] = Meta{Namespace: name, Image: c.GetImage(), Labels: c.GetLabels()}
+			out[c.GetID()] = Meta{Namespace: name, Image: c.GetImage(), Labels: withCRIAnnotations(c)}
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %s: namespace %s: listing containers: %w", ErrContainerd, abs, name, err)
@@ -109,4 +121,30 @@ func listNamespace(ctx context.Context, cc containersapi.ContainersClient, ns st
 		}
 		fn(msg.GetContainer())
 	}
+}
+
+// withCRIAnnotations returns the container's labels, with the pod and
+// container names filled in from its OCI spec's CRI annotations where the
+// labels lack them. The spec is JSON (containerd's typeurl registers
+// runtime-spec's Spec as JSON); a spec that does not decode adds nothing.
+func withCRIAnnotations(c *containersapi.Container) map[string]string {
+	labels := c.GetLabels()
+	var spec struct {
+		Annotations map[string]string `json:"annotations"`
+	}
+	if json.Unmarshal(c.GetSpec().GetValue(), &spec) != nil || len(spec.Annotations) == 0 {
+		return labels
+	}
+	out := make(map[string]string, len(labels)+3)
+	maps.Copy(out, labels)
+	for label, ann := range map[string]string{
+		LabelPodNamespace:  annotationSandboxNamespace,
+		LabelPodName:       annotationSandboxName,
+		LabelContainerName: annotationContainerName,
+	} {
+		if v, ok := spec.Annotations[ann]; ok && out[label] == "" {
+			out[label] = v
+		}
+	}
+	return out
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // fakeContainerd serves the two services posture calls, with containers
@@ -81,6 +82,12 @@ func TestContainerd(t *testing.T) {
 			"k8s.io": {
 				{ID: idB, Image: "web:1", Labels: map[string]string{LabelCRIKind: "container", LabelPodName: "web"}},
 				{ID: idC, Image: "pause"},
+				// crictl: no io.kubernetes labels, the names in the spec's annotations
+				{ID: idD, Image: "busybox", Labels: map[string]string{LabelCRIKind: "container"}, Spec: &anypb.Any{
+					TypeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Spec",
+					Value:   []byte(`{"ociVersion":"1.2.0","annotations":{"io.kubernetes.cri.sandbox-namespace":"team","io.kubernetes.cri.sandbox-name":"db","io.kubernetes.cri.container-name":"pg"}}`)}},
+				// a spec that is not JSON adds nothing
+				{ID: idE, Labels: map[string]string{LabelPodName: "kept"}, Spec: &anypb.Any{Value: []byte{0x0a, 0x01}}},
 			},
 		},
 	}
@@ -94,6 +101,9 @@ func TestContainerd(t *testing.T) {
 		"my-box": {Namespace: "default", Image: "busybox"},
 		idC:      {Namespace: "default", Image: "dup"},
 		idB:      {Namespace: "k8s.io", Image: "web:1", Labels: map[string]string{LabelCRIKind: "container", LabelPodName: "web"}},
+		idD: {Namespace: "k8s.io", Image: "busybox", Labels: map[string]string{LabelCRIKind: "container",
+			LabelPodNamespace: "team", LabelPodName: "db", LabelContainerName: "pg"}},
+		idE: {Namespace: "k8s.io", Labels: map[string]string{LabelPodName: "kept"}},
 	}
 	if !reflect.DeepEqual(meta, want) {
 		t.Errorf("meta:\n got %+v\nwant %+v", meta, want)
