@@ -56,12 +56,15 @@ func TestPosture(t *testing.T) {
 
 	// ctr run: containerd's own API, another namespace, no CRI, no NRI.
 	// Its id is a name, not 64 hex digits: posture finds its cgroup
-	// (/e2e-posture/posture-ctr-run) through containerd's list.
+	// (<parent>/posture-ctr-run) through containerd's list. The cgroup goes
+	// under this instance's parent, which the harness cleans up (ctr's
+	// default, /e2e-posture/<id>, would leave /e2e-posture behind).
 	const ns, ctrID = "e2e-posture", "posture-ctr-run"
 	if out, err := c.Ctr(ctx(t), "-n", ns, "images", "import", "--platform", "linux/amd64", images.Busybox); err != nil {
 		t.Fatalf("ctr import: %v: %s", err, out)
 	}
-	if out, err := c.Ctr(ctx(t), "-n", ns, "run", "-d", "--null-io", "--runc-binary", c.Tools.Runc, h.BusyboxImage, ctrID, "sleep", "3600"); err != nil {
+	if out, err := c.Ctr(ctx(t), "-n", ns, "run", "-d", "--null-io", "--runc-binary", c.Tools.Runc,
+		"--cgroup", c.CgroupParent+"/"+ctrID, h.BusyboxImage, ctrID, "sleep", "3600"); err != nil {
 		t.Fatalf("ctr run: %v: %s", err, out)
 	}
 	t.Cleanup(func() {
