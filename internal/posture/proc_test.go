@@ -129,3 +129,26 @@ func TestScanProcKnownIDs(t *testing.T) {
 		})
 	}
 }
+
+// The real kernel's status format parses, and the real /proc walks.
+func TestRealProc(t *testing.T) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := parseStatus(b)
+	if err != nil || p.Seccomp < SeccompDisabled || p.Seccomp > SeccompFilter {
+		t.Fatalf("parseStatus(/proc/self/status) = %+v, %v", p, err)
+	}
+	s, err := ScanProc("/proc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := s.HostProcesses
+	for _, procs := range s.Containers {
+		n += len(procs)
+	}
+	if n == 0 || s.Truncated {
+		t.Fatalf("real /proc: %d processes, truncated %v", n, s.Truncated)
+	}
+}
