@@ -33,6 +33,7 @@ Usage:
   nri-seccomp audit report [flags]  seccomp audit records per container
   nri-seccomp record   [flags]   least-privilege profile from what a pod was seen doing
   nri-seccomp auditd-rules [flags] audit.rules lines for the syscalls a policy refuses
+  nri-seccomp posture  [flags]   every container on the node and its seccomp state
   nri-seccomp version            print the version and the revision it was built from
 
 Exit status of every command:
@@ -42,7 +43,8 @@ Exit status of every command:
   2  the command could not run: a bad flag or argument, a file that cannot
      be read (profile diff: any error)
 Results go to stdout; errors and warnings to stderr. With --output json
-(check, explain, profile show|diff|lint, audit report, auditd-rules) stdout
+(check, explain, profile show|diff|lint, audit report, auditd-rules,
+posture) stdout
 is one JSON value, or empty when there is no result (then stderr says why). A file argument or flag may be "-" for stdin, except
 run's --policy. Details: README.md, "The command line".
 
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdAudit(rest, stdout, stderr)
 	case "record":
 		return cmdRecord(rest, stdout, stderr)
+	case "posture":
+		return cmdPosture(ctx, rest, stdout, stderr)
 	case "auditd-rules":
 		return cmdAuditdRules(rest, stdout, stderr)
 	case "version", "--version":

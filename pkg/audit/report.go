@@ -365,8 +365,10 @@ func shortID(id string) string {
 // /proc/PID/cgroup, and whose events (`run --audit-events`) a report reads
 // too.
 type DecisionLogAttributor struct {
-	byID  map[string]registry.Container
-	byPID map[int][]pidStart
+	byID map[string]registry.Container
+	// exempt holds the ids whose last decision was an exempt rule.
+	exempt map[string]bool
+	byPID  map[int][]pidStart
 	// Warnings name the lines that were skipped (the first maxWarnings;
 	// WarningCount counts them all).
 	Warnings     []Warning
@@ -390,6 +392,7 @@ type decisionLine struct {
 	Container   string    `json:"container"`
 	Rules       []string  `json:"rules"`
 	Mode        string    `json:"mode"`
+	Exempt      bool      `json:"exempt"`
 	Digest      string    `json:"digest"`
 	Error       string    `json:"error"`
 }
@@ -405,7 +408,7 @@ const maxDecisionLine = 1 << 20
 // than maxDecisionLine is skipped with a warning naming it; a file without
 // a single readable line, or one that cannot be read, is an error.
 func ReadDecisionLog(name string, r io.Reader) (*DecisionLogAttributor, error) {
-	d := &DecisionLogAttributor{byID: map[string]registry.Container{}, byPID: map[int][]pidStart{}}
+	d := &DecisionLogAttributor{byID: map[string]registry.Container{}, exempt: map[string]bool{}, byPID: map[int][]pidStart{}}
 	warn := func(n int, msg string) {
 		d.WarningCount = addSat(d.WarningCount, 1)
 		if len(d.Warnings) < maxWarnings {
@@ -431,6 +434,7 @@ func ReadDecisionLog(name string, r io.Reader) (*DecisionLogAttributor, error) {
 		case l.Event == "" && l.Error == "":
 			d.byID[l.ContainerID] = registry.Container{ID: l.ContainerID, Namespace: l.Namespace, Pod: l.Pod,
 				PodUID: l.PodUID, Name: l.Container, Rules: l.Rules, Mode: l.Mode, Digest: l.Digest}
+			d.exempt[l.ContainerID] = l.Exempt
 		}
 	}, func(n int, size int64) {
 		warn(n, fmt.Sprintf("line of %d bytes, over the limit of %d: skipped", size, maxDecisionLine))
@@ -445,6 +449,23 @@ func ReadDecisionLog(name string, r io.Reader) (*DecisionLogAttributor, error) {
 		sort.Slice(s, func(i, j int) bool { return s[i].at.Before(s[j].at) })
 	}
 	return d, nil
+}
+
+// Decided is the last decision the log holds for one container.
+type Decided struct {
+	registry.Container
+	// Exempt: the policy exempted the container (it keeps its own profile).
+	Exempt bool
+}
+
+// Decisions returns the last decision logged for each container id, for
+// callers that join the log with other views of the node (posture).
+func (d *DecisionLogAttributor) Decisions() map[string]Decided {
+	out := make(map[string]Decided, len(d.byID))
+	for id, c := range d.byID {
+		out[id] = Decided{Container: c, Exempt: d.exempt[id]}
+	}
+	return out
 }
 
 // startSlack: the "started" line is written after the task started, so the

@@ -1,0 +1,159 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
+)
+
+// postureRow is one container of `nri-seccomp posture --output json`.
+type postureRow struct {
+	ID                  string   `json:"container_id"`
+	ContainerdNamespace string   `json:"containerd_namespace"`
+	Image               string   `json:"image"`
+	PodNamespace        string   `json:"pod_namespace"`
+	Pod                 string   `json:"pod"`
+	Name                string   `json:"container"`
+	Reach               string   `json:"reach"`
+	Processes           int      `json:"processes"`
+	Unfiltered          int      `json:"unfiltered_processes"`
+	Class               string   `json:"class"`
+	Rules               []string `json:"rules"`
+	Problem             string   `json:"problem"`
+}
+
+// TestPosture: posture finds every container from the kernel's view and
+// joins containerd (all namespaces) and the decision log. A container
+// started with `ctr run` never reaches NRI: posture reports it unfiltered
+// and outside the plugin's reach (exit 1); an exempt Unconfined pod is
+// unfiltered by policy (no problem); a decided pod names its rules; a
+// container created before the plugin connected is filtered otherwise.
+func TestPosture(t *testing.T) {
+	bin := pluginBin(t)
+	c := StartContainerd(t, h.ContainerdOptions{})
+
+	// Before the plugin: containerd's RuntimeDefault, no decision.
+	early := RunPod(t, c, h.PodSpec{Name: "early", Namespace: "e2e-posture-early"})
+	earlyCt := RunContainer(t, early, h.ContainerSpec{Name: "rd", Seccomp: h.SeccompRuntimeDefault})
+
+	p := StartPlugin(t, c, bin, policyFile(t, "s13-posture.yaml"))
+	decidedPod := RunPod(t, c, h.PodSpec{Name: "app", Namespace: "e2e-posture-decided"})
+	decided := RunContainer(t, decidedPod, h.ContainerSpec{Name: "web", Seccomp: h.SeccompRuntimeDefault})
+	RequireRefused(t, Probe(t, decided, "mkdir", "/tmp/posture"), "EPERM")
+	RequireDecision(t, p, decided, []string{"posture-floor"}, true)
+	exemptPod := RunPod(t, c, h.PodSpec{Name: "agent", Namespace: "e2e-posture-exempt"})
+	exempt := RunContainer(t, exemptPod, h.ContainerSpec{Name: "tool", Seccomp: h.SeccompUnconfined})
+	RequireDecision(t, p, exempt, []string{"posture-exempt"}, false)
+
+	// ctr run: containerd's own API, another namespace, no CRI, no NRI.
+	// Its id is a name, not 64 hex digits: posture finds its cgroup
+	// (<parent>/posture-ctr-run) through containerd's list. The cgroup goes
+	// under this instance's parent, which the harness cleans up (ctr's
+	// default, /e2e-posture/<id>, would leave /e2e-posture behind).
+	const ns, ctrID = "e2e-posture", "posture-ctr-run"
+	if out, err := c.Ctr(ctx(t), "-n", ns, "images", "import", "--platform", "linux/amd64", images.Busybox); err != nil {
+		t.Fatalf("ctr import: %v: %s", err, out)
+	}
+	if out, err := c.Ctr(ctx(t), "-n", ns, "run", "-d", "--null-io", "--runc-binary", c.Tools.Runc,
+		"--cgroup", c.CgroupParent+"/"+ctrID, h.BusyboxImage, ctrID, "sleep", "3600"); err != nil {
+		t.Fatalf("ctr run: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, args := range [][]string{{"task", "kill", "-s", "KILL", ctrID}, {"task", "rm", "-f", ctrID}, {"container", "rm", ctrID}} {
+			c.Ctr(cctx, append([]string{"-n", ns}, args...)...) //nolint:errcheck // best effort; Stop kills the shims anyway
+		}
+	})
+	start := time.Now()
+	code, rows, raw := runPosture(t, bin, c.Socket, p.DecisionLog)
+	t.Logf("posture in %s, exit %d:\n%s", time.Since(start).Round(time.Millisecond), code, raw)
+	if code != 1 {
+		t.Fatalf("posture exit %d, want 1 (an unfiltered container outside the plugin's reach)", code)
+	}
+	want := map[string]func(postureRow) bool{
+		earlyCt.ID: func(r postureRow) bool {
+			return r.Class == "filtered-otherwise" && r.Reach == "nri" && r.Problem == "" && r.Unfiltered == 0 && r.Pod == "early"
+		},
+		decided.ID: func(r postureRow) bool {
+			return r.Class == "decided" && r.Reach == "nri" && r.Problem == "" && slices.Equal(r.Rules, []string{"posture-floor"}) &&
+				r.PodNamespace == "e2e-posture-decided" && r.Pod == "app" && r.Name == "web" && r.ContainerdNamespace == "k8s.io"
+		},
+		exempt.ID: func(r postureRow) bool {
+			return r.Class == "exempt" && r.Reach == "nri" && r.Problem == "" && r.Unfiltered > 0 && slices.Equal(r.Rules, []string{"posture-exempt"})
+		},
+	}
+	want[ctrID] = func(r postureRow) bool {
+		return r.Class == "unfiltered" && r.Reach == "outside" && r.Problem != "" && r.ContainerdNamespace == ns &&
+			r.Image == h.BusyboxImage && r.Unfiltered == r.Processes && r.Processes > 0
+	}
+	for id, ok := range want {
+		r, found := findRow(rows, id)
+		if !found || !ok(r) {
+			t.Errorf("container %s: found=%v row %+v", id, found, r)
+		}
+	}
+
+	// The text output says the same, and names the problem.
+	code, text := runPostureText(t, bin, c.Socket, p.DecisionLog)
+	if code != 1 || !bytes.Contains(text, []byte("unfiltered         "+ctrID[:12]+" ns="+ns)) ||
+		!bytes.Contains(text, []byte("problem: runs without seccomp; created outside CRI, so nri-seccomp never saw it")) {
+		t.Errorf("text output (exit %d) lacks the ctr container's problem:\n%s", code, text)
+	}
+}
+
+// runPosture runs `nri-seccomp posture --output json` and decodes it.
+func runPosture(t *testing.T, bin, socket, decisionLog string) (int, []postureRow, []byte) {
+	t.Helper()
+	code, out, _ := posture(t, bin, "--containerd-socket", socket, "--decision-log", decisionLog, "--output", "json")
+	var rep struct {
+		Containers []postureRow `json:"containers"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("posture JSON: %v\n%s", err, out)
+	}
+	return code, rep.Containers, out
+}
+
+// runPostureText runs `nri-seccomp posture` and returns its text.
+func runPostureText(t *testing.T, bin, socket, decisionLog string) (int, []byte) {
+	t.Helper()
+	code, out, _ := posture(t, bin, "--containerd-socket", socket, "--decision-log", decisionLog)
+	return code, out
+}
+
+// posture runs `nri-seccomp posture args...`: exit code, stdout, stderr.
+func posture(t *testing.T, bin string, args ...string) (int, []byte, []byte) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx(t), bin, append([]string{"posture"}, args...)...)
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("posture: %v", err)
+	}
+	if stderr.Len() > 0 {
+		t.Logf("posture stderr:\n%s", stderr.Bytes())
+	}
+	return cmd.ProcessState.ExitCode(), stdout.Bytes(), stderr.Bytes()
+}
+
+func findRow(rows []postureRow, id string) (postureRow, bool) {
+	for _, r := range rows {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return postureRow{}, false
+}
