@@ -285,6 +285,7 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 
 	per := make(accs, names)
 	mux := muxesSocketcall(p.Arches)
+	var muxNotes []string // only if no unconditional socketcall rule overrides the copies
 	for _, sc := range s.Syscalls {
 		v, _ := VerdictOf(sc.Action, sc.ErrnoRet)
 		if v == def {
@@ -299,10 +300,15 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 		}
 		for _, name := range sc.Names {
 			p.Inexact = per.add(name, sc.Args, rules, v, p.Inexact)
-			if n, ok := muxedCalls[name]; ok && mux {
-				per.addMuxed(n, sc.Args, v)
+			if _, ok := muxedCalls[name]; ok && mux {
+				if note := per.addMuxed(name, sc.Args, v, def); note != "" && !slices.Contains(muxNotes, note) {
+					muxNotes = append(muxNotes, note)
+				}
 			}
 		}
+	}
+	if a := per["socketcall"]; a != nil && a.uncond == nil {
+		p.Inexact = append(p.Inexact, muxNotes...)
 	}
 	for name, a := range per {
 		sc, notes := a.syscall(name, def)

@@ -3,6 +3,7 @@ package profile
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -24,23 +25,36 @@ import (
 // unconditionally (stricter) where they would not.
 
 // muxedCalls maps the calls libseccomp copies to socketcall to their call
-// numbers (SYS_* in linux/net.h). accept (5), send (9) and recv (10) are
-// missing: with an x86_64 native architecture libseccomp copies no rule of
-// theirs (measured).
+// numbers (SYS_* in linux/net.h).
 var muxedCalls = map[string]uint64{
-	"socket": 1, "bind": 2, "connect": 3, "listen": 4, "getsockname": 6,
-	"getpeername": 7, "socketpair": 8, "sendto": 11, "recvfrom": 12, "shutdown": 13,
-	"setsockopt": 14, "getsockopt": 15, "sendmsg": 16, "recvmsg": 17, "accept4": 18,
-	"recvmmsg": 19, "sendmmsg": 20,
+	"socket": 1, "bind": 2, "connect": 3, "listen": 4, "accept": 5, "getsockname": 6,
+	"getpeername": 7, "socketpair": 8, "send": 9, "recv": 10, "sendto": 11, "recvfrom": 12,
+	"shutdown": 13, "setsockopt": 14, "getsockopt": 15, "sendmsg": 16, "recvmsg": 17,
+	"accept4": 18, "recvmmsg": 19, "sendmmsg": 20,
 }
+
+// unpredictable are the calls i386 has no direct syscall for. With an
+// x86_64 native architecture libseccomp copied their rules to socketcall in
+// ways that depend on the rest of the filter (measured: an unconditional
+// accept rule left socketcall(SYS_ACCEPT) alone beside one rule set and
+// decided it beside another). The model takes the stricter of the copy and
+// the default, and ToSpec never relies on their copies.
+var unpredictable = map[string]bool{"accept": true, "send": true, "recv": true}
 
 // muxesSocketcall reports whether libseccomp copies socket rules to
 // socketcall for a filter with these architectures.
 func muxesSocketcall(arches []specs.Arch) bool { return slices.Contains(arches, specs.ArchX86) }
 
-// addMuxed records the socketcall copy of an OCI rule (arguments args,
-// verdict v, not the default) on a socket call with call number n.
-func (per accs) addMuxed(n uint64, args []specs.LinuxSeccompArg, v Verdict) {
+// addMuxed records the socketcall copy of an OCI rule on socket call name
+// (arguments args, verdict v, not the default def). It returns a note when
+// the copy is read more strictly than libseccomp may compile it.
+func (per accs) addMuxed(name string, args []specs.LinuxSeccompArg, v, def Verdict) string {
+	n := muxedCalls[name]
+	note := ""
+	if unpredictable[name] {
+		v = Stricter(v, def)
+		note = fmt.Sprintf("socketcall: libseccomp copies %s's rules to socketcall(%d, ...) on x86 unpredictably; the stricter of the rule and the default is assumed", name, n)
+	}
 	callNo := specs.LinuxSeccompArg{Index: 0, Op: specs.OpEqualTo, Value: n}
 	seen := map[uint]bool{}
 	split := false
@@ -59,19 +73,20 @@ func (per accs) addMuxed(n uint64, args []specs.LinuxSeccompArg, v Verdict) {
 	}
 	if !split {
 		copyOf(args)
-		return
+		return note
 	}
 	// runc adds each comparison as a rule of its own; each is copied.
 	for _, a := range args {
 		copyOf([]specs.LinuxSeccompArg{a})
 	}
+	return note
 }
 
 // socketcallOf returns what libseccomp makes of socketcall for section s
 // (default def) on x86, with notes where that is unspecified or refused.
 func socketcallOf(s *specs.LinuxSeccomp, def Verdict) (*Syscall, []string) {
 	per := accs{}
-	var notes []string
+	var notes, muxNotes []string
 	for _, sc := range s.Syscalls {
 		v, _ := VerdictOf(sc.Action, sc.ErrnoRet)
 		if v == def {
@@ -81,14 +96,19 @@ func socketcallOf(s *specs.LinuxSeccomp, def Verdict) (*Syscall, []string) {
 			if name == "socketcall" {
 				notes = per.add(name, sc.Args, splitArgs(sc.Args, v), v, notes)
 			}
-			if n, ok := muxedCalls[name]; ok {
-				per.addMuxed(n, sc.Args, v)
+			if _, ok := muxedCalls[name]; ok {
+				if note := per.addMuxed(name, sc.Args, v, def); note != "" {
+					muxNotes = append(muxNotes, note)
+				}
 			}
 		}
 	}
 	a := per["socketcall"]
 	if a == nil {
 		return &Syscall{Fallback: def}, notes
+	}
+	if a.uncond == nil {
+		notes = append(notes, muxNotes...)
 	}
 	sc, more := a.syscall("socketcall", def)
 	return sc, append(notes, more...)
@@ -163,15 +183,24 @@ func (p *Profile) socketcallOverride(out *specs.LinuxSeccomp) (*Verdict, string)
 	}
 	if !strict && len(unsure) == 0 {
 		// Only log lines are lost either way: keep the copies.
-		return nil, copies + fmt.Sprintf(", which makes socketcall on x86 give %s, otherwise %s, where the result logs", rulesString(got.Rules), got.Fallback)
+		return nil, copies + fmt.Sprintf(", which makes socketcall on x86 give %s, otherwise %s: calls the result logs are not logged", rulesString(got.Rules), got.Fallback)
+	}
+	if strict && !want.conditional() && v == want.Fallback {
+		return &v, "" // exactly the model's socketcall
 	}
 	why := "would let calls through that the result refuses"
-	if len(unsure) > 0 {
+	switch {
+	case slices.ContainsFunc(unsure, func(n string) bool { return !strings.Contains(n, "unpredictably") }):
 		why = "would overlap or conflict (libseccomp refuses two rules on one condition with different actions: EEXIST, and runc starts no container)"
+	case len(unsure) > 0:
+		why = "of accept, send and recv are unpredictable"
 	}
 	note := fmt.Sprintf("%s, and the copies %s; socketcall is written as %s for every call, the only rule that overrides the copies", copies, why, v)
-	if !strict {
+	switch {
+	case !strict:
 		note += " (the default, SCMP_ACT_LOG, would be skipped by runc: those calls are not logged)"
+	case v.Level == LevelKillThread && p.Default.Level == LevelKillProcess:
+		note += " (the default, SCMP_ACT_KILL_PROCESS, would be skipped by runc: only the calling thread is killed)"
 	}
 	return &v, note
 }
