@@ -285,7 +285,6 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 
 	per := make(accs, names)
 	mux := muxesSocketcall(p.Arches)
-	var muxNotes []string // only if no unconditional socketcall rule overrides the copies
 	for _, sc := range s.Syscalls {
 		v, _ := VerdictOf(sc.Action, sc.ErrnoRet)
 		if v == def {
@@ -301,14 +300,9 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 		for _, name := range sc.Names {
 			p.Inexact = per.add(name, sc.Args, rules, v, p.Inexact)
 			if _, ok := muxedCalls[name]; ok && mux {
-				if note := per.addMuxed(name, sc.Args, v, def); note != "" && !slices.Contains(muxNotes, note) {
-					muxNotes = append(muxNotes, note)
-				}
+				per.addMuxed(name, sc.Args, v)
 			}
 		}
-	}
-	if a := per["socketcall"]; a != nil && a.uncond == nil {
-		p.Inexact = append(p.Inexact, muxNotes...)
 	}
 	for name, a := range per {
 		sc, notes := a.syscall(name, def)
