@@ -357,7 +357,9 @@ func (a *acc) syscall(name string, def Verdict) (*Syscall, []string) {
 		// libseccomp lets an unconditional rule override every conditional
 		// rule of the same syscall, in either order (checked against its
 		// generated filter), so conditional rules only count without one.
-		sc.Rules = a.rules
+		// A rule given twice is one rule to it (on x86 a socketcall rule
+		// and a socket call's copy often coincide).
+		sc.Rules = slices.CompactFunc(slices.SortedFunc(slices.Values(a.rules), cmpRule), func(x, y Rule) bool { return cmpRule(x, y) == 0 })
 	}
 	if !writable(sc.Rules) {
 		notes = append(notes, fmt.Sprintf("%s: rules compare several arguments; libseccomp 2.5 compiles such rules wrongly on 32-bit architectures, so they are read more strictly", name))
@@ -463,10 +465,10 @@ func (s *Syscall) normalize() []string {
 }
 
 // sortRules puts rules in their canonical order.
-func (s *Syscall) sortRules() {
-	slices.SortFunc(s.Rules, func(a, b Rule) int {
-		return cmp.Or(slices.CompareFunc(a.Conds, b.Conds, cmpCond), cmpVerdict(a.Verdict, b.Verdict))
-	})
+func (s *Syscall) sortRules() { slices.SortFunc(s.Rules, cmpRule) }
+
+func cmpRule(a, b Rule) int {
+	return cmp.Or(slices.CompareFunc(a.Conds, b.Conds, cmpCond), cmpVerdict(a.Verdict, b.Verdict))
 }
 
 // writable reports whether rules have the one shape libseccomp 2.5 compiles
@@ -614,6 +616,18 @@ func Equal(a, b *Profile) bool {
 // socketcall.go); where those copies would not give the model's socketcall,
 // socketcall is written unconditionally, never looser, with a note.
 func (p *Profile) ToSpec(native specs.Arch) (*specs.LinuxSeccomp, []string) {
+	if _, ok := p.Syscalls["socketcall"]; ok && muxesSocketcall(p.writtenArches(native)) {
+		// Where the copies alone give the model's socketcall, socketcall
+		// is left to them.
+		q := *p
+		q.Syscalls = maps.Clone(p.Syscalls)
+		delete(q.Syscalls, "socketcall")
+		if out, notes := q.toSpec(native, nil); len(notes) == 0 {
+			if override, note := p.socketcallOverride(out); override == nil && note == "" {
+				return out, nil
+			}
+		}
+	}
 	out, notes := p.toSpec(native, nil)
 	override, note := p.socketcallOverride(out)
 	if override != nil {
@@ -640,12 +654,7 @@ func (p *Profile) toSpec(native specs.Arch, override *Verdict) (*specs.LinuxSecc
 		// 0.12.5): then runc falls back to EPERM, the same as the default.
 		out.DefaultErrnoRet = p.Default.ErrnoRet()
 	}
-	if p.AnyArch {
-		out.Architectures = ArchFamily(native)
-	} else {
-		// The native architecture first, as the runtimes write it.
-		out.Architectures = append([]specs.Arch{native}, slices.DeleteFunc(slices.Clone(p.Arches), func(a specs.Arch) bool { return a == native })...)
-	}
+	out.Architectures = p.writtenArches(native)
 
 	type key struct {
 		v     Verdict
@@ -721,6 +730,15 @@ func (p *Profile) toSpec(native specs.Arch, override *Verdict) (*specs.LinuxSecc
 		out.Syscalls = append([]specs.LinuxSyscall{{Names: []string{"socketcall"}, Action: override.Action(), ErrnoRet: override.ErrnoRet()}}, out.Syscalls...)
 	}
 	return out, notes
+}
+
+// writtenArches is the architecture list ToSpec writes.
+func (p *Profile) writtenArches(native specs.Arch) []specs.Arch {
+	if p.AnyArch {
+		return ArchFamily(native)
+	}
+	// The native architecture first, as the runtimes write it.
+	return append([]specs.Arch{native}, slices.DeleteFunc(slices.Clone(p.Arches), func(a specs.Arch) bool { return a == native })...)
 }
 
 // gaps returns comparisons covering exactly the argument values no rule's range
