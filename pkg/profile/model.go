@@ -616,7 +616,7 @@ func Equal(a, b *Profile) bool {
 // socketcall.go); where those copies would not give the model's socketcall,
 // socketcall is written unconditionally, never looser, with a note.
 func (p *Profile) ToSpec(native specs.Arch) (*specs.LinuxSeccomp, []string) {
-	if _, ok := p.Syscalls["socketcall"]; ok && muxesSocketcall(p.writtenArches(native)) {
+	if sc, ok := p.Syscalls["socketcall"]; ok && sc.conditional() && muxesSocketcall(p.writtenArches(native)) {
 		// Where the copies alone give the model's socketcall, socketcall
 		// is left to them.
 		q := *p
@@ -636,7 +636,26 @@ func (p *Profile) ToSpec(native specs.Arch) (*specs.LinuxSeccomp, []string) {
 	if note != "" {
 		notes = append(notes, note)
 	}
+	if override != nil && slices.Contains(out.Architectures, specs.ArchX32) && !anchored(out) {
+		out.Architectures = slices.DeleteFunc(out.Architectures, func(a specs.Arch) bool { return a == specs.ArchX32 })
+		notes = append(notes, "architectures: x32 is left out (its calls are killed): libseccomp 2.5.4 drops the x86_64 and x32 rules of a filter listing x32 whose only unconditional rule is on socketcall")
+	}
 	return out, notes
+}
+
+// anchored reports whether s has an unconditional rule, not with the
+// default action, on a call outside the socket family. libseccomp 2.5.4
+// was seen dropping the x86_64 and x32 rules of a filter listing x32 with
+// an unconditional socketcall rule and no such other rule.
+func anchored(s *specs.LinuxSeccomp) bool {
+	def, _ := VerdictOf(s.DefaultAction, s.DefaultErrnoRet)
+	return slices.ContainsFunc(s.Syscalls, func(sc specs.LinuxSyscall) bool {
+		v, _ := VerdictOf(sc.Action, sc.ErrnoRet)
+		return len(sc.Args) == 0 && v != def && slices.ContainsFunc(sc.Names, func(n string) bool {
+			_, sock := muxedCalls[n]
+			return !sock && n != "socketcall"
+		})
+	})
 }
 
 // toSpec is ToSpec, writing socketcall as one unconditional rule with

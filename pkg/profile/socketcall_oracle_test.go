@@ -95,11 +95,17 @@ func socketCalls() []call {
 // names them by its negative multiplexing numbers instead.
 var x86Direct = map[string]int{"socket": 359, "bind": 361, "setsockopt": 366, "recvmmsg": 337}
 
+// x32Numbers are the x32 numbers of the socket calls the tests probe.
+var x32Numbers = map[string]int{"socket": 41 | 0x40000000}
+
 // evalSock is oracle.eval knowing the direct socket calls on x86.
 func evalSock(t *testing.T, o oracle, c call) profile.Verdict {
 	t.Helper()
 	nr, ok := x86Direct[c.name]
-	if !ok || c.arch != specs.ArchX86 {
+	if c.arch == specs.ArchX32 {
+		nr, ok = x32Numbers[c.name]
+	}
+	if !ok || c.arch != specs.ArchX86 && c.arch != specs.ArchX32 {
 		return o.eval(t, c)
 	}
 	ret, err := o.p.Run(c.arch, nr, c.args)
@@ -200,4 +206,38 @@ func TestSocketcallWrittenCompiles(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 150 written intersections override socketcall; %d with socket calls only (verdicts not checked)", overridden, tinies)
+}
+
+// Two tightening profiles refusing different socket families, with no
+// other rule: the written section needs socketcall unconditionally (the
+// copies conflict), and libseccomp would then drop the x86_64 rules were x32
+// listed; ToSpec leaves x32 out, so every x86_64 verdict stays exact.
+func TestSocketcallOverrideKeepsX86_64Rules(t *testing.T) {
+	a := refusing(t, "socket", specs.ActKillProcess, arg0(specs.OpEqualTo, 17))
+	b := refusing(t, "socket", specs.ActErrno, arg0(specs.OpEqualTo, 40))
+	got, _, err := profile.Intersect(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, notes := toSpec(t, got)
+	if slices.Contains(out.Architectures, specs.ArchX32) || len(notes) != 2 {
+		t.Errorf("architectures %v, notes %v: want x32 left out and said so", out.Architectures, notes)
+	}
+	o := compile(t, out)
+	for _, c := range []struct {
+		c    call
+		want profile.Verdict
+	}{
+		{call{specs.ArchX86_64, "socket", [6]uint64{2}}, allow},
+		{call{specs.ArchX86_64, "socket", [6]uint64{17}}, kill},
+		{call{specs.ArchX86_64, "socket", [6]uint64{40}}, eperm},
+		{call{specs.ArchX86, "socket", [6]uint64{40}}, eperm},
+		{call{specs.ArchX86, "socketcall", [6]uint64{1, 0x1000}}, kill},
+		{call{specs.ArchX86, "socketcall", [6]uint64{2, 0x1000}}, kill},
+		{call{specs.ArchX32, "socket", [6]uint64{2}}, profile.Verdict{Level: profile.LevelKillThread}},
+	} {
+		if v := evalSock(t, o, c.c); v != c.want {
+			t.Errorf("%s: %s, want %s", c.c, v, c.want)
+		}
+	}
 }
