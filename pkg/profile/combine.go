@@ -473,7 +473,27 @@ func DenyList(entries []Deny) *Profile {
 		prev := p.lookup(e.Name).Fallback
 		p.Syscalls[e.Name] = &Syscall{Fallback: Stricter(prev, e.Verdict)}
 	}
+	p.muxDenied()
 	return p
+}
+
+// muxDenied gives socketcall, unless an entry names it, the copies
+// libseccomp makes of the socket calls' entries on x86 (see socketcall.go):
+// the list is written for every architecture of the native family.
+func (p *Profile) muxDenied() {
+	if _, ok := p.Syscalls["socketcall"]; ok {
+		return
+	}
+	sc := &Syscall{Fallback: p.Default}
+	for name, n := range muxedCalls {
+		if d, ok := p.Syscalls[name]; ok && d.Fallback != p.Default {
+			sc.Rules = append(sc.Rules, Rule{Conds: []Cond{{Index: 0, Op: specs.OpEqualTo, Value: n}}, Verdict: d.Fallback})
+		}
+	}
+	if len(sc.Rules) > 0 {
+		sc.sortRules()
+		p.Syscalls["socketcall"] = sc
+	}
 }
 
 // is32bit reports whether libseccomp compares only the low 32 bits of arguments

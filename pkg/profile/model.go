@@ -283,11 +283,8 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 	// the listed ones beside it.
 	p.Arches = sortedUnique(append(slices.Clone(s.Architectures), native))
 
-	type acc struct {
-		uncond *Verdict
-		rules  []Rule
-	}
-	per := make(map[string]*acc, names)
+	per := make(accs, names)
+	mux := muxesSocketcall(p.Arches)
 	for _, sc := range s.Syscalls {
 		v, _ := VerdictOf(sc.Action, sc.ErrnoRet)
 		if v == def {
@@ -301,49 +298,15 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 			p.Inexact = append(p.Inexact, fmt.Sprintf("%v: a rule has a comparison that is always or never true; libseccomp may compile the syscall's other rules wrongly", sc.Names))
 		}
 		for _, name := range sc.Names {
-			a := per[name]
-			if a == nil {
-				a = &acc{}
-				per[name] = a
+			p.Inexact = per.add(name, sc.Args, rules, v, p.Inexact)
+			if _, ok := muxedCalls[name]; ok && mux {
+				per.addMuxed(name, sc.Args, v)
 			}
-			if len(sc.Args) == 0 {
-				if a.uncond != nil && *a.uncond != v {
-					p.Inexact = append(p.Inexact, fmt.Sprintf("%s: several unconditional rules; the strictest is assumed", name))
-					v = Stricter(*a.uncond, v)
-				}
-				a.uncond = &v
-				continue
-			}
-			a.rules = append(a.rules, rules...)
 		}
 	}
 	for name, a := range per {
-		sc := &Syscall{Fallback: def}
-		if a.uncond != nil {
-			sc.Fallback = *a.uncond
-		}
-		if a.uncond == nil {
-			// libseccomp lets an unconditional rule override every conditional
-			// rule of the same syscall, in either order (checked against its
-			// generated filter), so conditional rules only count without one.
-			sc.Rules = a.rules
-		}
-		if !writable(sc.Rules) {
-			p.Inexact = append(p.Inexact, fmt.Sprintf("%s: rules compare several arguments; libseccomp 2.5 compiles such rules wrongly on 32-bit architectures, so they are read more strictly", name))
-		}
-		for i := range sc.Rules {
-			for j := i + 1; j < len(sc.Rules); j++ {
-				if !disjoint(sc.Rules[i].Conds, sc.Rules[j].Conds) {
-					p.Inexact = append(p.Inexact, fmt.Sprintf("%s: rules %s and %s overlap; libseccomp's result for such rules is unspecified, the strictest reading is assumed",
-						name, sc.Rules[i].condString(), sc.Rules[j].condString()))
-				}
-			}
-		}
-		if notes := sc.normalize(); notes != nil {
-			for _, n := range notes {
-				p.Inexact = append(p.Inexact, name+": "+n)
-			}
-		}
+		sc, notes := a.syscall(name, def)
+		p.Inexact = append(p.Inexact, notes...)
 		if !sc.conditional() && sc.Fallback == def {
 			continue
 		}
@@ -351,6 +314,68 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 	}
 	slices.Sort(p.Inexact)
 	return p, nil
+}
+
+// acc collects the rules libseccomp receives for one syscall.
+type acc struct {
+	uncond *Verdict
+	rules  []Rule
+}
+
+// accs maps syscall names to their rules.
+type accs map[string]*acc
+
+// add records an OCI rule for name (rules as splitArgs returned them),
+// appending to notes where the reading is stricter than libseccomp's.
+func (per accs) add(name string, args []specs.LinuxSeccompArg, rules []Rule, v Verdict, notes []string) []string {
+	a := per[name]
+	if a == nil {
+		a = &acc{}
+		per[name] = a
+	}
+	if len(args) == 0 {
+		if a.uncond != nil && *a.uncond != v {
+			notes = append(notes, fmt.Sprintf("%s: several unconditional rules; the strictest is assumed", name))
+			v = Stricter(*a.uncond, v)
+		}
+		a.uncond = &v
+		return notes
+	}
+	a.rules = append(a.rules, rules...)
+	return notes
+}
+
+// syscall builds the normalized behaviour of the collected rules, with notes
+// where it is read more strictly than libseccomp compiles it.
+func (a *acc) syscall(name string, def Verdict) (*Syscall, []string) {
+	var notes []string
+	sc := &Syscall{Fallback: def}
+	if a.uncond != nil {
+		sc.Fallback = *a.uncond
+	}
+	if a.uncond == nil {
+		// libseccomp lets an unconditional rule override every conditional
+		// rule of the same syscall, in either order (checked against its
+		// generated filter), so conditional rules only count without one.
+		// A rule given twice is one rule to it (on x86 a socketcall rule
+		// and a socket call's copy often coincide).
+		sc.Rules = slices.CompactFunc(slices.SortedFunc(slices.Values(a.rules), cmpRule), func(x, y Rule) bool { return cmpRule(x, y) == 0 })
+	}
+	if !writable(sc.Rules) {
+		notes = append(notes, fmt.Sprintf("%s: rules compare several arguments; libseccomp 2.5 compiles such rules wrongly on 32-bit architectures, so they are read more strictly", name))
+	}
+	for i := range sc.Rules {
+		for j := i + 1; j < len(sc.Rules); j++ {
+			if !disjoint(sc.Rules[i].Conds, sc.Rules[j].Conds) {
+				notes = append(notes, fmt.Sprintf("%s: rules %s and %s overlap; libseccomp's result for such rules is unspecified, the strictest reading is assumed",
+					name, sc.Rules[i].condString(), sc.Rules[j].condString()))
+			}
+		}
+	}
+	for _, n := range sc.normalize() {
+		notes = append(notes, name+": "+n)
+	}
+	return sc, notes
 }
 
 // splitArgs turns an OCI rule's arguments into conjunctions the way runc does:
@@ -440,10 +465,10 @@ func (s *Syscall) normalize() []string {
 }
 
 // sortRules puts rules in their canonical order.
-func (s *Syscall) sortRules() {
-	slices.SortFunc(s.Rules, func(a, b Rule) int {
-		return cmp.Or(slices.CompareFunc(a.Conds, b.Conds, cmpCond), cmpVerdict(a.Verdict, b.Verdict))
-	})
+func (s *Syscall) sortRules() { slices.SortFunc(s.Rules, cmpRule) }
+
+func cmpRule(a, b Rule) int {
+	return cmp.Or(slices.CompareFunc(a.Conds, b.Conds, cmpCond), cmpVerdict(a.Verdict, b.Verdict))
 }
 
 // writable reports whether rules have the one shape libseccomp 2.5 compiles
@@ -586,7 +611,56 @@ func Equal(a, b *Profile) bool {
 // behaviour, or, where that cannot be written (a syscall whose conditional rules
 // sit beside a non-default fallback), to a stricter one; each such place is
 // returned as a note.
+//
+// On x86 libseccomp copies the socket calls' rules to socketcall (see
+// socketcall.go); where those copies would not give the model's socketcall,
+// socketcall is written unconditionally, never looser, with a note.
 func (p *Profile) ToSpec(native specs.Arch) (*specs.LinuxSeccomp, []string) {
+	if sc, ok := p.Syscalls["socketcall"]; ok && sc.conditional() && muxesSocketcall(p.writtenArches(native)) {
+		// Where the copies alone give the model's socketcall, socketcall
+		// is left to them.
+		q := *p
+		q.Syscalls = maps.Clone(p.Syscalls)
+		delete(q.Syscalls, "socketcall")
+		if out, notes := q.toSpec(native, nil); len(notes) == 0 {
+			if override, note := p.socketcallOverride(out); override == nil && note == "" {
+				return out, nil
+			}
+		}
+	}
+	out, notes := p.toSpec(native, nil)
+	override, note := p.socketcallOverride(out)
+	if override != nil {
+		out, notes = p.toSpec(native, override)
+	}
+	if note != "" {
+		notes = append(notes, note)
+	}
+	if override != nil && slices.Contains(out.Architectures, specs.ArchX32) && !anchored(out) {
+		out.Architectures = slices.DeleteFunc(out.Architectures, func(a specs.Arch) bool { return a == specs.ArchX32 })
+		notes = append(notes, "architectures: x32 is left out (its calls are killed): libseccomp 2.5.4 drops the x86_64 and x32 rules of a filter listing x32 whose only unconditional rule is on socketcall")
+	}
+	return out, notes
+}
+
+// anchored reports whether s has an unconditional rule, not with the
+// default action, on a call outside the socket family. libseccomp 2.5.4
+// was seen dropping the x86_64 and x32 rules of a filter listing x32 with
+// an unconditional socketcall rule and no such other rule.
+func anchored(s *specs.LinuxSeccomp) bool {
+	def, _ := VerdictOf(s.DefaultAction, s.DefaultErrnoRet)
+	return slices.ContainsFunc(s.Syscalls, func(sc specs.LinuxSyscall) bool {
+		v, _ := VerdictOf(sc.Action, sc.ErrnoRet)
+		return len(sc.Args) == 0 && v != def && slices.ContainsFunc(sc.Names, func(n string) bool {
+			_, sock := muxedCalls[n]
+			return !sock && n != "socketcall"
+		})
+	})
+}
+
+// toSpec is ToSpec, writing socketcall as one unconditional rule with
+// verdict override, first, when override is set.
+func (p *Profile) toSpec(native specs.Arch, override *Verdict) (*specs.LinuxSeccomp, []string) {
 	var notes []string
 	out := &specs.LinuxSeccomp{
 		DefaultAction:    p.Default.Action(),
@@ -599,12 +673,7 @@ func (p *Profile) ToSpec(native specs.Arch) (*specs.LinuxSeccomp, []string) {
 		// 0.12.5): then runc falls back to EPERM, the same as the default.
 		out.DefaultErrnoRet = p.Default.ErrnoRet()
 	}
-	if p.AnyArch {
-		out.Architectures = ArchFamily(native)
-	} else {
-		// The native architecture first, as the runtimes write it.
-		out.Architectures = append([]specs.Arch{native}, slices.DeleteFunc(slices.Clone(p.Arches), func(a specs.Arch) bool { return a == native })...)
-	}
+	out.Architectures = p.writtenArches(native)
 
 	type key struct {
 		v     Verdict
@@ -628,6 +697,9 @@ func (p *Profile) ToSpec(native specs.Arch) (*specs.LinuxSeccomp, []string) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Syscalls)) {
 		sc := p.Syscalls[name]
+		if name == "socketcall" && override != nil {
+			continue
+		}
 		switch {
 		case !sc.conditional():
 			add(name, sc.Fallback, nil)
@@ -671,7 +743,21 @@ func (p *Profile) ToSpec(native specs.Arch) (*specs.LinuxSeccomp, []string) {
 	}) {
 		out.Syscalls = append(out.Syscalls, *groups[k])
 	}
+	if override != nil {
+		// First: libseccomp refuses conflicting copies before a later
+		// unconditional rule could override them.
+		out.Syscalls = append([]specs.LinuxSyscall{{Names: []string{"socketcall"}, Action: override.Action(), ErrnoRet: override.ErrnoRet()}}, out.Syscalls...)
+	}
 	return out, notes
+}
+
+// writtenArches is the architecture list ToSpec writes.
+func (p *Profile) writtenArches(native specs.Arch) []specs.Arch {
+	if p.AnyArch {
+		return ArchFamily(native)
+	}
+	// The native architecture first, as the runtimes write it.
+	return append([]specs.Arch{native}, slices.DeleteFunc(slices.Clone(p.Arches), func(a specs.Arch) bool { return a == native })...)
 }
 
 // gaps returns comparisons covering exactly the argument values no rule's range
