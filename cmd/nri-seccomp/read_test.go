@@ -8,29 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 	"golang.org/x/sys/unix"
 )
 
 // A profile with one mistake on line 3, Go's decoder would read silently.
 const dupKeyProfile = "{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"defaultAction\": \"SCMP_ACT_ALLOW\"\n}\n"
-
-// stdinFrom makes os.Stdin read content ("-" reads os.Stdin).
-func stdinFrom(t *testing.T, content string) {
-	t.Helper()
-	f, err := os.CreateTemp(t.TempDir(), "stdin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(content); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Seek(0, 0); err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdin
-	os.Stdin = f
-	t.Cleanup(func() { os.Stdin = old; f.Close() })
-}
 
 // Every command that takes a profile reads "-" as standard input, through
 // the one reader: the same mistake, the same message.
@@ -48,13 +31,13 @@ func TestProfileFromStdin(t *testing.T) {
 		{[]string{"profile", "diff", "hardened", "-"}, diffError},
 		{[]string{"explain", "--policy", policy, "--profile", "-"}, exitFail},
 	} {
-		stdinFrom(t, dupKeyProfile)
+		testutil.Stdin(t, dupKeyProfile)
 		code, out, errOut := cli(t, tc.args...)
 		if code != tc.code || !strings.Contains(out+errOut, "standard input:3: ") || !strings.Contains(out+errOut, want) {
 			t.Errorf("%v: exit %d, output %q; want %d and %q", tc.args, code, out+errOut, tc.code, want)
 		}
 	}
-	stdinFrom(t, `{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}`)
+	testutil.Stdin(t, `{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}`)
 	if code, out, errOut := cli(t, "profile", "convert", "-", "--to", "docker"); code != exitOK || !strings.Contains(out, `"read"`) {
 		t.Errorf("convert -: exit %d\n%s%s", code, out, errOut)
 	}
@@ -69,11 +52,11 @@ func TestProfileFromStdin(t *testing.T) {
 }
 
 func TestCheckPolicyFromStdin(t *testing.T) {
-	stdinFrom(t, goodPolicy)
+	testutil.Stdin(t, goodPolicy)
 	if code, out, errOut := cli(t, "check", "--policy", "-"); code != exitOK || !strings.HasPrefix(out, "policy OK: 3 rules") {
 		t.Errorf("exit %d\n%s%s", code, out, errOut)
 	}
-	stdinFrom(t, "apiVersion: nri-seccomp.io/v1alpha1\nkind: SeccompPolicy\nrules:\n- {name: a, action: exempt, bogus: 1}\n")
+	testutil.Stdin(t, "apiVersion: nri-seccomp.io/v1alpha1\nkind: SeccompPolicy\nrules:\n- {name: a, action: exempt, bogus: 1}\n")
 	if code, _, errOut := cli(t, "check", "--policy", "-"); code != exitFail || !strings.Contains(errOut, `standard input:4:`) {
 		t.Errorf("exit %d\n%s", code, errOut)
 	}

@@ -2,36 +2,18 @@ package policy
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
+	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
-
-// withStdin makes os.Stdin read content for the test.
-func withStdin(t *testing.T, content string) {
-	t.Helper()
-	f, err := os.CreateTemp(t.TempDir(), "stdin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(content); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Seek(0, 0); err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdin
-	os.Stdin = f
-	t.Cleanup(func() { os.Stdin = old; f.Close() })
-}
 
 func TestLoadStdin(t *testing.T) {
 	const okRule = "- {name: ok, action: exempt}"
-	withStdin(t, header+lines("rules:", okRule))
+	testutil.Stdin(t, header+lines("rules:", okRule))
 	pol, err := Load("-", testOpts)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +22,7 @@ func TestLoadStdin(t *testing.T) {
 		t.Fatalf("rules = %+v", pol.Rules)
 	}
 
-	withStdin(t, header+lines("rules:", "- {name: ok, action: exempt, bogus: 1}"))
+	testutil.Stdin(t, header+lines("rules:", "- {name: ok, action: exempt, bogus: 1}"))
 	_, err = Load("-", testOpts)
 	checkProblems(t, err, stdinName, []want{{4, "rules[0].bogus", `unknown field "bogus"`}})
 }

@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
+	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 )
 
@@ -181,20 +182,8 @@ func TestLoadFileBounded(t *testing.T) {
 
 // "-" reads standard input once; problems name it.
 func TestLoadFileStdin(t *testing.T) {
-	f, err := os.CreateTemp(t.TempDir(), "stdin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString("{\n\"defaultAction\": \"SCMP_ACT_ALOW\"}"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Seek(0, 0); err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdin
-	os.Stdin = f
-	t.Cleanup(func() { os.Stdin = old; f.Close() })
-	_, err = profile.LoadFile("-")
+	testutil.Stdin(t, "{\n\"defaultAction\": \"SCMP_ACT_ALOW\"}")
+	_, err := profile.LoadFile("-")
 	want := `standard input:2: defaultAction: unknown action "SCMP_ACT_ALOW" (did you mean "SCMP_ACT_ALLOW"?)`
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v; want %q", err, want)

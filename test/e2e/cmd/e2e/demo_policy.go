@@ -1,13 +1,10 @@
 package main
 
 import (
-	"fmt"
 	"slices"
 
+	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
 	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
-	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
-	"github.com/nri-seccomp/nri-seccomp/policies"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // demoRules is the demo's policy as the loader reads it, to name the rule
@@ -15,14 +12,9 @@ import (
 type demoRules struct{ p *policy.Policy }
 
 func loadPolicy(path string) (demoRules, error) {
-	builtins := map[string]*specs.LinuxSeccomp{}
-	for _, name := range policies.ProfileNames() {
-		data, _ := policies.Profile(name)
-		s, err := profile.Parse(data)
-		if err != nil {
-			return demoRules{}, fmt.Errorf("built-in profile %s: %w", name, err)
-		}
-		builtins[name] = s
+	builtins, err := engine.Builtins()
+	if err != nil {
+		return demoRules{}, err
 	}
 	p, err := policy.Load(path, policy.Options{Builtins: builtins})
 	if err != nil {
