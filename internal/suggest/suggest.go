@@ -21,7 +21,7 @@ func Closest(word string, candidates []string) string {
 		if len(c) > 64 {
 			continue
 		}
-		d := editDistance(lw, strings.ToLower(c))
+		d := Distance(lw, strings.ToLower(c), 0)
 		if bestDist < 0 || d < bestDist {
 			best, bestDist = c, d
 		}
@@ -50,11 +50,18 @@ func DidYouMean(word string, candidates []string) string {
 	return ""
 }
 
-// editDistance is the optimal string alignment distance between a and b:
+// Distance is the optimal string alignment distance between a and b:
 // Levenshtein plus swaps of neighbours ("fiel" for "file" is one slip, not
-// two). It counts bytes: policy keywords are ASCII, and for anything else the
-// distance only has to be large, not exact.
-func editDistance(a, b string) int {
+// two). It counts bytes: keywords and syscall names are ASCII, and for
+// anything else the distance only has to be large, not exact. It stops early
+// and returns bound once the distance cannot get below bound (a row's minimum
+// never decreases further down), so scanning a long list of candidates for
+// the closest costs little; bound <= 0 means no bound.
+func Distance(a, b string, bound int) int {
+	if bound <= 0 {
+		bound = len(a) + len(b) + 1 // larger than any distance
+	}
+	// Three rows: two back (for swaps), previous, current.
 	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
@@ -63,17 +70,23 @@ func editDistance(a, b string) int {
 	}
 	for i := 1; i <= len(a); i++ {
 		cur[0] = i
+		rowMin := cur[0]
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
+				v = min(v, prev2[j-2]+1)
 			}
+			cur[j] = v
+			rowMin = min(rowMin, v)
+		}
+		if rowMin >= bound {
+			return bound
 		}
 		prev2, prev, cur = prev, cur, prev2
 	}
-	return prev[len(b)]
+	return min(prev[len(b)], bound)
 }

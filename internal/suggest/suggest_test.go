@@ -26,3 +26,33 @@ func TestClosest(t *testing.T) {
 		t.Errorf("DidYouMean = %q", got)
 	}
 }
+
+func TestDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"abc", "abc", 0},
+		{"abc", "acb", 1},
+		{"abc", "ab", 1},
+		{"ab", "abc", 1},
+		{"kitten", "sitting", 3},
+		{"", "abc", 3},
+	}
+	for _, tt := range tests {
+		if got := Distance(tt.a, tt.b, 100); got != tt.want {
+			t.Errorf("Distance(%q, %q) = %d; want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+	// No bound (0) gives the same exact answers.
+	for _, tt := range tests {
+		if got := Distance(tt.a, tt.b, 0); got != tt.want {
+			t.Errorf("Distance(%q, %q, 0) = %d; want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+	// With a bound, the answer is capped at the bound.
+	if got := Distance("kitten", "sitting", 2); got != 2 {
+		t.Errorf("distance with bound 2 = %d; want 2", got)
+	}
+}

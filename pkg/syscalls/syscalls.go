@@ -20,6 +20,8 @@ package syscalls
 import (
 	"slices"
 	"strings"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/suggest"
 )
 
 // archTable is one architecture's table, as generated.
@@ -129,44 +131,9 @@ func Suggest(name string) string {
 		if d := len(k) - len(want); d > limit || d < -limit {
 			continue
 		}
-		if d := distance(want, k, bestDist); d < bestDist {
+		if d := suggest.Distance(want, k, bestDist); d < bestDist {
 			best, bestDist = k, d
 		}
 	}
 	return best
-}
-
-// distance is the optimal string alignment distance (Levenshtein plus
-// transposition of adjacent bytes) between a and b. It stops early and
-// returns a value >= bound once the distance cannot get below bound.
-// Syscall names are ASCII, so bytes are characters.
-func distance(a, b string, bound int) int {
-	// Three rows: two back (for transpositions), previous, current.
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				v = min(v, prev2[j-2]+1)
-			}
-			cur[j] = v
-			rowMin = min(rowMin, v)
-		}
-		if rowMin >= bound {
-			return bound
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }

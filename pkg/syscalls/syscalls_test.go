@@ -270,30 +270,6 @@ func TestSuggest(t *testing.T) {
 	}
 }
 
-func TestDistance(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want int
-	}{
-		{"", "", 0},
-		{"abc", "abc", 0},
-		{"abc", "acb", 1},
-		{"abc", "ab", 1},
-		{"ab", "abc", 1},
-		{"kitten", "sitting", 3},
-		{"", "abc", 3},
-	}
-	for _, tt := range tests {
-		if got := distance(tt.a, tt.b, 100); got != tt.want {
-			t.Errorf("distance(%q, %q) = %d; want %d", tt.a, tt.b, got, tt.want)
-		}
-	}
-	// With a bound, the answer is capped at the bound.
-	if got := distance("kitten", "sitting", 2); got != 2 {
-		t.Errorf("distance with bound 2 = %d; want 2", got)
-	}
-}
-
 // TestGeneratedUpToDate re-runs the generator and compares its output with
 // the committed zsyscalls.go, so a stale table (x/sys bumped, generator
 // edited) fails the build. GOPROXY=off proves the generator needs only the
