@@ -6,11 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
+	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
 	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
-	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
-	"github.com/nri-seccomp/nri-seccomp/policies"
 )
 
 // TestScenarioPolicies loads every scenario policy with the project's own
@@ -18,17 +15,11 @@ import (
 // unit tests rather than as a plugin that refuses to start in the e2e run.
 // s11-bad.yaml is the one meant to be refused, at its misspelt key.
 func TestScenarioPolicies(t *testing.T) {
-	builtins := map[string]*specs.LinuxSeccomp{}
-	for _, name := range []string{"runtime-default", "unconfined"} {
-		data, ok := policies.Profile(name)
-		if !ok {
-			t.Fatalf("built-in profile %q missing", name)
-		}
-		p, err := profile.Parse(data)
-		if err != nil {
-			t.Fatalf("built-in profile %q: %v", name, err)
-		}
-		builtins[name] = p
+	// Every shipped profile, as the daemon loads them: a scenario naming
+	// hardened or minimal is checked too.
+	builtins, err := engine.Builtins()
+	if err != nil {
+		t.Fatal(err)
 	}
 	files, err := filepath.Glob("testdata/s*.yaml")
 	if err != nil || len(files) == 0 {
