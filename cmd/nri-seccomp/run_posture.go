@@ -101,7 +101,7 @@ func (r *postureRun) seed(name string, logger *log.Entry) {
 	if _, err := os.Stat(name); err != nil {
 		return // a new log: nothing decided before
 	}
-	decisions, err := readDecisions(name, io.Discard)
+	decisions, _, err := readDecisions(name, io.Discard)
 	if err != nil {
 		logger.WithError(err).Warn("posture: cannot read the decision log; containers decided before this start count as filtered otherwise")
 		return
