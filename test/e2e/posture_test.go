@@ -69,20 +69,7 @@ func TestPosture(t *testing.T) {
 	// under this instance's parent, which the harness cleans up (ctr's
 	// default, /e2e-posture/<id>, would leave /e2e-posture behind).
 	const ns, ctrID = "e2e-posture", "posture-ctr-run"
-	if out, err := c.Ctr(ctx(t), "-n", ns, "images", "import", "--platform", "linux/amd64", images.Busybox); err != nil {
-		t.Fatalf("ctr import: %v: %s", err, out)
-	}
-	if out, err := c.Ctr(ctx(t), "-n", ns, "run", "-d", "--null-io", "--runc-binary", c.Tools.Runc,
-		"--cgroup", c.CgroupParent+"/"+ctrID, h.BusyboxImage, ctrID, "sleep", "3600"); err != nil {
-		t.Fatalf("ctr run: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for _, args := range [][]string{{"task", "kill", "-s", "KILL", ctrID}, {"task", "rm", "-f", ctrID}, {"container", "rm", ctrID}} {
-			c.Ctr(cctx, append([]string{"-n", ns}, args...)...) //nolint:errcheck // best effort; Stop kills the shims anyway
-		}
-	})
+	ctrRun(t, c, ns, ctrID)
 	start := time.Now()
 	code, rows, raw := runPosture(t, bin, c.Socket, p.DecisionLog)
 	t.Logf("posture in %s, exit %d:\n%s", time.Since(start).Round(time.Millisecond), code, raw)
@@ -149,6 +136,8 @@ func requirePostureGauges(t *testing.T, p *h.Plugin, addr, ctrID string) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	t.Logf("the daemon's last scan took %.1f ms (nri_seccomp_posture_scan_duration_seconds; containerd's list included)",
+		1000*metricValue(t, body, "nri_seccomp_posture_scan_duration_seconds"))
 	if n := p.LogCount(logged); n != 1 {
 		t.Errorf("the ctr container was logged %d times over several scans, want once:\n%s", n, p.LogTail(20))
 	}
@@ -186,6 +175,28 @@ func metricValue(t *testing.T, body, series string) float64 {
 	}
 	t.Fatalf("no series %s in /metrics", series)
 	return 0
+}
+
+// ctrRun starts a busybox container with `ctr run` in containerd namespace
+// ns, sleeping, and removes it when the test ends. Its cgroup goes under
+// this instance's parent, which the harness cleans up (ctr's default,
+// /<ns>/<id>, would leave /<ns> behind).
+func ctrRun(t *testing.T, c *h.Containerd, ns, id string) {
+	t.Helper()
+	if out, err := c.Ctr(ctx(t), "-n", ns, "images", "import", "--platform", "linux/amd64", images.Busybox); err != nil {
+		t.Fatalf("ctr import: %v: %s", err, out)
+	}
+	if out, err := c.Ctr(ctx(t), "-n", ns, "run", "-d", "--null-io", "--runc-binary", c.Tools.Runc,
+		"--cgroup", c.CgroupParent+"/"+id, h.BusyboxImage, id, "sleep", "3600"); err != nil {
+		t.Fatalf("ctr run: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, args := range [][]string{{"task", "kill", "-s", "KILL", id}, {"task", "rm", "-f", id}, {"container", "rm", id}} {
+			c.Ctr(cctx, append([]string{"-n", ns}, args...)...) //nolint:errcheck // best effort; Stop kills the shims anyway
+		}
+	})
 }
 
 // runPosture runs `nri-seccomp posture --output json` and decodes it.
