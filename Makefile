@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/nri-seccomp
 PKGS    := ./...
 
-.PHONY: all deps build image test unit lint verify fuzz e2e demo bench bench-smoke bench-go deploy-check clean
+.PHONY: all deps build image test unit lint verify fuzz e2e demo bench bench-smoke bench-go deploy-check monitoring-check clean
 
 all: build
 
@@ -56,6 +56,7 @@ E2E_LOCK ?= /tmp/e2e.lock
 
 e2e: build
 	test/e2e/install.sh
+	hack/install-prometheus.sh
 	NRI_SECCOMP_BIN=$(CURDIR)/$(BIN) flock $(E2E_LOCK) $(GO) test -tags e2e -count=1 -timeout 30m -v ./test/e2e/...
 
 demo: build
@@ -80,6 +81,11 @@ bench-go:
 # kubeconform against schemas built offline, containerd config dump.
 deploy-check:
 	hack/validate-deploy.sh
+
+# deploy/monitoring: promtool check and test rules (Debian's prometheus,
+# pinned, installed when root), every alert tested firing and not firing.
+monitoring-check:
+	hack/check-monitoring.sh
 
 clean:
 	rm -rf bin

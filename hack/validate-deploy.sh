@@ -35,6 +35,10 @@ KUSTOMIZE_VERSION=v5.8.2 # v5.8.3 needs go >= 1.27
 KUBECONFORM_MOD=github.com/yannh/kubeconform
 KUBECONFORM_VERSION=v0.8.0
 K8S_VERSION=1.37.2 # schemas; matches k8s.io/apimachinery in go.mod
+# PrometheusRule and ServiceMonitor schemas: the CRDs of this module version
+# (example/prometheus-operator-crd/), via the Go module proxy.
+PROM_OPERATOR_MOD=github.com/prometheus-operator/prometheus-operator
+PROM_OPERATOR_VERSION=v0.85.0
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -69,8 +73,18 @@ if [ ! -s "$SCHEMAS/v$K8S_VERSION-standalone-strict/daemonset-apps-v1.json" ]; t
 	[ -n "$k8s_dir" ] || { echo "cannot download k8s.io/kubernetes@v$K8S_VERSION"; exit 1; }
 	go run ./deploy/validate/openapi2jsonschema "$k8s_dir/api/openapi-spec/swagger.json" "$SCHEMAS/v$K8S_VERSION-standalone-strict"
 fi
+CRD_SCHEMAS=$CACHE/schemas-prometheus-operator-$PROM_OPERATOR_VERSION
+if [ ! -s "$CRD_SCHEMAS/servicemonitor-monitoring-v1.json" ]; then
+	echo "generating Prometheus Operator $PROM_OPERATOR_VERSION CRD schemas"
+	po_dir=$(cd "$TMP" && go mod download -json "$PROM_OPERATOR_MOD@$PROM_OPERATOR_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -n "$po_dir" ] || { echo "cannot download $PROM_OPERATOR_MOD@$PROM_OPERATOR_VERSION"; exit 1; }
+	go run ./deploy/validate/openapi2jsonschema -crd "$CRD_SCHEMAS" \
+		"$po_dir/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml" \
+		"$po_dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"
+fi
 kubeconform() {
-	"$BIN/kubeconform" -strict -summary -kubernetes-version "$K8S_VERSION" -schema-location "$SCHEMAS" "$@"
+	"$BIN/kubeconform" -strict -summary -kubernetes-version "$K8S_VERSION" -schema-location "$SCHEMAS" \
+		-schema-location "$CRD_SCHEMAS/{{ .ResourceKind }}{{ .KindSuffix }}.json" "$@"
 }
 
 step "the schemas catch mistakes"
@@ -157,8 +171,32 @@ grep -q 'ValidatingAdmissionPolicy' "$TMP/helm-custom.yaml" && bad "admission po
 sed -n '/policy.yaml: |/,/^---/p' "$TMP/helm-custom.yaml" | sed '1d;/^---/d;s/^    //' >"$TMP/custom-policy.yaml"
 go run ./cmd/nri-seccomp check --policy "$TMP/custom-policy.yaml"
 
+step "monitoring for the Prometheus Operator (deploy/monitoring, docs/monitoring.md)"
+hack/genmonitoring.sh --verify || bad "the PrometheusRule or the chart's alerts.yaml is not generated from deploy/monitoring/alerts.yaml"
+kubeconform deploy/monitoring/prometheus-operator/*.yaml
+go run ./deploy/validate/samerules deploy/monitoring/alerts.yaml deploy/monitoring/prometheus-operator/prometheusrule.yaml || bad "static PrometheusRule's rules"
+"$BIN/helm" lint --strict "$CHART" --set monitoring.prometheusRule.enabled=true --set monitoring.serviceMonitor.enabled=true
+"$BIN/helm" template nri-seccomp "$CHART" -n nri-seccomp --kube-version "$K8S_VERSION" \
+	--set monitoring.prometheusRule.enabled=true --set monitoring.serviceMonitor.enabled=true \
+	--set monitoring.prometheusRule.labels.release=kube-prometheus >"$TMP/helm-monitoring.yaml"
+kubeconform "$TMP/helm-monitoring.yaml"
+go run ./deploy/validate/samerules deploy/monitoring/alerts.yaml "$TMP/helm-monitoring.yaml" || bad "the chart's PrometheusRule's rules"
+require_in "$TMP/helm-monitoring.yaml" '^kind: ServiceMonitor$' "a ServiceMonitor when enabled"
+require_in "$TMP/helm-monitoring.yaml" '^[[:space:]]+honorLabels: true$' "the ServiceMonitor keeps the audit counters' pod labels"
+require_in "$TMP/helm-monitoring.yaml" '^[[:space:]]+release: kube-prometheus$' "the PrometheusRule's extra labels"
+grep -Eq '^kind: (PrometheusRule|ServiceMonitor)$' "$TMP/helm.yaml" && bad "PrometheusRule or ServiceMonitor rendered by default (the CRDs may be missing)"
+if "$BIN/helm" template x "$CHART" --kube-version "$K8S_VERSION" --set monitoring.serviceMonitor.enabled=true --set metrics.enabled=false >/dev/null 2>&1; then
+	bad "a ServiceMonitor rendered with metrics disabled"
+fi
+printf '%s\n' 'apiVersion: monitoring.coreos.com/v1' 'kind: PrometheusRule' 'metadata: {name: x}' \
+	'spec: {groups: [{name: g, rules: [{alert: A, expresion: up == 0}]}]}' >"$TMP/broken-rule.yaml"
+if kubeconform "$TMP/broken-rule.yaml" >"$TMP/broken-rule.out" 2>&1 || ! grep -q expresion "$TMP/broken-rule.out"; then
+	bad "kubeconform did not reject a misspelt PrometheusRule field"
+	cat "$TMP/broken-rule.out"
+fi
+
 step "values.schema.json rejects bad values"
-for v in 'plugin.index=100' 'metrics.port=0' 'image.pullPolicy=Sometimes' 'nriSocket=relative.sock' 'unknownKey=1'; do
+for v in 'plugin.index=100' 'metrics.port=0' 'image.pullPolicy=Sometimes' 'nriSocket=relative.sock' 'unknownKey=1' 'monitoring.serviceMonitor.interval=soon' 'monitoring.prometheusRule.enable=true'; do
 	if "$BIN/helm" template x "$CHART" --kube-version "$K8S_VERSION" --set "$v" >/dev/null 2>"$TMP/schema.err"; then
 		bad "values.schema.json accepted --set $v"
 	elif ! grep -q "values don't meet the specifications of the schema" "$TMP/schema.err"; then

@@ -38,4 +38,8 @@ for f in hardened minimal; do
 	check "$root/policies/profiles/$f.json" "$tmp/profiles/$f.json"
 done
 
+# deploy/monitoring/prometheus-operator/prometheusrule.yaml and the chart's
+# files/alerts.yaml, from deploy/monitoring/alerts.yaml.
+"$root/hack/genmonitoring.sh" --verify || status=1
+
 exit "$status"

@@ -31,8 +31,9 @@ func cmdPosture(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	socket := flags.String("containerd-socket", defaultContainerdSocket, "containerd's API `socket`; empty to not ask containerd")
 	decisionLog := flags.String("decision-log", "", "the daemon's --decision-log `file` (- for stdin): which containers nri-seccomp decided")
 	timeout := flags.Duration("timeout", 10*time.Second, "how long to wait for containerd")
-	output := outputFlag()
-	flags.Var(output, "output", "output `format`: text or json")
+	ev := addEvidenceFlags(flags) // posture_evidence.go
+	output := &oneOf{value: "text", allowed: []string{"text", "json", "markdown"}}
+	flags.Var(output, "output", "output `format`: text, json, or markdown (a report to file: node, time, policy, refusals, controls)")
 	if code := parseFlags(flags, args); code >= 0 {
 		return code
 	}
@@ -48,7 +49,11 @@ func cmdPosture(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	// Decisions first: a decision log read after the scan could name
 	// containers created in between, never the other way round.
-	decisions, err := readDecisions(*decisionLog, stderr)
+	decisions, attr, err := readDecisions(*decisionLog, stderr)
+	if err != nil {
+		return fail(err)
+	}
+	evidence, err := ev.read(attr, stderr)
 	if err != nil {
 		return fail(err)
 	}
@@ -76,9 +81,12 @@ func cmdPosture(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	rep := posture.Build(in)
 	rep.Notes = append(rep.Notes, notes...)
-	if output.value == "json" {
-		err = writeJSON(stdout, rep)
-	} else {
+	switch output.value {
+	case "json":
+		err = writeJSON(stdout, posture.File(rep, evidence))
+	case "markdown":
+		err = posture.File(rep, evidence).WriteMarkdown(stdout)
+	default:
 		err = rep.WriteText(stdout)
 	}
 	if err != nil {
@@ -103,23 +111,24 @@ func askContainerd(ctx context.Context, socket string, timeout time.Duration) (m
 }
 
 // readDecisions reads the decision log through pkg/audit's reader, the one
-// audit report uses too; nil when no log is given.
-func readDecisions(name string, stderr io.Writer) (map[string]posture.Decision, error) {
+// audit report uses too; nil when no log is given. The attributor
+// attributes raw audit records of the evidence's period.
+func readDecisions(name string, stderr io.Writer) (map[string]posture.Decision, *audit.DecisionLogAttributor, error) {
 	if name == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	r := io.Reader(os.Stdin)
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, fmt.Errorf("--decision-log: %w", err)
+			return nil, nil, fmt.Errorf("--decision-log: %w", err)
 		}
 		defer f.Close()
 		r = f
 	}
 	d, err := audit.ReadDecisionLog(name, r)
 	if err != nil {
-		return nil, fmt.Errorf("--decision-log: %w", err)
+		return nil, nil, fmt.Errorf("--decision-log: %w", err)
 	}
 	for _, w := range d.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
@@ -129,5 +138,5 @@ func readDecisions(name string, stderr io.Writer) (map[string]posture.Decision, 
 		out[id] = posture.Decision{Rules: dec.Rules, Mode: dec.Mode, Exempt: dec.Exempt,
 			Namespace: dec.Namespace, Pod: dec.Pod, Container: dec.Name}
 	}
-	return out, nil
+	return out, d, nil
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeProc is internal/posture's fake /proc: a ctr-run container (a...)
@@ -73,5 +75,57 @@ func TestPostureJSON(t *testing.T) {
 	}
 	if c := rep.Containers[0]; c.ID != strings.Repeat("a", 64) || c.Class != "unfiltered" || c.Reach != "unknown" || c.Problem == "" {
 		t.Errorf("first row %+v, want the unfiltered a... container", c)
+	}
+}
+
+// --output markdown files the report with the policy (loaded like the
+// daemon's), the refusals of the period from the audit events file, and the
+// controls; the period is --since before now.
+func TestPostureMarkdown(t *testing.T) {
+	dir := t.TempDir()
+	policy := writeFile(t, dir, "policy.yaml", goodPolicy)
+	now := time.Now().UTC()
+	old := now.Add(-48 * time.Hour).Format(time.RFC3339)
+	recent := now.Add(-time.Hour).Format(time.RFC3339)
+	event := func(at, syscall, action string, refused bool) string {
+		return `{"kind":"record","time":"` + at + `","count":1,"namespace":"shop","pod":"web","container":"app","container_id":"c1","attribution":"pid","pid":10,"comm":"app","exe":"/app","arch":"SCMP_ARCH_X86_64","syscall":"` +
+			syscall + `","syscall_nr":1,"action":"` + action + `","refused":` + strconv.FormatBool(refused) + "}\n"
+	}
+	events := writeFile(t, dir, "events.jsonl", event(old, "keyctl", "SCMP_ACT_ERRNO", true)+event(recent, "mkdir", "SCMP_ACT_ERRNO", true)+event(recent, "mount", "SCMP_ACT_LOG", false))
+	code, out, errs := cli(t, "posture", "--containerd-socket=", "--proc", fakeProc, "--output", "markdown", "--node", "node-7",
+		"--policy", policy, "--audit-events", events, "--since", "24h")
+	if code != exitFail {
+		t.Fatalf("exit %d, want 1 (unfiltered containers); stderr %s", code, errs)
+	}
+	for _, want := range []string{
+		"# Seccomp posture of node node-7\n",
+		"Revision sha256:",
+		"| node-agents | exempt | enforce |",
+		"| default | inject | enforce |",
+		"2 records, 0 unreadable lines.",
+		"| shop/web/app | mkdir | SCMP\\_ACT\\_ERRNO | 1 |",
+		"### CIS Kubernetes Benchmark: 5.7.2",
+		"- Status: **not met**",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "| shop/web/app | keyctl") {
+		t.Errorf("a refusal before --since is in the report:\n%s", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--since", "-1h", "--audit-events", events}, "--since: negative"},
+		{[]string{"--since", "1h"}, "--since needs --audit-events"},
+		{[]string{"--audit-events", filepath.Join(dir, "none")}, "--audit-events: open "},
+		{[]string{"--policy", filepath.Join(dir, "none.yaml")}, "--policy: "},
+	} {
+		code, out, errs := cli(t, append([]string{"posture", "--containerd-socket=", "--proc", fakeProc, "--output", "markdown"}, tc.args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(errs, tc.err) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 naming %q", tc.args, code, out, errs, tc.err)
+		}
 	}
 }

@@ -36,7 +36,8 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		watch       = flags.Bool("watch-policy", true, "reload the policy when its files change (SIGHUP always reloads)")
 	)
 	flags.Var(logFormat, "log-format", "log `format`: text or json")
-	auditing := addAuditFlags(flags) // run_audit.go
+	auditing := addAuditFlags(flags)   // run_audit.go
+	scanning := addPostureFlags(flags) // run_posture.go
 	if code := parseFlags(flags, args); code >= 0 {
 		return code
 	}
@@ -65,6 +66,9 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	logger := log.L.WithField("node", *node)
 
 	opts := plugin.Options{Logger: logger, Node: *node, Loader: loadDecider, DisableValidation: !*validate}
+	if code := scanning.options(&opts, stderr); code >= 0 {
+		return code
+	}
 	if *metricsAddr != "" {
 		opts.Metrics = metrics.New()
 	}
@@ -125,6 +129,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return code
 	}
 	defer auditing.stop()
+	scanning.start(ctx, &wg, logger, opts.Metrics, *decisionLog)
 	if *watch {
 		wg.Go(func() {
 			if err := p.WatchPolicy(ctx, 0); err != nil {

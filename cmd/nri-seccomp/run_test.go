@@ -117,6 +117,7 @@ func TestRunBadFlags(t *testing.T) {
 	}{
 		{[]string{"--log-format", "xml"}, exitUsage},
 		{[]string{"--log-level", "loud"}, exitUsage},
+		{[]string{"--posture-interval", "-1s"}, exitUsage},
 		{[]string{"--idx", "100"}, exitFail},
 		{[]string{"--name", "has space"}, exitFail},
 		{[]string{"--decision-log", filepath.Join(t.TempDir(), "no", "dir", "d.jsonl")}, exitFail},

@@ -49,6 +49,7 @@ type Metrics struct {
 	drift         prometheus.Gauge
 	driftChecked  prometheus.Gauge
 	driftedByRule *prometheus.GaugeVec
+	posture       postureCollectors
 
 	mu          sync.Mutex
 	isConnected bool
@@ -121,10 +122,13 @@ func New() *Metrics {
 			Namespace: namespace, Name: "drift_containers_by_rule",
 			Help: "Drifted containers at the last synchronization, by a rule the current policy would apply to them.",
 		}, []string{"rule"}),
+		posture: newPostureCollectors(),
 	}
 	m.reg.MustRegister(m.decisions, m.ruleApplied, m.errs, m.latency, m.validations,
 		m.policyInfo, m.reloads, m.reloadOK, m.reloadTime, m.connected, m.connects,
 		m.drift, m.driftChecked, m.driftedByRule,
+		m.posture.containers, m.posture.problems, m.posture.hostProcs,
+		m.posture.scans, m.posture.duration, m.posture.last,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Known label values start at zero, so that a rate() over them has a

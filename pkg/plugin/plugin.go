@@ -76,6 +76,11 @@ type Options struct {
 	// until a policy is loaded every container is refused, and a Configure
 	// call without a policy fails.
 	PolicyFromRuntime bool
+	// OnDecision, when set, is called with every decision record, refused
+	// containers included (Error set), after the log line: the daemon's
+	// posture scan keeps the decisions of running containers from it. It
+	// runs on the creation path and must be quick.
+	OnDecision func(Record)
 }
 
 // The NRI events the plugin handles; the stub subscribes to exactly these.
@@ -99,6 +104,8 @@ type Plugin struct {
 	reg containerRegistry
 
 	metrics *metrics.Metrics
+	// onDecision is Options.OnDecision.
+	onDecision func(Record)
 	// validating: subscribe to ValidateContainerAdjustment.
 	validating bool
 	// self is the name the runtime knows this plugin by ("10-seccomp"):
@@ -147,6 +154,7 @@ func New(opts Options) (*Plugin, error) {
 		node:         opts.Node,
 		now:          time.Now,
 		metrics:      opts.Metrics,
+		onDecision:   opts.OnDecision,
 		validating:   !opts.DisableValidation,
 		dlog:         opts.DecisionLog,
 		needsRuntime: opts.PolicyFromRuntime,
@@ -455,6 +463,9 @@ func (p *Plugin) record(ctx context.Context, rec Record) {
 		entry.Info("seccomp decision")
 	}
 	p.noteDecision(rec)
+	if p.onDecision != nil {
+		p.onDecision(rec)
+	}
 
 	// Held while writing, so that Configure cannot close the log under us.
 	p.mu.RLock()

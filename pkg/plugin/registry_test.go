@@ -168,3 +168,36 @@ func TestEventMask(t *testing.T) {
 		})
 	}
 }
+
+// The daemon's posture scan learns decisions through Options.OnDecision:
+// every record, refused ones included, with the fields the log has.
+func TestOnDecision(t *testing.T) {
+	d := &fakeDecider{fn: func(in Input) (*Decision, error) {
+		if in.Container == "bad" {
+			return nil, fmt.Errorf("no")
+		}
+		return &Decision{Rules: []RuleResult{{Name: "ops", Action: "exempt", Mode: "enforce"}}, Mode: "enforce", Exempt: true}, nil
+	}}
+	var got []Record
+	p, err := New(Options{Decider: d, OnDecision: func(r Record) { got = append(got, r) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pod := testPod("ns", "web")
+	if _, _, err := p.CreateContainer(ctx, pod, testContainer("app")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.CreateContainer(ctx, pod, testContainer("bad")); err == nil {
+		t.Fatal("bad container was not refused")
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d records, want 2: %+v", len(got), got)
+	}
+	if r := got[0]; r.ContainerID != "ctr-app" || !r.Exempt || r.Error != "" || strings.Join(r.Rules, ",") != "ops" || r.Namespace != "ns" || r.Pod != "web" {
+		t.Fatalf("first record: %+v", r)
+	}
+	if r := got[1]; r.ContainerID != "ctr-bad" || r.Error == "" {
+		t.Fatalf("second record: %+v", r)
+	}
+}

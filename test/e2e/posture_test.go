@@ -9,6 +9,8 @@ import (
 	"errors"
 	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +47,14 @@ func TestPosture(t *testing.T) {
 	early := RunPod(t, c, h.PodSpec{Name: "early", Namespace: "e2e-posture-early"})
 	earlyCt := RunContainer(t, early, h.ContainerSpec{Name: "rd", Seccomp: h.SeccompRuntimeDefault})
 
-	p := StartPlugin(t, c, bin, policyFile(t, "s13-posture.yaml"))
+	addr, err := h.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The daemon's own scan (gauges, a log line per new problem), every
+	// 200ms so that the test waits for scans, not for a default interval.
+	p := StartPlugin(t, c, bin, policyFile(t, "s13-posture.yaml"), "--metrics-addr", addr,
+		"--posture-interval", "200ms", "--posture-containerd-socket", c.Socket)
 	decidedPod := RunPod(t, c, h.PodSpec{Name: "app", Namespace: "e2e-posture-decided"})
 	decided := RunContainer(t, decidedPod, h.ContainerSpec{Name: "web", Seccomp: h.SeccompRuntimeDefault})
 	RequireRefused(t, Probe(t, decided, "mkdir", "/tmp/posture"), "EPERM")
@@ -60,20 +69,7 @@ func TestPosture(t *testing.T) {
 	// under this instance's parent, which the harness cleans up (ctr's
 	// default, /e2e-posture/<id>, would leave /e2e-posture behind).
 	const ns, ctrID = "e2e-posture", "posture-ctr-run"
-	if out, err := c.Ctr(ctx(t), "-n", ns, "images", "import", "--platform", "linux/amd64", images.Busybox); err != nil {
-		t.Fatalf("ctr import: %v: %s", err, out)
-	}
-	if out, err := c.Ctr(ctx(t), "-n", ns, "run", "-d", "--null-io", "--runc-binary", c.Tools.Runc,
-		"--cgroup", c.CgroupParent+"/"+ctrID, h.BusyboxImage, ctrID, "sleep", "3600"); err != nil {
-		t.Fatalf("ctr run: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for _, args := range [][]string{{"task", "kill", "-s", "KILL", ctrID}, {"task", "rm", "-f", ctrID}, {"container", "rm", ctrID}} {
-			c.Ctr(cctx, append([]string{"-n", ns}, args...)...) //nolint:errcheck // best effort; Stop kills the shims anyway
-		}
-	})
+	ctrRun(t, c, ns, ctrID)
 	start := time.Now()
 	code, rows, raw := runPosture(t, bin, c.Socket, p.DecisionLog)
 	t.Logf("posture in %s, exit %d:\n%s", time.Since(start).Round(time.Millisecond), code, raw)
@@ -103,12 +99,104 @@ func TestPosture(t *testing.T) {
 		}
 	}
 
+	requirePostureGauges(t, p, addr, ctrID)
+
 	// The text output says the same, and names the problem.
 	code, text := runPostureText(t, bin, c.Socket, p.DecisionLog)
 	if code != 1 || !bytes.Contains(text, []byte("unfiltered         "+ctrID[:12]+" ns="+ns)) ||
 		!bytes.Contains(text, []byte("problem: runs without seccomp; created outside CRI, so nri-seccomp never saw it")) {
 		t.Errorf("text output (exit %d) lacks the ctr container's problem:\n%s", code, text)
 	}
+}
+
+// requirePostureGauges: the daemon's scan counts the decided and the exempt
+// container (exactly: only this plugin's decisions are "decided"), at least
+// one problem (the ctr container; other containers on a shared machine may
+// add to it), and logs the ctr container once however many scans see it.
+func requirePostureGauges(t *testing.T, p *h.Plugin, addr, ctrID string) {
+	t.Helper()
+	logged := `"container_id":"` + ctrID + `"`
+	if err := p.WaitLog(ctx(t), logged, 0, 30*time.Second); err != nil {
+		t.Fatalf("the daemon did not log the ctr container: %v", err)
+	}
+	scans := func() (float64, string) {
+		_, body, err := h.HTTPGet(ctx(t), "http://"+addr+"/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return metricValue(t, body, `nri_seccomp_posture_scans_total{result="success"}`), body
+	}
+	first, _ := scans()
+	// Three more scans after the one that logged it.
+	var body string
+	for n := first; n < first+3; n, body = scans() {
+		select {
+		case <-ctx(t).Done():
+			t.Fatal(ctx(t).Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Logf("the daemon's last scan took %.1f ms (nri_seccomp_posture_scan_duration_seconds; containerd's list included)",
+		1000*metricValue(t, body, "nri_seccomp_posture_scan_duration_seconds"))
+	if n := p.LogCount(logged); n != 1 {
+		t.Errorf("the ctr container was logged %d times over several scans, want once:\n%s", n, p.LogTail(20))
+	}
+	if !strings.Contains(p.LogTail(200), "posture: runs without seccomp; created outside CRI, so nri-seccomp never saw it") {
+		t.Errorf("the log line does not say why:\n%s", p.LogTail(20))
+	}
+	for _, w := range []struct {
+		series string
+		ok     func(float64) bool
+		want   string
+	}{
+		{`nri_seccomp_containers{state="decided"}`, func(v float64) bool { return v == 1 }, "1"},
+		{`nri_seccomp_containers{state="exempt"}`, func(v float64) bool { return v == 1 }, "1"},
+		{`nri_seccomp_containers{state="unfiltered"}`, func(v float64) bool { return v >= 1 }, ">= 1"},
+		{`nri_seccomp_posture_problem_containers`, func(v float64) bool { return v >= 1 }, ">= 1"},
+		{`nri_seccomp_posture_host_processes`, func(v float64) bool { return v >= 1 }, ">= 1"},
+	} {
+		if v := metricValue(t, body, w.series); !w.ok(v) {
+			t.Errorf("%s = %v, want %s", w.series, v, w.want)
+		}
+	}
+}
+
+// metricValue is the value of one series in a Prometheus text exposition.
+func metricValue(t *testing.T, body, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no series %s in /metrics", series)
+	return 0
+}
+
+// ctrRun starts a busybox container with `ctr run` in containerd namespace
+// ns, sleeping, and removes it when the test ends. Its cgroup goes under
+// this instance's parent, which the harness cleans up (ctr's default,
+// /<ns>/<id>, would leave /<ns> behind).
+func ctrRun(t *testing.T, c *h.Containerd, ns, id string) {
+	t.Helper()
+	if out, err := c.Ctr(ctx(t), "-n", ns, "images", "import", "--platform", "linux/amd64", images.Busybox); err != nil {
+		t.Fatalf("ctr import: %v: %s", err, out)
+	}
+	if out, err := c.Ctr(ctx(t), "-n", ns, "run", "-d", "--null-io", "--runc-binary", c.Tools.Runc,
+		"--cgroup", c.CgroupParent+"/"+id, h.BusyboxImage, id, "sleep", "3600"); err != nil {
+		t.Fatalf("ctr run: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, args := range [][]string{{"task", "kill", "-s", "KILL", id}, {"task", "rm", "-f", id}, {"container", "rm", id}} {
+			c.Ctr(cctx, append([]string{"-n", ns}, args...)...) //nolint:errcheck // best effort; Stop kills the shims anyway
+		}
+	})
 }
 
 // runPosture runs `nri-seccomp posture --output json` and decodes it.

@@ -10,6 +10,7 @@
 // report it.
 //
 //	go run ./deploy/validate/openapi2jsonschema SWAGGER_JSON OUT_DIR
+//	go run ./deploy/validate/openapi2jsonschema -crd OUT_DIR CRD_YAML... (crd.go)
 package main
 
 import (
@@ -23,8 +24,15 @@ import (
 type schema = map[string]any
 
 func main() {
+	if len(os.Args) >= 4 && os.Args[1] == "-crd" {
+		if err := runCRD(os.Args[2], os.Args[3:]); err != nil {
+			fmt.Fprintln(os.Stderr, "openapi2jsonschema:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: openapi2jsonschema SWAGGER_JSON OUT_DIR")
+		fmt.Fprintln(os.Stderr, "usage: openapi2jsonschema SWAGGER_JSON OUT_DIR\n       openapi2jsonschema -crd OUT_DIR CRD_YAML...")
 		os.Exit(2)
 	}
 	if err := run(os.Args[1], os.Args[2]); err != nil {

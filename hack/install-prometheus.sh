@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs Debian's prometheus package, pinned, for `promtool test rules`
+# (make monitoring-check) and the e2e test that runs a real Prometheus
+# against the daemon. Idempotent: nothing happens when the pinned version is
+# installed. The package's service is never left running: Debian's postinst
+# starts it, so a policy-rc.d that forbids starting services is put in place
+# for the install (unless one exists), and the service is stopped and
+# disabled afterwards in case an init system started it anyway. The tests
+# start their own Prometheus with their own config and storage.
+set -euo pipefail
+
+# Debian 12's version (bookworm + bookworm-security); promtool's rule-test
+# format and the alerts API used by the tests are those of Prometheus 2.42.
+PROMETHEUS_DEB_VERSION=${PROMETHEUS_DEB_VERSION:-2.42.0+ds-5+deb12u1}
+
+log() { printf '[install-prometheus] %s\n' "$*"; }
+
+have=$(dpkg-query -W -f='${Status} ${Version}' prometheus 2>/dev/null || true)
+if [ "$have" = "install ok installed $PROMETHEUS_DEB_VERSION" ]; then
+	log "prometheus $PROMETHEUS_DEB_VERSION already installed"
+	exit 0
+fi
+[ "$(id -u)" -eq 0 ] || { log "ERROR: must run as root (apt)"; exit 1; }
+
+policy=/usr/sbin/policy-rc.d
+ours=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\n# nri-seccomp hack/install-prometheus.sh: no service starts during the install\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	ours=1
+fi
+cleanup() { if [ "$ours" = 1 ]; then rm -f "$policy"; fi; }
+trap cleanup EXIT
+
+log "installing prometheus=$PROMETHEUS_DEB_VERSION (have: ${have:-none})"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "prometheus=$PROMETHEUS_DEB_VERSION" >/dev/null
+
+# In case the init system started it regardless (no policy-rc.d honoured).
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+	systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi
+if [ -x /etc/init.d/prometheus ]; then
+	/etc/init.d/prometheus stop >/dev/null 2>&1 || true
+	update-rc.d prometheus disable >/dev/null 2>&1 || true
+fi
+promtool --version 2>&1 | head -1
