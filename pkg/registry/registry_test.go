@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func id(n int) string { return fmt.Sprintf("%064x", n) }
@@ -111,10 +112,26 @@ func TestAttributeByCgroupAncestorAndCache(t *testing.T) {
 	if a := r.Attribute(300); a.How != ByCache || a.Container.Name != "side" {
 		t.Fatalf("after exit: %+v", a)
 	}
-	// Removing the container drops the cache entries too.
+	// A removed container still answers for its grace period (its last
+	// records are read late), then is forgotten with its cache entries.
+	now := time.Unix(1000, 0)
+	r.SetClock(func() time.Time { return now })
 	r.Remove(id(2))
+	if a := r.Attribute(300); a.How != ByCache || a.Container.Name != "side" {
+		t.Fatalf("after remove, within grace: %+v", a)
+	}
+	if _, ok := r.Get(id(2)); ok {
+		t.Fatal("a removed container is still listed as running")
+	}
+	now = now.Add(ContainerGrace)
+	r.Expire()
 	if a := r.Attribute(300); a.Known() {
-		t.Fatalf("after remove: %+v", a)
+		t.Fatalf("after remove and grace: %+v", a)
+	}
+	for pid, cid := range r.cache {
+		if cid == id(2) {
+			t.Fatalf("cache still holds pid %d of the forgotten container", pid)
+		}
 	}
 	r.Remove(id(2)) // twice: no-op
 }
