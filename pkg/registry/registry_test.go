@@ -198,3 +198,43 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("%d containers left", n)
 	}
 }
+
+// Removed containers, by RemoveContainer or missing from a Synchronize, are
+// forgotten after ContainerGrace: OnForget hears of each once, unless a
+// container with the same namespace, pod and name still runs (a restart).
+func TestForgetAfterGrace(t *testing.T) {
+	r := NewWithProc(t.TempDir())
+	now := time.Unix(1000, 0)
+	r.SetClock(func() time.Time { return now })
+	var forgotten []string
+	r.OnForget(func(c Container) { forgotten = append(forgotten, c.Pod+"/"+c.Name) })
+	r.Upsert(Container{ID: id(1), Namespace: "ns", Pod: "a", Name: "app"})
+	r.Upsert(Container{ID: id(2), Namespace: "ns", Pod: "b", Name: "app"})
+	r.Upsert(Container{ID: id(3), Namespace: "ns", Pod: "c", Name: "app"})
+	r.Remove(id(1))
+	r.Sync([]Container{{ID: id(3), Namespace: "ns", Pod: "c", Name: "app"}}) // b is gone
+	r.Remove(id(3))
+	r.Upsert(Container{ID: id(4), Namespace: "ns", Pod: "c", Name: "app"}) // c restarted
+	r.Expire()
+	if len(forgotten) != 0 {
+		t.Fatalf("forgotten within the grace period: %v", forgotten)
+	}
+	if a := r.lookupContainer(id(2)); a == nil {
+		t.Fatal("b does not answer within its grace period")
+	}
+	now = now.Add(ContainerGrace)
+	r.Expire()
+	r.Expire()
+	if strings.Join(forgotten, ",") != "a/app,b/app" && strings.Join(forgotten, ",") != "b/app,a/app" {
+		t.Fatalf("forgotten: %v, want a/app and b/app once each", forgotten)
+	}
+	if len(r.gone) != 0 || len(r.byID) != 1 {
+		t.Fatalf("left: %d removed, %d running", len(r.gone), len(r.byID))
+	}
+}
+
+func (r *Registry) lookupContainer(id string) *Container {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.containerLocked(id)
+}
