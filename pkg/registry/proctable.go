@@ -42,8 +42,11 @@ type exitedPID struct {
 
 type procTable struct {
 	m map[int]procEntry
-	// exits lists exited PIDs in order of exit, for expiry.
+	// exits lists exited PIDs in order of exit, for expiry, from head on
+	// (a queue: compacted when half of it is spent, so that an exit costs
+	// O(1) amortised, not a copy of the queue).
 	exits []exitedPID
+	head  int
 }
 
 // FollowProcesses enables the process table: the registry is then fed by
@@ -115,9 +118,9 @@ func (r *Registry) Execed(pid int) {
 // Exited marks a process gone; it is kept for ProcGrace so that records
 // read late still find it.
 func (r *Registry) Exited(pid int) {
-	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	now := r.now()
 	t := r.procs
 	if t == nil {
 		return
@@ -135,16 +138,16 @@ func (r *Registry) Exited(pid int) {
 // past maxExited. An entry replaced by a newer fork of the same PID (not
 // exited, or exited at another time) is left alone.
 func (t *procTable) expire(now time.Time) {
-	n := 0
-	for n < len(t.exits) && (now.Sub(t.exits[n].at) >= ProcGrace || len(t.exits)-n > maxExited) {
-		x := t.exits[n]
+	for t.head < len(t.exits) && (now.Sub(t.exits[t.head].at) >= ProcGrace || len(t.exits)-t.head > maxExited) {
+		x := t.exits[t.head]
 		if e, ok := t.m[x.pid]; ok && e.exited.Equal(x.at) {
 			delete(t.m, x.pid)
 		}
-		n++
+		t.head++
 	}
-	if n > 0 {
-		t.exits = append(t.exits[:0], t.exits[n:]...)
+	if t.head > 0 && t.head >= len(t.exits)/2 {
+		t.exits = append(t.exits[:0], t.exits[t.head:]...)
+		t.head = 0
 	}
 }
 

@@ -168,3 +168,22 @@ func TestProcTableOff(t *testing.T) {
 		t.Fatalf("%d entries", n)
 	}
 }
+
+// The cost of following one short-lived process in a container (fork,
+// exec whose /proc entry is already gone, exit): what the connector's
+// reader spends per process created on the node.
+//
+//	go test -run '^$' -bench BenchmarkProcTable -benchmem ./pkg/registry
+func BenchmarkProcTable(b *testing.B) {
+	proc := fakeProc{root: b.TempDir()}
+	r := NewWithProc(proc.root)
+	r.FollowProcesses()
+	r.Upsert(Container{ID: id(1), Namespace: "ns", Pod: "a", Name: "app", PID: 100})
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		pid := 1000 + i%(1<<20)
+		r.Forked(100, pid)
+		r.Execed(pid)
+		r.Exited(pid)
+	}
+}
