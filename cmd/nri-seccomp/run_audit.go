@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,6 +143,14 @@ func (a *auditRun) followProcesses(ctx context.Context, reg *registry.Registry, 
 				logger.WithError(err).Error("seccomp audit: process events: stopped reading; attributing from /proc only")
 			}
 		}()
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if !feed.selfCheck(ctx, startSelf, 5*time.Second) && ctx.Err() == nil {
+				logger.Warn("seccomp audit: subscribed to process events but none arrived for a process started to check: " +
+					"the kernel ignores subscribers outside the host's PID namespace (run with hostPID); attributing from /proc only")
+			}
+		}()
 	}
 	a.wg.Add(1)
 	go func() {
@@ -169,12 +178,50 @@ const expireEvery = 10 * time.Second
 
 // procFeed hands the connector's events to the registry.
 type procFeed struct {
-	reg  *registry.Registry
-	prom *audit.PromCounters
-	lost atomic.Bool
+	reg    *registry.Registry
+	prom   *audit.PromCounters
+	lost   atomic.Bool
+	events atomic.Int64
+}
+
+// selfCheck starts a process (start) and reports whether any process event
+// arrived within limit: a subscription from outside the host's PID
+// namespace is accepted by the kernel and silently never served.
+func (f *procFeed) selfCheck(ctx context.Context, start func(context.Context) error, limit time.Duration) bool {
+	before := f.events.Load()
+	if err := start(ctx); err != nil {
+		return true // cannot tell; say nothing
+	}
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for f.events.Load() == before {
+		select {
+		case <-ctx.Done():
+			return true
+		case <-t.C:
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
+// startSelf runs this binary's `version`: a short-lived process whose fork,
+// exec and exit the connector reports.
+func startSelf(ctx context.Context) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, exe, "version")
+	cmd.WaitDelay = time.Second
+	return cmd.Run()
 }
 
 func (f *procFeed) Event(ev procevents.Event) {
+	f.events.Add(1)
 	switch ev.Kind {
 	case procevents.Fork:
 		f.reg.Forked(ev.Parent, ev.PID)

@@ -152,3 +152,28 @@ func TestProcFeed(t *testing.T) {
 		t.Fatalf("metrics: %v", got)
 	}
 }
+
+// The self-check: an event after the started process means the
+// subscription is served; none within the limit means it is not (a daemon
+// outside the host's PID namespace); a process that cannot start says
+// nothing.
+func TestProcFeedSelfCheck(t *testing.T) {
+	reg := registry.NewWithProc(t.TempDir())
+	f := &procFeed{reg: reg}
+	served := func(context.Context) error {
+		f.Event(procevents.Event{Kind: procevents.Fork, PID: 2, Parent: 1})
+		return nil
+	}
+	silent := func(context.Context) error { return nil }
+	failing := func(context.Context) error { return os.ErrNotExist }
+	ctx := context.Background()
+	if !f.selfCheck(ctx, served, time.Minute) {
+		t.Error("served: reported unserved")
+	}
+	if f.selfCheck(ctx, silent, 50*time.Millisecond) {
+		t.Error("silent: reported served")
+	}
+	if !f.selfCheck(ctx, failing, time.Minute) {
+		t.Error("a process that could not start: reported unserved")
+	}
+}
