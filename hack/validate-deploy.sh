@@ -195,8 +195,82 @@ if kubeconform "$TMP/broken-rule.yaml" >"$TMP/broken-rule.out" 2>&1 || ! grep -q
 	cat "$TMP/broken-rule.out"
 fi
 
+step "auditing variants: exactly the rights auditing needs, and the default none of them"
+go build -o "$TMP/dsrights" ./deploy/validate/dsrights
+# rights_are NAME RENDERED EXPECTED: the DaemonSet's rights, as dsrights
+# prints them, are exactly EXPECTED.
+rights_are() {
+	"$TMP/dsrights" <"$2" >"$TMP/rights.got" || { bad "$1: dsrights failed"; return; }
+	printf '%s\n' "$3" >"$TMP/rights.want"
+	diff -u "$TMP/rights.want" "$TMP/rights.got" >"$TMP/rights.diff" || { bad "$1: rights differ:"; cat "$TMP/rights.diff"; }
+}
+COMMON='hostNetwork=true'
+DEFAULT_RIGHTS="$COMMON
+hostPID=false
+hostIPC=false
+privileged=false
+allowPrivilegeEscalation=false
+capabilities.add=
+capabilities.drop=ALL
+hostPath=/var/run/nri(DirectoryOrCreate) at /var/run/nri:rw"
+# auditd's log, the connector: host PIDs, NET_ADMIN, the log read-only.
+AUDIT_RIGHTS="$COMMON
+hostPID=true
+hostIPC=false
+privileged=false
+allowPrivilegeEscalation=false
+capabilities.add=NET_ADMIN
+capabilities.drop=ALL
+hostPath=/var/log/audit(Directory) at /var/log/audit:ro
+hostPath=/var/run/nri(DirectoryOrCreate) at /var/run/nri:rw
+arg=--audit
+arg=--audit-source=/var/log/audit/audit.log
+arg=--audit-events=/dev/stdout
+arg=--audit-follow-processes=true"
+rights_are "helm default" "$TMP/helm.yaml" "$DEFAULT_RIGHTS"
+rights_are "kustomize base" "$TMP/kustomize.yaml" "$DEFAULT_RIGHTS"
+helm_audit() {
+	local out=$1; shift
+	"$BIN/helm" lint --strict "$CHART" --set audit.enabled=true "$@" >/dev/null || bad "helm lint with audit.enabled=true $*"
+	"$BIN/helm" template nri-seccomp "$CHART" -n nri-seccomp --kube-version "$K8S_VERSION" --set audit.enabled=true "$@" >"$out"
+	kubeconform "$out"
+	daemonset_invariants "$out"
+}
+helm_audit "$TMP/helm-audit.yaml"
+rights_are "helm audit.enabled=true" "$TMP/helm-audit.yaml" "$AUDIT_RIGHTS"
+helm_audit "$TMP/helm-audit-noconn.yaml" --set audit.followProcesses=false
+rights_are "helm audit without the connector" "$TMP/helm-audit-noconn.yaml" "$(printf '%s\n' "$AUDIT_RIGHTS" |
+	sed 's/^capabilities.add=NET_ADMIN$/capabilities.add=/; s/^arg=--audit-follow-processes=true$/arg=--audit-follow-processes=false/')"
+helm_audit "$TMP/helm-audit-path.yaml" --set audit.auditdLog=/srv/audit/node.log
+rights_are "helm audit with another auditd log" "$TMP/helm-audit-path.yaml" "$(printf '%s\n' "$AUDIT_RIGHTS" |
+	sed 's#^hostPath=/var/log/audit(Directory) at /var/log/audit:ro$#hostPath=/srv/audit(Directory) at /srv/audit:ro#; s#^arg=--audit-source=.*#arg=--audit-source=/srv/audit/node.log#')"
+# The kernel log: only a privileged container may open /dev/kmsg.
+"$BIN/helm" template nri-seccomp "$CHART" -n nri-seccomp --kube-version "$K8S_VERSION" --set audit.enabled=true,audit.source=kmsg >"$TMP/helm-audit-kmsg.yaml"
+kubeconform "$TMP/helm-audit-kmsg.yaml"
+rights_are "helm audit.source=kmsg" "$TMP/helm-audit-kmsg.yaml" "$COMMON
+hostPID=true
+hostIPC=false
+privileged=true
+allowPrivilegeEscalation=true
+capabilities.add=
+capabilities.drop=ALL
+hostPath=/dev/kmsg(CharDevice) at /dev/kmsg:ro
+hostPath=/var/run/nri(DirectoryOrCreate) at /var/run/nri:rw
+arg=--audit
+arg=--audit-source=kmsg
+arg=--audit-events=/dev/stdout
+arg=--audit-follow-processes=true"
+# The kustomize component, on the base, from an overlay outside the tree.
+mkdir -p "$TMP/overlay-audit"
+rel=$(realpath --relative-to="$TMP/overlay-audit" "$ROOT/deploy/kubernetes")
+printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [%s/base]\ncomponents: [%s/components/audit]\n' "$rel" "$rel" >"$TMP/overlay-audit/kustomization.yaml"
+"$BIN/kustomize" build --load-restrictor LoadRestrictionsNone "$TMP/overlay-audit" >"$TMP/kustomize-audit.yaml"
+kubeconform "$TMP/kustomize-audit.yaml"
+daemonset_invariants "$TMP/kustomize-audit.yaml"
+rights_are "kustomize components/audit" "$TMP/kustomize-audit.yaml" "$AUDIT_RIGHTS"
+
 step "values.schema.json rejects bad values"
-for v in 'plugin.index=100' 'metrics.port=0' 'image.pullPolicy=Sometimes' 'nriSocket=relative.sock' 'unknownKey=1' 'monitoring.serviceMonitor.interval=soon' 'monitoring.prometheusRule.enable=true'; do
+for v in 'plugin.index=100' 'metrics.port=0' 'image.pullPolicy=Sometimes' 'nriSocket=relative.sock' 'unknownKey=1' 'monitoring.serviceMonitor.interval=soon' 'monitoring.prometheusRule.enable=true' 'audit.source=journald' 'audit.auditdLog=audit.log' 'audit.enabled=yes'; do
 	if "$BIN/helm" template x "$CHART" --kube-version "$K8S_VERSION" --set "$v" >/dev/null 2>"$TMP/schema.err"; then
 		bad "values.schema.json accepted --set $v"
 	elif ! grep -q "values don't meet the specifications of the schema" "$TMP/schema.err"; then

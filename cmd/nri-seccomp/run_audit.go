@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/log"
@@ -15,6 +18,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
 	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
 	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/pkg/procevents"
 	"github.com/nri-seccomp/nri-seccomp/pkg/registry"
 )
 
@@ -25,6 +29,7 @@ type auditRun struct {
 	events  *string
 	window  *time.Duration
 	burst   *int
+	follow  *bool
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -39,6 +44,7 @@ func addAuditFlags(fs *flag.FlagSet) *auditRun {
 		events:  fs.String("audit-events", "", "also append each audit event as a JSON line to this `file` (input for audit report and record)"),
 		window:  fs.Duration("audit-window", 10*time.Second, "rate-limit window: the first record of a container+syscall+action is logged, the rest summed up at the end of the window"),
 		burst:   fs.Int("audit-burst", 200, "records logged one by one per window, all containers together; the rest go into summaries"),
+		follow:  fs.Bool("audit-follow-processes", true, "follow process creation (the kernel's process-events connector; needs CAP_NET_ADMIN, the host's network and PID namespaces) so that short-lived processes are attributed; false: from /proc only"),
 	}
 }
 
@@ -80,12 +86,17 @@ func (a *auditRun) start(ctx context.Context, p *plugin.Plugin, logger *log.Entr
 	src := auditSource(*a.source, logger, prom)
 
 	reg := registry.New()
+	if prom != nil {
+		// A container's series go when the registry forgets it.
+		reg.OnForget(func(c registry.Container) { prom.Forget(c.Namespace, c.Pod, c.Name) })
+	}
 	p.SetRegistry(reg)
 	pipe := audit.NewPipeline(audit.PipelineOptions{
 		Attributor: reg, Counters: counters, Window: *a.window, Burst: *a.burst, Node: node,
 		Emit: func(ev audit.Event) { emitEvent(logger, events, ev) },
 	})
 	ctx, a.cancel = context.WithCancel(ctx)
+	a.followProcesses(ctx, reg, logger, prom)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -96,6 +107,136 @@ func (a *auditRun) start(ctx context.Context, p *plugin.Plugin, logger *log.Entr
 		}
 	}()
 	return -1
+}
+
+// followProcesses feeds the registry's process table from the kernel's
+// process-events connector, so that a process's container is known from its
+// fork and a record read after it exited is still attributed. Without the
+// connector (no CAP_NET_ADMIN, no CONFIG_PROC_EVENTS) the daemon warns and
+// attributes from /proc only. Either way a ticker expires what the registry
+// keeps for its grace periods (removed containers, exited processes).
+func (a *auditRun) followProcesses(ctx context.Context, reg *registry.Registry, logger *log.Entry, prom *audit.PromCounters) {
+	feed := &procFeed{reg: reg, prom: prom}
+	var (
+		l   *procevents.Listener
+		err = errors.New("off (--audit-follow-processes=false)")
+	)
+	if *a.follow {
+		l, err = procevents.Listen()
+	}
+	if err != nil {
+		logger.WithError(err).Warn("seccomp audit: not following process creation (needs CAP_NET_ADMIN and a kernel with CONFIG_PROC_EVENTS); " +
+			"records of short-lived processes are attributed from /proc only, and most come out unknown")
+	} else {
+		reg.FollowProcesses()
+		if prom != nil {
+			if err := prom.ObserveProcesses(reg.Processes); err != nil {
+				logger.WithError(err).Warn("seccomp audit: process table metrics")
+			}
+		}
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			defer l.Close()
+			logger.Info("seccomp audit: following process creation (process-events connector)")
+			if err := l.Run(ctx, feed); err != nil {
+				logger.WithError(err).Error("seccomp audit: process events: stopped reading; attributing from /proc only")
+			}
+		}()
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if !feed.selfCheck(ctx, startSelf, 5*time.Second) && ctx.Err() == nil {
+				logger.Warn("seccomp audit: subscribed to process events but none arrived for a process started to check: " +
+					"the kernel ignores subscribers outside the host's PID namespace (run with hostPID); attributing from /proc only")
+			}
+		}()
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		t := time.NewTicker(expireEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				// After a loss, a sweep of /proc marks the processes
+				// whose exit was missed; at most once per tick.
+				if feed.lost.Swap(false) {
+					reg.ProcEventsLost()
+				}
+				reg.Expire()
+			}
+		}
+	}()
+}
+
+// expireEvery is how often the registry drops what outlived its grace.
+const expireEvery = 10 * time.Second
+
+// procFeed hands the connector's events to the registry.
+type procFeed struct {
+	reg    *registry.Registry
+	prom   *audit.PromCounters
+	lost   atomic.Bool
+	events atomic.Int64
+}
+
+// selfCheck starts a process (start) and reports whether any process event
+// arrived within limit: a subscription from outside the host's PID
+// namespace is accepted by the kernel and silently never served.
+func (f *procFeed) selfCheck(ctx context.Context, start func(context.Context) error, limit time.Duration) bool {
+	before := f.events.Load()
+	if err := start(ctx); err != nil {
+		return true // cannot tell; say nothing
+	}
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for f.events.Load() == before {
+		select {
+		case <-ctx.Done():
+			return true
+		case <-t.C:
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
+// startSelf runs this binary's `version`: a short-lived process whose fork,
+// exec and exit the connector reports.
+func startSelf(ctx context.Context) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, exe, "version")
+	cmd.WaitDelay = time.Second
+	return cmd.Run()
+}
+
+func (f *procFeed) Event(ev procevents.Event) {
+	f.events.Add(1)
+	switch ev.Kind {
+	case procevents.Fork:
+		f.reg.Forked(ev.Parent, ev.PID)
+	case procevents.Exec:
+		f.reg.Execed(ev.PID)
+	case procevents.Exit:
+		f.reg.Exited(ev.PID)
+	}
+}
+
+func (f *procFeed) Lost() {
+	f.lost.Store(true)
+	if f.prom != nil {
+		f.prom.ProcessEventsLost()
+	}
 }
 
 // auditSource returns the source --audit-source names (not empty). A

@@ -11,10 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
+	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
 	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
 	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/pkg/procevents"
+	"github.com/nri-seccomp/nri-seccomp/pkg/registry"
 )
 
 // run --audit with a followed file: a line over the follower's limit is not
@@ -106,4 +110,70 @@ func counterValue(t *testing.T, m *metrics.Metrics, name string) float64 {
 	}
 	t.Fatalf("no counter %s", name)
 	return 0
+}
+
+// The connector's events reach the registry; a loss is counted, and the
+// next expiry tick sweeps /proc (the flag is taken once).
+func TestProcFeed(t *testing.T) {
+	reg := registry.NewWithProc(t.TempDir())
+	reg.FollowProcesses()
+	reg.Upsert(registry.Container{ID: strings.Repeat("a", 64), Namespace: "ns", Pod: "p", Name: "c", PID: 10})
+	preg := prometheus.NewRegistry()
+	prom, err := audit.NewPromCounters(preg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prom.ObserveProcesses(reg.Processes); err != nil {
+		t.Fatal(err)
+	}
+	f := &procFeed{reg: reg, prom: prom}
+	f.Event(procevents.Event{Kind: procevents.Fork, PID: 20, Parent: 10})
+	f.Event(procevents.Event{Kind: procevents.Exec, PID: 20})
+	f.Event(procevents.Event{Kind: procevents.Exit, PID: 20})
+	if a := reg.Attribute(20); a.How != registry.ByFork || a.Container.Pod != "p" {
+		t.Fatalf("attribution after fork, exec, exit: %+v", a)
+	}
+	f.Lost()
+	f.Lost()
+	if !f.lost.Swap(false) || f.lost.Load() {
+		t.Fatal("the loss flag is not set once and taken once")
+	}
+	got := map[string]float64{}
+	mfs, err := preg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			got[mf.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	if got["nri_seccomp_audit_process_events_lost_total"] != 2 || got["nri_seccomp_audit_tracked_processes"] != 1 {
+		t.Fatalf("metrics: %v", got)
+	}
+}
+
+// The self-check: an event after the started process means the
+// subscription is served; none within the limit means it is not (a daemon
+// outside the host's PID namespace); a process that cannot start says
+// nothing.
+func TestProcFeedSelfCheck(t *testing.T) {
+	reg := registry.NewWithProc(t.TempDir())
+	f := &procFeed{reg: reg}
+	served := func(context.Context) error {
+		f.Event(procevents.Event{Kind: procevents.Fork, PID: 2, Parent: 1})
+		return nil
+	}
+	silent := func(context.Context) error { return nil }
+	failing := func(context.Context) error { return os.ErrNotExist }
+	ctx := context.Background()
+	if !f.selfCheck(ctx, served, time.Minute) {
+		t.Error("served: reported unserved")
+	}
+	if f.selfCheck(ctx, silent, 50*time.Millisecond) {
+		t.Error("silent: reported served")
+	}
+	if !f.selfCheck(ctx, failing, time.Minute) {
+		t.Error("a process that could not start: reported unserved")
+	}
 }

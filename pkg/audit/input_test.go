@@ -220,6 +220,7 @@ func TestReportEventChecks(t *testing.T) {
 		attributed   bool
 	}{
 		{"ok", `"count":1,"attribution":"pid","action":"SCMP_ACT_LOG"`, false, "", false, true},
+		{"attributed at fork", `"count":1,"attribution":"fork","action":"SCMP_ACT_LOG"`, false, "", false, true},
 		{"kill declared not refused", `"count":1,"attribution":"pid","action":"SCMP_ACT_KILL_PROCESS","refused":false`, false,
 			"refused=false contradicts action SCMP_ACT_KILL_PROCESS: counted as refused=true", true, true},
 		{"log declared refused", `"count":1,"attribution":"pid","action":"SCMP_ACT_LOG","refused":true`, false,

@@ -62,7 +62,7 @@ func (e *Event) Known() bool { return knownHow(e.Attribution) }
 
 func knownHow(a string) bool {
 	switch registry.How(a) {
-	case registry.ByPID, registry.ByCgroup, registry.ByAncestor, registry.ByCache:
+	case registry.ByPID, registry.ByFork, registry.ByCgroup, registry.ByAncestor, registry.ByCache:
 		return true
 	}
 	return false

@@ -257,3 +257,59 @@ func BenchmarkPipelineMixed(b *testing.B) {
 		b.Fatal("no event emitted")
 	}
 }
+
+// A container the registry forgets takes its series with it; another
+// container's and the unattributed ones stay. Wired as the daemon wires it
+// (registry.OnForget -> Forget), after the removal's grace.
+func TestPromCountersForgetRemovedContainers(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	pc, err := NewPromCounters(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := registry.NewWithProc(t.TempDir())
+	now := time.Unix(1000, 0)
+	r.SetClock(func() time.Time { return now })
+	r.OnForget(func(c registry.Container) { pc.Forget(c.Namespace, c.Pod, c.Name) })
+	series := func() int {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "nri_seccomp_audit_records_total" {
+				return len(mf.GetMetric())
+			}
+		}
+		return 0
+	}
+	for i := range 100 {
+		c := registry.Container{ID: fmt.Sprintf("%064x", i), Namespace: "ns", Pod: fmt.Sprintf("p%d", i), Name: "app"}
+		r.Upsert(c)
+		for _, sc := range []string{"mkdir", "rmdir"} {
+			pc.Observe(&Event{Namespace: c.Namespace, Pod: c.Pod, Container: c.Name, Syscall: sc, Action: "SCMP_ACT_LOG"})
+		}
+	}
+	pc.Observe(&Event{Syscall: "mkdir", Action: "SCMP_ACT_LOG"}) // unattributed
+	if n := series(); n != 201 {
+		t.Fatalf("%d series, want 201", n)
+	}
+	for i := range 99 {
+		r.Remove(fmt.Sprintf("%064x", i))
+	}
+	// A restarted container: same namespace, pod and name, a new id. The
+	// old one's removal must not delete the series the new one shares.
+	r.Upsert(registry.Container{ID: fmt.Sprintf("%064x", 1000), Namespace: "ns", Pod: "p0", Name: "app"})
+	if n := series(); n != 201 {
+		t.Fatalf("%d series within the grace period, want 201", n)
+	}
+	now = now.Add(registry.ContainerGrace)
+	r.Expire()
+	// Left: p99 (running), p0 (restarted), the unattributed one.
+	if n := series(); n != 5 {
+		t.Fatalf("%d series after the grace period, want 5", n)
+	}
+	if n := pc.Forget("", "", ""); n != 0 {
+		t.Fatalf("Forget of the empty labels deleted %d series", n)
+	}
+}

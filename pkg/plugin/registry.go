@@ -95,11 +95,14 @@ func (p *Plugin) PostStartContainer(_ context.Context, pod *api.PodSandbox, ctr 
 	return nil
 }
 
-// RemoveContainer forgets the container. A stopped container is kept until
-// then, on purpose: the kernel's last audit records for it may still be on
-// their way. (StopContainer is not subscribed to: every event the plugin
+// RemoveContainer forgets the container: the registry keeps it for its
+// grace (the kernel's last audit records for it may still be on their way),
+// and an answer no validation took (a creation another plugin failed) goes
+// now rather than at its TTL. A stopped container is kept until removal, on
+// purpose. (StopContainer is not subscribed to: every event the plugin
 // takes is a round trip the runtime waits for.)
 func (p *Plugin) RemoveContainer(_ context.Context, _ *api.PodSandbox, ctr *api.Container) error {
+	p.answers.take(ctr.GetId())
 	if p.reg != nil {
 		p.reg.Remove(ctr.GetId())
 	}

@@ -82,6 +82,27 @@ func TestRegistryLifecycle(t *testing.T) {
 	}
 }
 
+// A removed container leaves nothing in the plugin's own state: an answer
+// no validation took (another plugin failed the creation) goes with it.
+func TestRemoveContainerDropsAnswer(t *testing.T) {
+	p, err := New(Options{Decider: &fakeDecider{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetRegistry(registry.NewWithProc(t.TempDir()))
+	p.answers.put("ctr-app", nil, time.Now())
+	p.answers.put("ctr-other", nil, time.Now())
+	if err := p.RemoveContainer(context.Background(), testPod("ns", "p"), testContainer("app")); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.answers.len(); n != 1 {
+		t.Fatalf("%d answers after removal, want 1 (the other container's)", n)
+	}
+	if _, ok := p.answers.take("ctr-app"); ok {
+		t.Fatal("the removed container's answer is still there")
+	}
+}
+
 func TestSyncRegistry(t *testing.T) {
 	p, err := New(Options{Decider: &fakeDecider{}})
 	if err != nil {

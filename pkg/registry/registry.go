@@ -44,6 +44,9 @@ const (
 	ByAncestor How = "ancestor"
 	// ByCache: the PID was attributed earlier and has since exited.
 	ByCache How = "cache"
+	// ByFork: the process table (FollowProcesses) recorded the container
+	// when the process was created or exec'd; it may have exited since.
+	ByFork How = "fork"
 	// Unknown: no container found. ContainerID may still be set when the
 	// cgroup path names a container the registry does not hold (one
 	// created before the plugin started, or with `ctr run`, which
@@ -80,7 +83,26 @@ type Registry struct {
 	// after the process exited (a burst of them is normal) still name
 	// their container.
 	cache map[int]string
+	// gone holds removed containers for ContainerGrace: the kernel's last
+	// records of a container are read after its removal.
+	gone map[string]goneContainer
+	// procs is the process table, nil unless FollowProcesses.
+	procs *procTable
+	// onForget is called (without the lock) for a container dropped for
+	// good whose namespace, pod and name no other container shares.
+	onForget func(Container)
+
+	now func() time.Time
 }
+
+type goneContainer struct {
+	c  *Container
+	at time.Time
+}
+
+// ContainerGrace is how long a removed container still answers for its
+// PIDs: records read late (a log lags) keep their pod.
+const ContainerGrace = time.Minute
 
 // New returns an empty registry reading /proc.
 func New() *Registry { return NewWithProc("/proc") }
@@ -92,7 +114,38 @@ func NewWithProc(proc string) *Registry {
 		byID:  map[string]*Container{},
 		byPID: map[int]string{},
 		cache: map[int]string{},
+		gone:  map[string]goneContainer{},
+		now:   time.Now,
 	}
+}
+
+// SetClock replaces time.Now (tests).
+func (r *Registry) SetClock(now func() time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.now = now
+}
+
+// OnForget sets f to be called with each container dropped for good (its
+// grace after removal over) when no other container, running or within its
+// grace, has the same namespace, pod and name: what per-container state
+// elsewhere (metric series) is keyed by. Call it before use.
+func (r *Registry) OnForget(f func(Container)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onForget = f
+}
+
+// containerLocked returns the container with id, running or removed
+// within its grace; nil if none. r.mu is held.
+func (r *Registry) containerLocked(id string) *Container {
+	if c, ok := r.byID[id]; ok {
+		return c
+	}
+	if g, ok := r.gone[id]; ok {
+		return g.c
+	}
+	return nil
 }
 
 // Upsert adds c or updates the container with its id. Fields c leaves empty
@@ -108,6 +161,7 @@ func (r *Registry) Upsert(c Container) {
 }
 
 func (r *Registry) upsertLocked(c Container) {
+	delete(r.gone, c.ID)
 	old, ok := r.byID[c.ID]
 	if !ok {
 		cp := c
@@ -144,10 +198,18 @@ func (r *Registry) upsertLocked(c Container) {
 	}
 }
 
-// Remove forgets a container, its PID and every cached PID attributed to it.
+// Remove takes a container out of the running ones. It still answers for
+// its PIDs for ContainerGrace, then is forgotten (Expire).
 func (r *Registry) Remove(id string) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.removeLocked(id, r.now())
+	forgotten := r.expireLocked(r.now())
+	f := r.onForget
+	r.mu.Unlock()
+	notify(f, forgotten)
+}
+
+func (r *Registry) removeLocked(id string, now time.Time) {
 	c, ok := r.byID[id]
 	if !ok {
 		return
@@ -156,38 +218,105 @@ func (r *Registry) Remove(id string) {
 		delete(r.byPID, c.PID)
 	}
 	delete(r.byID, id)
+	r.gone[id] = goneContainer{c: c, at: now}
+}
+
+// Expire forgets the containers removed more than ContainerGrace ago, and
+// the exited processes past ProcGrace. Remove and Exited do it as they go;
+// call it now and then so that a quiet node forgets too.
+func (r *Registry) Expire() {
+	r.mu.Lock()
+	now := r.now()
+	forgotten := r.expireLocked(now)
+	if r.procs != nil {
+		r.procs.expire(now)
+	}
+	f := r.onForget
+	r.mu.Unlock()
+	notify(f, forgotten)
+}
+
+// expireLocked drops the removed containers past their grace, their cached
+// PIDs with them, and returns those onForget must hear of. r.mu is held.
+func (r *Registry) expireLocked(now time.Time) []Container {
+	var dropped []*Container
+	for id, g := range r.gone {
+		if now.Sub(g.at) >= ContainerGrace {
+			delete(r.gone, id)
+			dropped = append(dropped, g.c)
+		}
+	}
+	if len(dropped) == 0 {
+		return nil
+	}
+	ids := make(map[string]bool, len(dropped))
+	for _, c := range dropped {
+		ids[c.ID] = true
+	}
 	for pid, cid := range r.cache {
-		if cid == id {
+		if ids[cid] {
 			delete(r.cache, pid)
 		}
+	}
+	var out []Container
+	for _, c := range dropped {
+		if !r.nameInUseLocked(c) {
+			out = append(out, clone(c))
+		}
+	}
+	return out
+}
+
+// nameInUseLocked reports whether another container, running or within
+// its grace, has c's namespace, pod and name (a restarted container).
+func (r *Registry) nameInUseLocked(c *Container) bool {
+	same := func(o *Container) bool {
+		return o.ID != c.ID && o.Namespace == c.Namespace && o.Pod == c.Pod && o.Name == c.Name
+	}
+	for _, o := range r.byID {
+		if same(o) {
+			return true
+		}
+	}
+	for _, g := range r.gone {
+		if same(g.c) {
+			return true
+		}
+	}
+	return false
+}
+
+func notify(f func(Container), cs []Container) {
+	if f == nil {
+		return
+	}
+	for _, c := range cs {
+		f(c)
 	}
 }
 
 // Sync makes the registry hold exactly cs (the runtime's list at
-// Synchronize), keeping what was known of containers still listed.
+// Synchronize) as running, keeping what was known of containers still
+// listed; the others are removed (with their grace).
 func (r *Registry) Sync(cs []Container) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	now := r.now()
 	keep := make(map[string]bool, len(cs))
 	for _, c := range cs {
 		keep[c.ID] = true
 	}
-	for id, c := range r.byID {
+	for id := range r.byID {
 		if !keep[id] {
-			if c.PID > 0 && r.byPID[c.PID] == id {
-				delete(r.byPID, c.PID)
-			}
-			delete(r.byID, id)
-		}
-	}
-	for pid, id := range r.cache {
-		if !keep[id] {
-			delete(r.cache, pid)
+			r.removeLocked(id, now)
 		}
 	}
 	for _, c := range cs {
 		r.upsertLocked(c)
 	}
+	forgotten := r.expireLocked(now)
+	f := r.onForget
+	r.mu.Unlock()
+	notify(f, forgotten)
 }
 
 // Get returns a copy of the container with id.
@@ -231,9 +360,11 @@ func clone(c *Container) Container {
 }
 
 // Attribute finds the container a host PID belongs to: its init PID, else
-// the container id in /proc/PID/cgroup (exec'd processes, children), else a
-// parent that is an init PID, else a PID attributed before (the process has
-// exited since). /proc is read without the lock held.
+// the process table's entry (FollowProcesses: recorded at fork or exec, so
+// the process may have exited), else the container id in /proc/PID/cgroup
+// (exec'd processes, children), else a parent that is an init PID, else a
+// PID attributed before (the process has exited since). Containers removed
+// within ContainerGrace still answer. /proc is read without the lock held.
 func (r *Registry) Attribute(pid int) Attribution {
 	r.mu.RLock()
 	if id, ok := r.byPID[pid]; ok {
@@ -241,7 +372,11 @@ func (r *Registry) Attribute(pid int) Attribution {
 		r.mu.RUnlock()
 		return Attribution{Container: c, How: ByPID}
 	}
+	fromTable, ok := r.byTableLocked(pid)
 	r.mu.RUnlock()
+	if ok {
+		return fromTable
+	}
 
 	ids := r.cgroupIDs(pid)
 	if a, ok := r.lookupAny(ids); ok {
@@ -271,7 +406,7 @@ func (r *Registry) Attribute(pid int) Attribution {
 	id, ok := r.cache[pid]
 	var c *Container
 	if ok {
-		c = r.byID[id]
+		c = r.containerLocked(id)
 	}
 	var out Attribution
 	if c != nil {
@@ -281,7 +416,7 @@ func (r *Registry) Attribute(pid int) Attribution {
 	if c != nil {
 		return out
 	}
-	a := Attribution{How: Unknown}
+	a := Attribution{How: Unknown, ContainerID: fromTable.ContainerID}
 	if len(ids) > 0 {
 		a.ContainerID = ids[len(ids)-1]
 	}
@@ -294,7 +429,7 @@ func (r *Registry) lookupAny(ids []string) (Attribution, bool) {
 	// The innermost (last) id wins: a nested path names the pod's
 	// sandbox before the container.
 	for i := len(ids) - 1; i >= 0; i-- {
-		if c, ok := r.byID[ids[i]]; ok {
+		if c := r.containerLocked(ids[i]); c != nil {
 			return Attribution{Container: clone(c)}, true
 		}
 	}
@@ -315,9 +450,16 @@ func (r *Registry) remember(pid int, id string) {
 // with cgroupfs (".../<id>") and with systemd ("cri-containerd-<id>.scope"),
 // on cgroup v1 and v2 alike, so the id is found without knowing the layout.
 func (r *Registry) cgroupIDs(pid int) []string {
+	ids, _ := r.cgroupIDsOK(pid)
+	return ids
+}
+
+// cgroupIDsOK is cgroupIDs, and whether the file could be read (the
+// process exists).
+func (r *Registry) cgroupIDsOK(pid int) ([]string, bool) {
 	f, err := os.Open(filepath.Join(r.proc, strconv.Itoa(pid), "cgroup"))
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	defer f.Close()
 	var ids []string
@@ -331,7 +473,7 @@ func (r *Registry) cgroupIDs(pid int) []string {
 			}
 		}
 	}
-	return ids
+	return ids, sc.Err() == nil
 }
 
 // hexIDs finds every run of exactly 64 lowercase hex digits in b.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func id(n int) string { return fmt.Sprintf("%064x", n) }
@@ -111,10 +112,26 @@ func TestAttributeByCgroupAncestorAndCache(t *testing.T) {
 	if a := r.Attribute(300); a.How != ByCache || a.Container.Name != "side" {
 		t.Fatalf("after exit: %+v", a)
 	}
-	// Removing the container drops the cache entries too.
+	// A removed container still answers for its grace period (its last
+	// records are read late), then is forgotten with its cache entries.
+	now := time.Unix(1000, 0)
+	r.SetClock(func() time.Time { return now })
 	r.Remove(id(2))
+	if a := r.Attribute(300); a.How != ByCache || a.Container.Name != "side" {
+		t.Fatalf("after remove, within grace: %+v", a)
+	}
+	if _, ok := r.Get(id(2)); ok {
+		t.Fatal("a removed container is still listed as running")
+	}
+	now = now.Add(ContainerGrace)
+	r.Expire()
 	if a := r.Attribute(300); a.Known() {
-		t.Fatalf("after remove: %+v", a)
+		t.Fatalf("after remove and grace: %+v", a)
+	}
+	for pid, cid := range r.cache {
+		if cid == id(2) {
+			t.Fatalf("cache still holds pid %d of the forgotten container", pid)
+		}
 	}
 	r.Remove(id(2)) // twice: no-op
 }
@@ -180,4 +197,44 @@ func TestConcurrentUse(t *testing.T) {
 	if n := len(r.List()); n != 0 {
 		t.Fatalf("%d containers left", n)
 	}
+}
+
+// Removed containers, by RemoveContainer or missing from a Synchronize, are
+// forgotten after ContainerGrace: OnForget hears of each once, unless a
+// container with the same namespace, pod and name still runs (a restart).
+func TestForgetAfterGrace(t *testing.T) {
+	r := NewWithProc(t.TempDir())
+	now := time.Unix(1000, 0)
+	r.SetClock(func() time.Time { return now })
+	var forgotten []string
+	r.OnForget(func(c Container) { forgotten = append(forgotten, c.Pod+"/"+c.Name) })
+	r.Upsert(Container{ID: id(1), Namespace: "ns", Pod: "a", Name: "app"})
+	r.Upsert(Container{ID: id(2), Namespace: "ns", Pod: "b", Name: "app"})
+	r.Upsert(Container{ID: id(3), Namespace: "ns", Pod: "c", Name: "app"})
+	r.Remove(id(1))
+	r.Sync([]Container{{ID: id(3), Namespace: "ns", Pod: "c", Name: "app"}}) // b is gone
+	r.Remove(id(3))
+	r.Upsert(Container{ID: id(4), Namespace: "ns", Pod: "c", Name: "app"}) // c restarted
+	r.Expire()
+	if len(forgotten) != 0 {
+		t.Fatalf("forgotten within the grace period: %v", forgotten)
+	}
+	if a := r.lookupContainer(id(2)); a == nil {
+		t.Fatal("b does not answer within its grace period")
+	}
+	now = now.Add(ContainerGrace)
+	r.Expire()
+	r.Expire()
+	if strings.Join(forgotten, ",") != "a/app,b/app" && strings.Join(forgotten, ",") != "b/app,a/app" {
+		t.Fatalf("forgotten: %v, want a/app and b/app once each", forgotten)
+	}
+	if len(r.gone) != 0 || len(r.byID) != 1 {
+		t.Fatalf("left: %d removed, %d running", len(r.gone), len(r.byID))
+	}
+}
+
+func (r *Registry) lookupContainer(id string) *Container {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.containerLocked(id)
 }

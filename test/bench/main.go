@@ -105,6 +105,7 @@ func run() error {
 	}
 	md := rep.Markdown()
 	if *out != "" {
+		md += keptTail(*out)
 		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
 			return err
 		}

@@ -1056,3 +1056,25 @@ func TestAllowedCallsAndRefusals(t *testing.T) {
 		t.Errorf("against itself: %q", got)
 	}
 }
+
+// A rewrite of the report keeps what follows KeptMarker (the churn soak's
+// figures), and nothing when there is no marker or no file.
+func TestKeptTail(t *testing.T) {
+	dir := t.TempDir()
+	with := filepath.Join(dir, "with.md")
+	if err := os.WriteFile(with, []byte("# Benchmarks\nold generated\n\n"+KeptMarker+"\n\n## Churn soak\nfigures\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	without := filepath.Join(dir, "without.md")
+	if err := os.WriteFile(without, []byte("# Benchmarks\nold generated\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := keptTail(with), "\n"+KeptMarker+"\n\n## Churn soak\nfigures\n"; got != want {
+		t.Errorf("with the marker: %q, want %q", got, want)
+	}
+	for _, p := range []string{without, filepath.Join(dir, "missing.md")} {
+		if got := keptTail(p); got != "" {
+			t.Errorf("%s: %q, want nothing", p, got)
+		}
+	}
+}
