@@ -205,14 +205,19 @@ rights_are() {
 	diff -u "$TMP/rights.want" "$TMP/rights.got" >"$TMP/rights.diff" || { bad "$1: rights differ:"; cat "$TMP/rights.diff"; }
 }
 COMMON='hostNetwork=true'
+# The posture scan (on by default): host PIDs, containerd's socket directory
+# read-only.
 DEFAULT_RIGHTS="$COMMON
-hostPID=false
+hostPID=true
 hostIPC=false
 privileged=false
 allowPrivilegeEscalation=false
 capabilities.add=
 capabilities.drop=ALL
-hostPath=/var/run/nri(DirectoryOrCreate) at /var/run/nri:rw"
+hostPath=/run/containerd(Directory) at /run/containerd:ro
+hostPath=/var/run/nri(DirectoryOrCreate) at /var/run/nri:rw
+arg=--posture-interval=30s
+arg=--posture-containerd-socket=/run/containerd/containerd.sock"
 # auditd's log, the connector: host PIDs, NET_ADMIN, the log read-only.
 AUDIT_RIGHTS="$COMMON
 hostPID=true
@@ -221,14 +226,29 @@ privileged=false
 allowPrivilegeEscalation=false
 capabilities.add=NET_ADMIN
 capabilities.drop=ALL
+hostPath=/run/containerd(Directory) at /run/containerd:ro
 hostPath=/var/log/audit(Directory) at /var/log/audit:ro
 hostPath=/var/run/nri(DirectoryOrCreate) at /var/run/nri:rw
+arg=--posture-interval=30s
+arg=--posture-containerd-socket=/run/containerd/containerd.sock
 arg=--audit
 arg=--audit-source=/var/log/audit/audit.log
 arg=--audit-events=/dev/stdout
 arg=--audit-follow-processes=true"
 rights_are "helm default" "$TMP/helm.yaml" "$DEFAULT_RIGHTS"
 rights_are "kustomize base" "$TMP/kustomize.yaml" "$DEFAULT_RIGHTS"
+# Without posture: none of the host's PIDs, no containerd socket, no scan.
+"$BIN/helm" template nri-seccomp "$CHART" -n nri-seccomp --kube-version "$K8S_VERSION" --set posture.enabled=false >"$TMP/helm-noposture.yaml"
+kubeconform "$TMP/helm-noposture.yaml"
+rights_are "helm posture.enabled=false" "$TMP/helm-noposture.yaml" "$COMMON
+hostPID=false
+hostIPC=false
+privileged=false
+allowPrivilegeEscalation=false
+capabilities.add=
+capabilities.drop=ALL
+hostPath=/var/run/nri(DirectoryOrCreate) at /var/run/nri:rw
+arg=--posture-interval=0"
 helm_audit() {
 	local out=$1; shift
 	"$BIN/helm" lint --strict "$CHART" --set audit.enabled=true "$@" >/dev/null || bad "helm lint with audit.enabled=true $*"
@@ -255,7 +275,10 @@ allowPrivilegeEscalation=true
 capabilities.add=
 capabilities.drop=ALL
 hostPath=/dev/kmsg(CharDevice) at /dev/kmsg:ro
+hostPath=/run/containerd(Directory) at /run/containerd:ro
 hostPath=/var/run/nri(DirectoryOrCreate) at /var/run/nri:rw
+arg=--posture-interval=30s
+arg=--posture-containerd-socket=/run/containerd/containerd.sock
 arg=--audit
 arg=--audit-source=kmsg
 arg=--audit-events=/dev/stdout
@@ -270,7 +293,7 @@ daemonset_invariants "$TMP/kustomize-audit.yaml"
 rights_are "kustomize components/audit" "$TMP/kustomize-audit.yaml" "$AUDIT_RIGHTS"
 
 step "values.schema.json rejects bad values"
-for v in 'plugin.index=100' 'metrics.port=0' 'image.pullPolicy=Sometimes' 'nriSocket=relative.sock' 'unknownKey=1' 'monitoring.serviceMonitor.interval=soon' 'monitoring.prometheusRule.enable=true' 'audit.source=journald' 'audit.auditdLog=audit.log' 'audit.enabled=yes'; do
+for v in 'plugin.index=100' 'metrics.port=0' 'image.pullPolicy=Sometimes' 'nriSocket=relative.sock' 'unknownKey=1' 'monitoring.serviceMonitor.interval=soon' 'monitoring.prometheusRule.enable=true' 'audit.source=journald' 'audit.auditdLog=audit.log' 'audit.enabled=yes' 'posture.interval=30' 'posture.containerdSocket=containerd.sock'; do
 	if "$BIN/helm" template x "$CHART" --kube-version "$K8S_VERSION" --set "$v" >/dev/null 2>"$TMP/schema.err"; then
 		bad "values.schema.json accepted --set $v"
 	elif ! grep -q "values don't meet the specifications of the schema" "$TMP/schema.err"; then

@@ -2,7 +2,7 @@
 // granted on the node, one fact a line, so that hack/validate-deploy.sh
 // can compare a variant's rights with exactly what it is meant to have
 // (and the default with none of auditing's): host namespaces, privilege,
-// capabilities, host paths and their mounts, and the --audit flags.
+// capabilities, host paths and their mounts, and the --audit and --posture flags.
 //
 //	go run ./deploy/validate/dsrights < rendered.yaml
 package main
@@ -91,7 +91,7 @@ func rights(r io.Reader) ([]string, error) {
 	slices.Sort(paths)
 	out = append(out, paths...)
 	for _, a := range asList(ctr["args"]) {
-		if s := fmt.Sprint(a); strings.HasPrefix(s, "--audit") {
+		if s := fmt.Sprint(a); strings.HasPrefix(s, "--audit") || strings.HasPrefix(s, "--posture") {
 			out = append(out, "arg="+s)
 		}
 	}
