@@ -59,10 +59,11 @@ type Options struct {
 }
 
 // key identifies the decisions that aggregate into one Event: the same pod,
-// container and decision (a restarting container is decided again).
+// container and decision (a restarting container is decided again), under
+// the same policy revision, which the Event's message names.
 type key struct {
 	podUID, namespace, pod, container string
-	reason, rules, digest             string
+	reason, rules, digest, revision   string
 }
 
 // item is a decision waiting to be sent, with the repeats merged into it.
@@ -188,7 +189,7 @@ func keyOf(d Decision) key {
 	}
 	return key{
 		podUID: d.PodUID, namespace: d.Namespace, pod: d.Pod, container: d.Container,
-		reason: why, rules: strings.Join(names, ","), digest: d.Digest,
+		reason: why, rules: strings.Join(names, ","), digest: d.Digest, revision: d.PolicyRevision,
 	}
 }
 

@@ -204,11 +204,14 @@ func TestAggregation(t *testing.T) {
 	other := tighten()
 	other.Container = "sidecar"
 	s.Post(other)
+	reloaded := tighten()
+	reloaded.PolicyRevision = "r43"
+	s.Post(reloaded)
 	s.drain(ctx, time.Time{})
 
 	got := a.requests()
-	if len(got) != 3 {
-		t.Fatalf("%d requests, want 3: %+v", len(got), got)
+	if len(got) != 4 {
+		t.Fatalf("%d requests, want 4: %+v", len(got), got)
 	}
 	if !strings.Contains(got[0].Body, `"lastTimestamp":"2026-12-03T12:00:01Z","count":2`) {
 		t.Errorf("first create: %s", got[0].Body)
@@ -222,7 +225,10 @@ func TestAggregation(t *testing.T) {
 	if got[2].Method != "POST" || !strings.Contains(got[2].Body, `container \"sidecar\"`) {
 		t.Errorf("other container: %+v", got[2])
 	}
-	want := map[string]int{ResultCreated: 2, ResultPatched: 1, ResultAggregated: 1}
+	if got[3].Method != "POST" || !strings.Contains(got[3].Body, "policy revision r43") {
+		t.Errorf("new policy revision: %+v", got[3])
+	}
+	want := map[string]int{ResultCreated: 3, ResultPatched: 1, ResultAggregated: 1}
 	for r, n := range s.Counts() {
 		if n != want[r] {
 			t.Errorf("%s: %d, want %d", r, n, want[r])
