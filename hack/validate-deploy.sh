@@ -11,6 +11,8 @@
 #   * the policy copies in deploy/ are identical to policies/default-policy.yaml
 #     and load with `nri-seccomp check`;
 #   * the rendered DaemonSets keep the properties the docs promise;
+#   * no install grants API access unless Kubernetes Events are enabled, and
+#     then only create and patch on events (deploy/validate/rbaccheck);
 #   * the containerd drop-ins merge into a containerd 2.4 config as intended
 #     (`containerd config dump`, with the binary test/e2e/install.sh installs);
 #   * the systemd unit passes `systemd-analyze verify` (when available);
@@ -292,8 +294,32 @@ kubeconform "$TMP/kustomize-audit.yaml"
 daemonset_invariants "$TMP/kustomize-audit.yaml"
 rights_are "kustomize components/audit" "$TMP/kustomize-audit.yaml" "$AUDIT_RIGHTS"
 
+step "Kubernetes Events are opt-in, with create and patch on events only"
+# The default installs never talk to the API server: no RBAC, no token.
+go run ./deploy/validate/rbaccheck "$TMP/kustomize.yaml" none || bad "kustomize base grants API access"
+go run ./deploy/validate/rbaccheck "$TMP/helm.yaml" none || bad "the chart's defaults grant API access"
+go run ./deploy/validate/rbaccheck "$TMP/helm-custom.yaml" none || bad "the chart's custom values grant API access"
+"$BIN/helm" template nri-seccomp "$CHART" -n nri-seccomp --kube-version "$K8S_VERSION" \
+	--set events.enabled=true --set events.apiServer=https://127.0.0.1:6443 >"$TMP/helm-events.yaml"
+"$BIN/helm" lint --strict "$CHART" --set events.enabled=true >/dev/null
+kubeconform "$TMP/helm-events.yaml"
+go run ./deploy/validate/rbaccheck "$TMP/helm-events.yaml" events || bad "events.enabled: wrong grant"
+require_in "$TMP/helm-events.yaml" -- '- --kube-api-server=https://127.0.0.1:6443$' "events.apiServer passed to the plugin"
+daemonset_invariants "$TMP/helm-events.yaml"
+# The kustomize component, from an overlay as a user writes it.
+mkdir -p "$TMP/overlay"
+rel=$(realpath --relative-to="$TMP/overlay" "$ROOT/deploy/kubernetes")
+printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [%s/base]\ncomponents: [%s/components/events]\n' "$rel" "$rel" >"$TMP/overlay/kustomization.yaml"
+"$BIN/kustomize" build "$TMP/overlay" >"$TMP/kustomize-events.yaml"
+kubeconform "$TMP/kustomize-events.yaml"
+go run ./deploy/validate/rbaccheck "$TMP/kustomize-events.yaml" events || bad "components/events: wrong grant"
+daemonset_invariants "$TMP/kustomize-events.yaml"
+
 step "values.schema.json rejects bad values"
-for v in 'plugin.index=100' 'metrics.port=0' 'image.pullPolicy=Sometimes' 'nriSocket=relative.sock' 'unknownKey=1' 'monitoring.serviceMonitor.interval=soon' 'monitoring.prometheusRule.enable=true' 'audit.source=journald' 'audit.auditdLog=audit.log' 'audit.enabled=yes' 'posture.interval=30' 'posture.containerdSocket=containerd.sock'; do
+for v in 'plugin.index=100' 'metrics.port=0' 'image.pullPolicy=Sometimes' 'nriSocket=relative.sock' 'unknownKey=1' \
+	'monitoring.serviceMonitor.interval=soon' 'monitoring.prometheusRule.enable=true' \
+	'audit.source=journald' 'audit.auditdLog=audit.log' 'audit.enabled=yes' 'posture.interval=30' 'posture.containerdSocket=containerd.sock' \
+	'events.enabled=yes' 'events.apiServer=http://10.0.0.1:6443' 'events.apiServer=https://h:6443/path' 'events.typo=1'; do
 	if "$BIN/helm" template x "$CHART" --kube-version "$K8S_VERSION" --set "$v" >/dev/null 2>"$TMP/schema.err"; then
 		bad "values.schema.json accepted --set $v"
 	elif ! grep -q "values don't meet the specifications of the schema" "$TMP/schema.err"; then

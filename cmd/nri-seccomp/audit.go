@@ -133,29 +133,32 @@ func cmdAudit(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdRecord(args []string, stdout, stderr io.Writer) int {
-	flags := newFlagSet("record", "Write a least-privilege seccomp profile for a pod from the syscalls it was\nseen making under an audit-mode rule (SCMP_ACT_LOG records), plus the base\nset runc needs to start any container. Ready for a tighten rule.", stderr)
+	flags := newFlagSet("record", "Write a least-privilege seccomp profile for a workload from the syscalls it\nwas seen making under an audit-mode rule (SCMP_ACT_LOG records), plus the\nbase set runc needs to start any container. Ready for a tighten rule.\n--owner merges every replica and restart of a Deployment, ReplicaSet,\nDaemonSet, Job, CronJob or StatefulSet, found by the pod names Kubernetes\ngenerates. The summary states the coverage (pods, runs, time, records) and,\nper container, when the last new syscall was first seen.", stderr)
 	in := addReportInput(flags)
 	var (
 		ns             = flags.String("namespace", "", "pod namespace (required)")
-		pod            = flags.String("pod", "", "pod name (required)")
-		container      = flags.String("container", "", "container name (default: every container of the pod)")
+		pod            = flags.String("pod", "", "pod name (this or --owner)")
+		owner          = flags.String("owner", "", "`name` of the pods' owner (Deployment, StatefulSet, ...): every pod named as Kubernetes names its pods (this or --pod)")
+		container      = flags.String("container", "", "container name (default: every container of the pods)")
 		out            = flags.String("o", "-", "output `file` for the profile (OCI JSON); - for stdout")
 		includeRefused = flags.Bool("include-refused", false, "also allow syscalls that were refused, not only logged")
 		unattributed   = flags.Bool("include-unattributed", false, "also use records no container was matched to (all of them): only for a log that holds nothing but this workload")
 		arch           = flags.String("arch", "", "architecture family to record for: x86_64 (with x86, x32) or aarch64 (with arm); default: the records' family")
+		output         = &oneOf{value: "text", allowed: []string{"text", "json"}}
 	)
+	flags.Var(output, "output", "summary `format`: text (on stderr, the profile on -o) or json (one object on stdout, the profile in it, and on -o when that is a file)")
 	if code := parseFlags(flags, args); code >= 0 {
 		return code
 	}
-	if *ns == "" || *pod == "" {
-		fmt.Fprintln(stderr, "nri-seccomp record: --namespace and --pod are required")
+	if *ns == "" || (*pod == "") == (*owner == "") {
+		fmt.Fprintln(stderr, "nri-seccomp record: --namespace and one of --pod or --owner are required")
 		return exitUsage
 	}
 	if len(in.logs) == 0 {
 		fmt.Fprintln(stderr, "nri-seccomp record: --log is required")
 		return exitUsage
 	}
-	opts := audit.ProfileOptions{Namespace: *ns, Pod: *pod, Container: *container, IncludeRefused: *includeRefused, IncludeUnattributed: *unattributed}
+	opts := audit.ProfileOptions{Namespace: *ns, Pod: *pod, Owner: *owner, Container: *container, IncludeRefused: *includeRefused, IncludeUnattributed: *unattributed}
 	if *arch != "" {
 		a, err := profiletool.ParseArch(*arch)
 		if err != nil {
@@ -173,9 +176,28 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "warning:", w.String())
 	}
 	res, err := audit.BuildProfile(rep, opts)
+	if errors.Is(err, audit.ErrSelection) {
+		fmt.Fprintf(stderr, "nri-seccomp record: %v\n", err)
+		return exitUsage
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "nri-seccomp record: %v\n", err)
 		return exitFail
+	}
+	if code := writeProfile(res, *out, output.value == "text", stdout, stderr); code != exitOK {
+		return code
+	}
+	if output.value == "json" {
+		return writeRecordJSON(res, stdout, stderr)
+	}
+	return writeRecordText(res, stderr)
+}
+
+// writeProfile writes the profile to file, or to stdout when file is "-"
+// and the summary is text (a JSON summary carries the profile itself).
+func writeProfile(res audit.ProfileResult, file string, text bool, stdout, stderr io.Writer) int {
+	if file == "-" && !text {
+		return exitOK
 	}
 	data, err := json.MarshalIndent(res.Profile, "", "  ")
 	if err != nil {
@@ -183,24 +205,67 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	data = append(data, '\n')
-	if *out == "-" {
+	if file == "-" {
 		_, err = stdout.Write(data)
 	} else {
-		err = os.WriteFile(*out, data, 0o644)
+		err = os.WriteFile(file, data, 0o644)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "nri-seccomp record: %v\n", err)
 		return exitUsage
 	}
+	return exitOK
+}
+
+// writeRecordText is the summary for people, on stderr.
+func writeRecordText(res audit.ProfileResult, stderr io.Writer) int {
+	var b strings.Builder
 	for _, n := range res.Notes {
-		fmt.Fprintln(stderr, "note:", n)
+		fmt.Fprintln(&b, "note:", n)
 	}
-	fmt.Fprintf(stderr, "recorded %s: %d syscalls seen (%s), %d more from the runtime base set\n",
+	fmt.Fprintf(&b, "recorded %s: %d syscalls seen (%s), %d more from the runtime base set\n",
 		strings.Join(res.Containers, ", "), len(res.Seen), strings.Join(res.Seen, " "), len(res.Base))
 	for _, a := range res.Profile.Architectures {
-		fmt.Fprintf(stderr, "  seen through %s: %s\n", a, strings.Join(res.SeenByArch[string(a)], " "))
+		fmt.Fprintf(&b, "  seen through %s: %s\n", a, strings.Join(res.SeenByArch[string(a)], " "))
+	}
+	if _, err := io.WriteString(stderr, b.String()); err != nil {
+		return exitFail
+	}
+	if err := res.Coverage.WriteText(stderr); err != nil {
+		return exitFail
 	}
 	return exitOK
+}
+
+// recordJSON is record's summary for machines.
+type recordJSON struct {
+	Containers []string            `json:"containers"`
+	Seen       []string            `json:"seen"`
+	Base       []string            `json:"base"`
+	SeenByArch map[string][]string `json:"seen_by_arch"`
+	Notes      []string            `json:"notes"`
+	Coverage   audit.Coverage      `json:"coverage"`
+	Warning    string              `json:"warning"`
+	Profile    any                 `json:"profile"`
+}
+
+func writeRecordJSON(res audit.ProfileResult, stdout, stderr io.Writer) int {
+	v := recordJSON{Containers: res.Containers, Seen: nonNil(res.Seen), Base: nonNil(res.Base), SeenByArch: res.SeenByArch,
+		Notes: nonNil(res.Notes), Coverage: res.Coverage, Warning: audit.NotCovered, Profile: res.Profile}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(stderr, "nri-seccomp record: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func cmdAuditdRules(args []string, stdout, stderr io.Writer) int {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -93,7 +94,12 @@ func TestAuditReportErrors(t *testing.T) {
 		{[]string{"audit", "report", "--log", "x", "--since", "-1h"}, exitUsage, "negative duration"},
 		{[]string{"audit", "report", "--log", ""}, exitUsage, "empty"},
 		{[]string{"audit", "report", "stray"}, exitUsage, `unexpected argument "stray"`},
-		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--pod", "p"}, exitUsage, "--namespace and --pod are required"},
+		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--pod", "p"}, exitUsage, "--namespace and one of --pod or --owner are required"},
+		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop"}, exitUsage, "--namespace and one of --pod or --owner are required"},
+		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop", "--pod", "p", "--owner", "o"}, exitUsage, "--namespace and one of --pod or --owner are required"},
+		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop", "--owner", "Web"}, exitUsage, `nri-seccomp record: bad workload selection: owner "Web": not a Kubernetes object name`},
+		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop", "--owner", "api"}, exitFail, "no seccomp records for the workload: pods of shop/api ("},
+		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop", "--pod", "web-1", "--output", "yaml"}, exitUsage, "want one of text, json"},
 		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop", "--pod", "nope"}, exitFail, "no seccomp records for the workload: shop/nope"},
 		{[]string{"record", "--namespace", "shop", "--pod", "nope"}, exitUsage, "--log is required"},
 		{[]string{"record", "--log", auditTestdata + "events.jsonl", "--namespace", "shop", "--pod", "web-1", "--arch", "sparc"}, exitUsage, "--arch: "},
@@ -285,4 +291,68 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// record --owner merges a Deployment's replicas and restarts, and states the
+// coverage and convergence; exact text for people, and the same in JSON.
+func TestRecordOwner(t *testing.T) {
+	args := []string{"record", "--log", auditTestdata + "replicas.jsonl", "--namespace", "shop", "--owner", "web", "--container", "app"}
+	out := filepath.Join(t.TempDir(), "p.json")
+	code, stdout, errs := cli(t, append(args, "-o", out)...)
+	want := `note: app: keyctl was refused (SCMP_ACT_ERRNO, 1 times); not allowed (--include-refused to allow it)
+note: SCMP_ARCH_X86: allows mkdir read sendfile write, seen only through another ABI of the family (an OCI profile names syscalls for all its architectures)
+note: SCMP_ARCH_X32: allows mkdir read sendfile write, seen only through another ABI of the family (an OCI profile names syscalls for all its architectures)
+recorded shop/web-7d4b9c-k8m2p/app, shop/web-7d4b9c-x2x9q/app: 4 syscalls seen (mkdir read sendfile write), 59 more from the runtime base set
+  seen through SCMP_ARCH_X86_64: mkdir read sendfile write
+  seen through SCMP_ARCH_X86: 
+  seen through SCMP_ARCH_X32: 
+coverage: 2 pods (web-7d4b9c-k8m2p, web-7d4b9c-x2x9q), 3 runs, 375 records, 4 syscalls seen, 2026-11-26T10:00:00Z to 2026-11-26T11:00:00Z (1h0m0s)
+  container app: 2 pods, 3 runs, 375 records, 4 syscalls; last new syscall (sendfile) first seen 2026-11-26T10:40:00Z: none new in the last 20m0s and in the last 0 of 3 runs
+warning: ` + audit.NotCovered + "\n"
+	if code != exitOK || stdout != "" || errs != want {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s\nwant:\n%s", code, stdout, errs, want)
+	}
+	file, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	code, stdout, errs = cli(t, append(args, "--output", "json")...)
+	if code != exitOK || errs != "" {
+		t.Fatalf("json: exit %d, stderr %s", code, errs)
+	}
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	var got struct {
+		Containers []string
+		Seen       []string
+		Base       []string
+		SeenByArch map[string][]string `json:"seen_by_arch"`
+		Notes      []string
+		Coverage   audit.Coverage
+		Warning    string
+		Profile    json.RawMessage
+	}
+	if err := dec.Decode(&got); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	at := func(clock string) time.Time { t, _ := time.Parse(time.RFC3339, "2026-11-26T"+clock+"Z"); return t }
+	wantCov := audit.Coverage{Pods: []string{"web-7d4b9c-k8m2p", "web-7d4b9c-x2x9q"}, Runs: 3, Records: 375, Syscalls: 4,
+		First: at("10:00:00"), Last: at("11:00:00"), Container: []audit.ContainerCoverage{{
+			Container: "app", Pods: 2, Runs: 3, Records: 375, Syscalls: 4, First: at("10:00:00"), Last: at("11:00:00"),
+			LastNew: at("10:40:00"), LastNewSyscalls: []string{"sendfile"}, QuietSeconds: 1200}}}
+	if !reflect.DeepEqual(got.Coverage, wantCov) || got.Warning != audit.NotCovered ||
+		strings.Join(got.Containers, ",") != "shop/web-7d4b9c-k8m2p/app,shop/web-7d4b9c-x2x9q/app" ||
+		strings.Join(got.Seen, ",") != "mkdir,read,sendfile,write" || len(got.Base) != 59 || len(got.Notes) != 3 ||
+		strings.Join(got.SeenByArch["SCMP_ARCH_X86_64"], ",") != "mkdir,read,sendfile,write" {
+		t.Errorf("json summary:\n%s", stdout)
+	}
+	// The profile in the JSON is the one -o writes.
+	var a, b specs.LinuxSeccomp
+	if json.Unmarshal(got.Profile, &a) != nil || json.Unmarshal(file, &b) != nil || !reflect.DeepEqual(a, b) {
+		t.Errorf("profiles differ:\n%s\n%s", got.Profile, file)
+	}
+	if !strings.Contains(stdout, `"quiet_seconds": 1200,`) || !strings.Contains(stdout, `"last_new_syscall_at": "2026-11-26T10:40:00Z",`) || !strings.Contains(stdout, `"runs_without_new_syscall": 0`) {
+		t.Errorf("json field names:\n%s", stdout)
+	}
 }

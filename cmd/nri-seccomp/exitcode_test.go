@@ -85,7 +85,7 @@ func TestExitCodes(t *testing.T) {
 		{args: []string{"audit", "report"}, code: exitUsage, stderr: "--log is required", noStdout: true},
 		{args: []string{"audit", "report", "--log", missing}, code: exitUsage, stderr: "no such file", noStdout: true},
 		{args: []string{"record", "--log", events, "--namespace", "shop", "--pod", "nope"}, code: exitFail, stderr: "no seccomp records", noStdout: true},
-		{args: []string{"record", "--log", events}, code: exitUsage, stderr: "--namespace and --pod are required", noStdout: true},
+		{args: []string{"record", "--log", events}, code: exitUsage, stderr: "--namespace and one of --pod or --owner are required", noStdout: true},
 		{args: []string{"record", "--log", events, "--namespace", "shop", "--pod", "web-1", "-o", filepath.Join(dir, "no", "dir", "p.json")}, code: exitUsage, stderr: "no such file", noStdout: true},
 
 		// auditd-rules

@@ -38,6 +38,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	flags.Var(logFormat, "log-format", "log `format`: text or json")
 	auditing := addAuditFlags(flags)   // run_audit.go
 	scanning := addPostureFlags(flags) // run_posture.go
+	events := addEventFlags(flags)     // run_events.go
 	if code := parseFlags(flags, args); code >= 0 {
 		return code
 	}
@@ -98,6 +99,9 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		opts.DecisionLog = dl
 	}
 
+	if code := events.setup(&opts, logger, opts.Metrics, *node, stderr); code >= 0 {
+		return code
+	}
 	p, err := plugin.New(opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "nri-seccomp: refusing to start: %v\n", err)
@@ -124,6 +128,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 			}
 		})
 	}
+	events.start(ctx, &wg)
 	// The audit pipeline (run_audit.go) needs the plugin before it runs.
 	if code := auditing.start(ctx, p, logger, opts.Metrics, *node, stderr); code >= 0 {
 		return code

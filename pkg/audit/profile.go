@@ -47,10 +47,15 @@ var RuntimeBase = []string{
 	"setgroups", "setuid", "sigaltstack", "statx", "tgkill", "uname", "write",
 }
 
-// ProfileOptions selects the workload a profile is recorded for.
+// ProfileOptions selects the workload a profile is recorded for: the pod
+// named Pod, or every pod of Owner (OwnedBy: replicas, and the pods that
+// replaced them), in Namespace.
 type ProfileOptions struct {
 	Namespace string
 	Pod       string
+	// Owner selects the pods of a Deployment, ReplicaSet, DaemonSet, Job,
+	// CronJob or StatefulSet by the names Kubernetes generates for them.
+	Owner string
 	// Container: "" takes every container of the pod (one profile for
 	// all of them).
 	Container string
@@ -83,6 +88,9 @@ type ProfileResult struct {
 	// Notes: records that could not be used, and what the profile allows
 	// beyond what was seen. Printable.
 	Notes []string
+	// Coverage: the pods, runs, time and records the profile rests on,
+	// and per container when it last saw a new syscall.
+	Coverage Coverage
 }
 
 // allowedAction reports whether a record's action shows a call that ran: a
@@ -107,13 +115,16 @@ func allowedAction(action string) bool {
 // a note says which ones that are. Records of another family are left out.
 func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 	var res ProfileResult
-	if o.Namespace == "" || o.Pod == "" {
-		return res, fmt.Errorf("%w: a namespace and a pod are required", ErrNoRecords)
+	if err := o.checkSelection(); err != nil {
+		return res, err
 	}
-	var groups []ContainerReport
+	var (
+		groups []ContainerReport
+		runs   []*run
+	)
 	for _, c := range rep.Containers {
 		switch {
-		case c.Attributed && c.Namespace == o.Namespace && c.Pod == o.Pod && (o.Container == "" || c.Container == o.Container):
+		case c.Attributed && o.selects(c.Namespace, c.Pod) && (o.Container == "" || c.Container == o.Container):
 			res.Containers = append(res.Containers, Printable(c.Namespace)+"/"+Printable(c.Pod)+"/"+Printable(c.Container))
 		case !c.Attributed && o.IncludeUnattributed:
 			res.Containers = append(res.Containers, "unattributed: "+Printable(c.Exe))
@@ -121,11 +132,15 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 			continue
 		}
 		groups = append(groups, c)
+		runs = append(runs, newRun(c))
 	}
 	slices.Sort(res.Containers)
 	res.Containers = slices.Compact(res.Containers)
 	if len(res.Containers) == 0 {
 		what := o.Namespace + "/" + o.Pod
+		if o.Owner != "" {
+			what = "pods of " + o.Namespace + "/" + o.Owner
+		}
 		if o.Container != "" {
 			what += " container " + o.Container
 		}
@@ -139,7 +154,7 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 
 	seen := map[string]bool{}
 	byArch := map[string]map[string]bool{}
-	for _, c := range groups {
+	for i, c := range groups {
 		who := Printable(c.Container)
 		if !c.Attributed {
 			who = "unattributed " + Printable(c.Exe)
@@ -154,6 +169,7 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 			case !syscalls.Known(s.Syscall):
 				res.Notes = append(res.Notes, fmt.Sprintf("%s: %s is not a syscall name this build knows; left out", who, name))
 			default:
+				runs[i].use(s.Syscall, s.First)
 				seen[s.Syscall] = true
 				if byArch[s.Arch] == nil {
 					byArch[s.Arch] = map[string]bool{}
@@ -166,6 +182,7 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 		res.Seen = append(res.Seen, n)
 	}
 	slices.Sort(res.Seen)
+	res.Coverage = coverage(runs, len(res.Seen))
 	res.SeenByArch = map[string][]string{}
 	for a, names := range byArch {
 		res.SeenByArch[a] = slices.Sorted(maps.Keys(names))
@@ -281,6 +298,8 @@ func attributedList(rep Report) string {
 	if len(out) == 0 {
 		return "no container"
 	}
+	slices.Sort(out)
+	out = slices.Compact(out) // one line per container, not per restart
 	if len(out) > 10 {
 		out = append(out[:10], "...")
 	}

@@ -81,8 +81,6 @@ func TestBuildProfileErrors(t *testing.T) {
 		o    ProfileOptions
 		want string
 	}{
-		{ProfileOptions{Pod: "web-1"}, "a namespace and a pod are required"},
-		{ProfileOptions{Namespace: "shop"}, "a namespace and a pod are required"},
 		{ProfileOptions{Namespace: "shop", Pod: "web-9"}, "shop/web-9 (513 records in the input; attributed to: shop/old/app, shop/web-1/app, shop/web-1/side)"},
 		{ProfileOptions{Namespace: "shop", Pod: "web-1", Container: "db"}, "shop/web-1 container db"},
 	} {

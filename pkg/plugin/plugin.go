@@ -20,6 +20,7 @@ import (
 	"github.com/containerd/nri/pkg/stub"
 	"sigs.k8s.io/yaml"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/kubeevents"
 	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
 )
 
@@ -81,6 +82,17 @@ type Options struct {
 	// posture scan keeps the decisions of running containers from it. It
 	// runs on the creation path and must be quick.
 	OnDecision func(Record)
+
+	// Events, when set, is told of every decision that set or changed a
+	// container's seccomp (the daemon's --kube-events).
+	Events EventSink
+}
+
+// EventSink is told of each decision that set or changed a container's
+// seccomp profile. Post is called on the CreateContainer path: it must not
+// block (kubeevents.Sink queues and drops when full).
+type EventSink interface {
+	Post(kubeevents.Decision)
 }
 
 // The NRI events the plugin handles; the stub subscribes to exactly these.
@@ -106,6 +118,8 @@ type Plugin struct {
 	metrics *metrics.Metrics
 	// onDecision is Options.OnDecision.
 	onDecision func(Record)
+	// sink, when set, hears of every decision that changed a profile.
+	sink EventSink
 	// validating: subscribe to ValidateContainerAdjustment.
 	validating bool
 	// self is the name the runtime knows this plugin by ("10-seccomp"):
@@ -155,6 +169,7 @@ func New(opts Options) (*Plugin, error) {
 		now:          time.Now,
 		metrics:      opts.Metrics,
 		onDecision:   opts.OnDecision,
+		sink:         opts.Events,
 		validating:   !opts.DisableValidation,
 		dlog:         opts.DecisionLog,
 		needsRuntime: opts.PolicyFromRuntime,
@@ -466,6 +481,7 @@ func (p *Plugin) record(ctx context.Context, rec Record) {
 	if p.onDecision != nil {
 		p.onDecision(rec)
 	}
+	p.postEvent(rec)
 
 	// Held while writing, so that Configure cannot close the log under us.
 	p.mu.RLock()
@@ -484,6 +500,24 @@ func (p *Plugin) record(ctx context.Context, rec Record) {
 		took = p.now().Sub(rec.start)
 	}
 	p.metrics.Decision(rec.outcome(), rec.Mode, rec.applied, took)
+}
+
+// postEvent tells the event sink of a decision that set or changed the
+// container's seccomp; refusals already reach the pod's events through the
+// kubelet, and unchanged or exempt containers have nothing to explain.
+func (p *Plugin) postEvent(rec Record) {
+	if p.sink == nil || rec.Error != "" || !rec.Changed {
+		return
+	}
+	d := kubeevents.Decision{
+		Namespace: rec.Namespace, Pod: rec.Pod, PodUID: rec.PodUID, Container: rec.Container,
+		ProfileType: rec.ProfileType, Digest: rec.Digest, PolicyRevision: rec.PolicyRevision,
+		Rules: make([]kubeevents.Rule, len(rec.applied)),
+	}
+	for i, r := range rec.applied {
+		d.Rules[i] = kubeevents.Rule{Name: r.Name, Action: r.Action, Mode: r.Mode}
+	}
+	p.sink.Post(d)
 }
 
 func (r *Record) outcome() string {
