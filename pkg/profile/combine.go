@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -58,21 +59,47 @@ func IntersectDetail(a, b *Profile) (*Profile, []Widening, error) {
 		return nil, nil, err
 	}
 	var notes []Widening
+	// A syscall one side names and the other allows by default is, once
+	// normalized, its own intersection; models are never modified once
+	// built, so such entries are shared rather than copied. When one side's
+	// default is allow (a deny list, or a container without seccomp), most
+	// of the other side's entries are of that kind: the result starts as a
+	// copy of that side's map (one copy of the table instead of an insert
+	// per syscall) and only the other entries are worked out.
+	var base *Profile
+	switch {
+	case b.Default == Allow:
+		base = a
+	case a.Default == Allow:
+		base = b
+	}
+	if base != nil {
+		out.Syscalls = maps.Clone(base.Syscalls)
+	}
+	// shared reports whether x, named on one side only while the other side
+	// allows it by default, is kept as it is.
+	shared := func(x *Syscall) bool { return !x.conditional() || x.Fallback == out.Default }
+	keep := func(name string, x *Syscall, from *Profile) {
+		switch {
+		case len(x.Rules) == 0 && x.Fallback == out.Default:
+			delete(out.Syscalls, name) // behaves like the default
+		case from != base:
+			out.Syscalls[name] = x
+		}
+	}
 	for name, x := range a.Syscalls {
 		y, ok := b.Syscalls[name]
-		if !ok && b.Default == Allow && (!x.conditional() || x.Fallback == out.Default) {
-			// The other side allows the syscall outright, so x (already
-			// normalized) is the intersection. Models are never modified
-			// once built, so the entry is shared rather than copied.
+		if !ok && b.Default == Allow && shared(x) {
 			// (Rules beside a fallback other than the default are
 			// rewritten below, so that they can be written out.)
-			if !(len(x.Rules) == 0 && x.Fallback == out.Default) {
-				out.Syscalls[name] = x
-			}
+			keep(name, x, a)
 			continue
 		}
 		if !ok {
 			y = &Syscall{Fallback: b.Default}
+		}
+		if base != nil {
+			delete(out.Syscalls, name) // worked out below
 		}
 		notes = intersectInto(out, name, x, y, notes)
 	}
@@ -80,11 +107,12 @@ func IntersectDetail(a, b *Profile) (*Profile, []Widening, error) {
 		if _, ok := a.Syscalls[name]; ok {
 			continue
 		}
-		if a.Default == Allow && (!y.conditional() || y.Fallback == out.Default) {
-			if !(len(y.Rules) == 0 && y.Fallback == out.Default) {
-				out.Syscalls[name] = y
-			}
+		if a.Default == Allow && shared(y) {
+			keep(name, y, b)
 			continue
+		}
+		if base != nil {
+			delete(out.Syscalls, name)
 		}
 		notes = intersectInto(out, name, &Syscall{Fallback: a.Default}, y, notes)
 	}

@@ -283,7 +283,7 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 	// the listed ones beside it.
 	p.Arches = sortedUnique(append(slices.Clone(s.Architectures), native))
 
-	per := make(accs, names)
+	per := accs{m: make(map[string]*acc, names), slab: make([]acc, 0, names)}
 	mux := muxesSocketcall(p.Arches)
 	for _, sc := range s.Syscalls {
 		v, _ := VerdictOf(sc.Action, sc.ErrnoRet)
@@ -304,8 +304,14 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 			}
 		}
 	}
-	for name, a := range per {
-		sc, notes := a.syscall(name, def)
+	// One allocation for every syscall's entry instead of one each: a
+	// RuntimeDefault model has about 370, and FromSpec runs for every new
+	// profile a container brings.
+	slab := make([]Syscall, len(per.m))
+	for name, a := range per.m {
+		sc := &slab[0]
+		slab = slab[1:]
+		notes := a.syscall(sc, name, def)
 		p.Inexact = append(p.Inexact, notes...)
 		if !sc.conditional() && sc.Fallback == def {
 			continue
@@ -318,42 +324,51 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 
 // acc collects the rules libseccomp receives for one syscall.
 type acc struct {
-	uncond *Verdict
-	rules  []Rule
+	hasUncond bool
+	uncond    Verdict
+	rules     []Rule
 }
 
-// accs maps syscall names to their rules.
-type accs map[string]*acc
+// accs maps syscall names to their rules; the accs themselves come from
+// slab while it lasts (one allocation for all of them).
+type accs struct {
+	m    map[string]*acc
+	slab []acc
+}
 
 // add records an OCI rule for name (rules as splitArgs returned them),
 // appending to notes where the reading is stricter than libseccomp's.
-func (per accs) add(name string, args []specs.LinuxSeccompArg, rules []Rule, v Verdict, notes []string) []string {
-	a := per[name]
+func (per *accs) add(name string, args []specs.LinuxSeccompArg, rules []Rule, v Verdict, notes []string) []string {
+	a := per.m[name]
 	if a == nil {
-		a = &acc{}
-		per[name] = a
+		if len(per.slab) < cap(per.slab) {
+			per.slab = per.slab[:len(per.slab)+1]
+			a = &per.slab[len(per.slab)-1]
+		} else {
+			a = &acc{}
+		}
+		per.m[name] = a
 	}
 	if len(args) == 0 {
-		if a.uncond != nil && *a.uncond != v {
+		if a.hasUncond && a.uncond != v {
 			notes = append(notes, fmt.Sprintf("%s: several unconditional rules; the strictest is assumed", name))
-			v = Stricter(*a.uncond, v)
+			v = Stricter(a.uncond, v)
 		}
-		a.uncond = &v
+		a.hasUncond, a.uncond = true, v
 		return notes
 	}
 	a.rules = append(a.rules, rules...)
 	return notes
 }
 
-// syscall builds the normalized behaviour of the collected rules, with notes
-// where it is read more strictly than libseccomp compiles it.
-func (a *acc) syscall(name string, def Verdict) (*Syscall, []string) {
+// syscall builds into sc the normalized behaviour of the collected rules,
+// returning notes where it is read more strictly than libseccomp compiles it.
+func (a *acc) syscall(sc *Syscall, name string, def Verdict) []string {
 	var notes []string
-	sc := &Syscall{Fallback: def}
-	if a.uncond != nil {
-		sc.Fallback = *a.uncond
-	}
-	if a.uncond == nil {
+	*sc = Syscall{Fallback: def}
+	if a.hasUncond {
+		sc.Fallback = a.uncond
+	} else {
 		// libseccomp lets an unconditional rule override every conditional
 		// rule of the same syscall, in either order (checked against its
 		// generated filter), so conditional rules only count without one.
@@ -375,7 +390,7 @@ func (a *acc) syscall(name string, def Verdict) (*Syscall, []string) {
 	for _, n := range sc.normalize() {
 		notes = append(notes, name+": "+n)
 	}
-	return sc, notes
+	return notes
 }
 
 // splitArgs turns an OCI rule's arguments into conjunctions the way runc does:
@@ -598,6 +613,9 @@ func Equal(a, b *Profile) bool {
 	}
 	for name, x := range a.Syscalls {
 		y, ok := b.Syscalls[name]
+		if ok && x == y {
+			continue // shared entry (intersections share what they keep)
+		}
 		if !ok || x.Fallback != y.Fallback || !slices.EqualFunc(x.Rules, y.Rules, func(r, q Rule) bool {
 			return r.Verdict == q.Verdict && slices.Equal(r.Conds, q.Conds)
 		}) {
@@ -680,22 +698,36 @@ func (p *Profile) toSpec(native specs.Arch, override *Verdict) (*specs.LinuxSecc
 		conds string
 	}
 	groups := map[key]*specs.LinuxSyscall{}
+	var uncond []verdictGroup
 	add := func(name string, v Verdict, conds []Cond) {
 		if v == p.Default {
 			return
 		}
+		// Most names are unconditional with one of a few verdicts: those
+		// groups are found without hashing a key.
+		var g *specs.LinuxSyscall
+		if len(conds) == 0 {
+			if i := slices.IndexFunc(uncond, func(u verdictGroup) bool { return u.v == v }); i >= 0 {
+				g = uncond[i].g
+			}
+		}
 		k := key{v, condKey(conds)}
-		g := groups[k]
+		if g == nil {
+			g = groups[k]
+		}
 		if g == nil {
 			g = &specs.LinuxSyscall{Action: v.Action(), ErrnoRet: v.ErrnoRet()}
 			for _, c := range conds {
 				g.Args = append(g.Args, specs.LinuxSeccompArg{Index: c.Index, Op: c.Op, Value: c.Value, ValueTwo: c.ValueTwo})
 			}
 			groups[k] = g
+			if len(conds) == 0 {
+				uncond = append(uncond, verdictGroup{v, g})
+			}
 		}
 		g.Names = append(g.Names, name)
 	}
-	for _, name := range slices.Sorted(maps.Keys(p.Syscalls)) {
+	for _, name := range sortedNames(p.Syscalls) {
 		sc := p.Syscalls[name]
 		if name == "socketcall" && override != nil {
 			continue
@@ -749,6 +781,13 @@ func (p *Profile) toSpec(native specs.Arch, override *Verdict) (*specs.LinuxSecc
 		out.Syscalls = append([]specs.LinuxSyscall{{Names: []string{"socketcall"}, Action: override.Action(), ErrnoRet: override.ErrnoRet()}}, out.Syscalls...)
 	}
 	return out, notes
+}
+
+// verdictGroup is the written rule holding the unconditional calls with
+// one verdict.
+type verdictGroup struct {
+	v Verdict
+	g *specs.LinuxSyscall
 }
 
 // writtenArches is the architecture list ToSpec writes.

@@ -43,7 +43,7 @@ func muxesSocketcall(arches []specs.Arch) bool { return slices.Contains(arches, 
 
 // addMuxed records the socketcall copy of an OCI rule on socket call name
 // (arguments args, verdict v, not the default).
-func (per accs) addMuxed(name string, args []specs.LinuxSeccompArg, v Verdict) {
+func (per *accs) addMuxed(name string, args []specs.LinuxSeccompArg, v Verdict) {
 	n := muxedCalls[name]
 	callNo := specs.LinuxSeccompArg{Index: 0, Op: specs.OpEqualTo, Value: n}
 	seen := map[uint]bool{}
@@ -74,7 +74,7 @@ func (per accs) addMuxed(name string, args []specs.LinuxSeccompArg, v Verdict) {
 // socketcallOf returns what libseccomp makes of socketcall for section s
 // (default def) on x86, with notes where that is unspecified or refused.
 func socketcallOf(s *specs.LinuxSeccomp, def Verdict) (*Syscall, []string) {
-	per := accs{}
+	per := accs{m: map[string]*acc{}}
 	var notes []string
 	for _, sc := range s.Syscalls {
 		v, _ := VerdictOf(sc.Action, sc.ErrnoRet)
@@ -90,11 +90,12 @@ func socketcallOf(s *specs.LinuxSeccomp, def Verdict) (*Syscall, []string) {
 			}
 		}
 	}
-	a := per["socketcall"]
+	a := per.m["socketcall"]
 	if a == nil {
 		return &Syscall{Fallback: def}, notes
 	}
-	sc, more := a.syscall("socketcall", def)
+	sc := &Syscall{}
+	more := a.syscall(sc, "socketcall", def)
 	return sc, append(notes, more...)
 }
 

@@ -61,6 +61,11 @@ func Known(name string) bool {
 	return ok
 }
 
+// Names returns every name Known accepts, sorted. The slice is shared:
+// callers must not modify it. (Walking it is a cheaper way to list a large
+// set of syscall names in order than sorting them.)
+func Names() []string { return knownNames }
+
 // Number returns the syscall number of name on arch. It is false for an
 // unknown architecture and for a name the architecture does not have (for
 // example "socketcall" on SCMP_ARCH_X86_64 or "open" on SCMP_ARCH_AARCH64).
