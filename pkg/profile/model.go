@@ -283,7 +283,10 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 	// the listed ones beside it.
 	p.Arches = sortedUnique(append(slices.Clone(s.Architectures), native))
 
-	per := accs{m: make(map[string]*acc, names), slab: make([]acc, 0, names)}
+	// The rules are collected in the model's own map, in entries from one
+	// slab (a RuntimeDefault model has about 370, and FromSpec runs for
+	// every new profile a container brings), then normalized in place.
+	per := accs{m: p.Syscalls, slab: make([]Syscall, 0, names)}
 	mux := muxesSocketcall(p.Arches)
 	for _, sc := range s.Syscalls {
 		v, _ := VerdictOf(sc.Action, sc.ErrnoRet)
@@ -299,82 +302,83 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 		}
 		for _, name := range sc.Names {
 			p.Inexact = per.add(name, sc.Args, rules, v, p.Inexact)
-			if _, ok := muxedCalls[name]; ok && mux {
+			if !mux {
+				continue
+			}
+			if _, ok := muxedCalls[name]; ok {
 				per.addMuxed(name, sc.Args, v)
 			}
 		}
 	}
-	// One allocation for every syscall's entry instead of one each: a
-	// RuntimeDefault model has about 370, and FromSpec runs for every new
-	// profile a container brings.
-	slab := make([]Syscall, len(per.m))
-	for name, a := range per.m {
-		sc := &slab[0]
-		slab = slab[1:]
-		notes := a.syscall(sc, name, def)
-		p.Inexact = append(p.Inexact, notes...)
+	for name, sc := range p.Syscalls {
+		p.Inexact = append(p.Inexact, finish(sc, name, def)...)
 		if !sc.conditional() && sc.Fallback == def {
-			continue
+			delete(p.Syscalls, name)
 		}
-		p.Syscalls[name] = sc
 	}
 	slices.Sort(p.Inexact)
 	return p, nil
 }
 
-// acc collects the rules libseccomp receives for one syscall.
-type acc struct {
-	hasUncond bool
-	uncond    Verdict
-	rules     []Rule
-}
+// unset marks, while FromSpec collects rules, an entry with no
+// unconditional rule yet (its Fallback is not a verdict then).
+var unset = Verdict{Level: ^Level(0)}
 
-// accs maps syscall names to their rules; the accs themselves come from
-// slab while it lasts (one allocation for all of them).
+// accs collects the rules libseccomp receives for each syscall: an entry's
+// Fallback is the unconditional rule's verdict (unset: none), its Rules the
+// conditional rules, until finish normalizes it. Entries come from slab
+// while it lasts (one allocation for all of them).
 type accs struct {
-	m    map[string]*acc
-	slab []acc
+	m    map[string]*Syscall
+	slab []Syscall
 }
 
 // add records an OCI rule for name (rules as splitArgs returned them),
 // appending to notes where the reading is stricter than libseccomp's.
 func (per *accs) add(name string, args []specs.LinuxSeccompArg, rules []Rule, v Verdict, notes []string) []string {
-	a := per.m[name]
-	if a == nil {
+	sc := per.m[name]
+	if sc == nil {
 		if len(per.slab) < cap(per.slab) {
 			per.slab = per.slab[:len(per.slab)+1]
-			a = &per.slab[len(per.slab)-1]
+			sc = &per.slab[len(per.slab)-1]
 		} else {
-			a = &acc{}
+			sc = &Syscall{}
 		}
-		per.m[name] = a
+		sc.Fallback = unset
+		per.m[name] = sc
 	}
 	if len(args) == 0 {
-		if a.hasUncond && a.uncond != v {
+		if sc.Fallback != unset && sc.Fallback != v {
 			notes = append(notes, fmt.Sprintf("%s: several unconditional rules; the strictest is assumed", name))
-			v = Stricter(a.uncond, v)
+			v = Stricter(sc.Fallback, v)
 		}
-		a.hasUncond, a.uncond = true, v
+		sc.Fallback = v
 		return notes
 	}
-	a.rules = append(a.rules, rules...)
+	sc.Rules = append(sc.Rules, rules...)
 	return notes
 }
 
-// syscall builds into sc the normalized behaviour of the collected rules,
-// returning notes where it is read more strictly than libseccomp compiles it.
-func (a *acc) syscall(sc *Syscall, name string, def Verdict) []string {
+// finish turns the rules collected for name into its normalized behaviour
+// in a profile whose default is def, returning notes where it is read more
+// strictly than libseccomp compiles it.
+func finish(sc *Syscall, name string, def Verdict) []string {
 	var notes []string
-	*sc = Syscall{Fallback: def}
-	if a.hasUncond {
-		sc.Fallback = a.uncond
-	} else {
+	if sc.Fallback != unset {
 		// libseccomp lets an unconditional rule override every conditional
 		// rule of the same syscall, in either order (checked against its
 		// generated filter), so conditional rules only count without one.
+		sc.Rules = nil
+	} else {
+		sc.Fallback = def
 		// A rule given twice is one rule to it (on x86 a socketcall rule
-		// and a socket call's copy often coincide).
-		sc.Rules = slices.CompactFunc(slices.SortedFunc(slices.Values(a.rules), cmpRule), func(x, y Rule) bool { return cmpRule(x, y) == 0 })
+		// and a socket call's copy often coincide). The slice is this
+		// entry's own (add appended to it).
+		slices.SortFunc(sc.Rules, cmpRule)
+		sc.Rules = slices.CompactFunc(sc.Rules, func(x, y Rule) bool { return cmpRule(x, y) == 0 })
+	}
+	if len(sc.Rules) == 0 {
+		return nil // unconditional: nothing to check or normalize
 	}
 	if !writable(sc.Rules) {
 		notes = append(notes, fmt.Sprintf("%s: rules compare several arguments; libseccomp 2.5 compiles such rules wrongly on 32-bit architectures, so they are read more strictly", name))
@@ -401,16 +405,13 @@ func splitArgs(args []specs.LinuxSeccompArg, v Verdict) []Rule {
 		return nil
 	}
 	conds := make([]Cond, len(args))
-	seen := map[uint]int{}
-	dup := false
+	dup := repeatsIndex(args)
 	for i, a := range args {
 		c := Cond{Index: a.Index, Op: a.Op, Value: a.Value}
 		if a.Op == specs.OpMaskedEqual {
 			c.ValueTwo = a.ValueTwo
 		}
 		conds[i] = c
-		seen[a.Index]++
-		dup = dup || seen[a.Index] > 1
 	}
 	if dup {
 		rules := []Rule{}
@@ -426,6 +427,19 @@ func splitArgs(args []specs.LinuxSeccompArg, v Verdict) []Rule {
 	}
 	slices.SortFunc(conds, cmpCond)
 	return []Rule{{Conds: conds, Verdict: v}}
+}
+
+// repeatsIndex reports whether two comparisons in args test the same
+// argument (a rule has at most six: no map needed).
+func repeatsIndex(args []specs.LinuxSeccompArg) bool {
+	for i := range args {
+		for j := range i {
+			if args[i].Index == args[j].Index {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // implies reports whether every call satisfying conjunction a satisfies b.

@@ -20,6 +20,7 @@ package syscalls
 import (
 	"slices"
 	"strings"
+	"sync"
 )
 
 // archTable is one architecture's table, as generated.
@@ -57,9 +58,20 @@ func lookup(arch string) *archTable {
 // another architecture, like Docker's default, therefore validate; a typo
 // does not. Names are case-sensitive, as in libseccomp.
 func Known(name string) bool {
-	_, ok := slices.BinarySearch(knownNames, name)
+	_, ok := knownSet()[name]
 	return ok
 }
+
+// knownSet is knownNames as a set, built on first use: every profile a
+// container brings checks each of its names (hundreds), where a binary
+// search over ~2500 names cost a dozen string comparisons each.
+var knownSet = sync.OnceValue(func() map[string]struct{} {
+	m := make(map[string]struct{}, len(knownNames))
+	for _, n := range knownNames {
+		m[n] = struct{}{}
+	}
+	return m
+})
 
 // Names returns every name Known accepts, sorted. The slice is shared:
 // callers must not modify it. (Walking it is a cheaper way to list a large
