@@ -32,7 +32,25 @@ func Intersect(a, b *Profile) (*Profile, []string, error) {
 
 // IntersectDetail is Intersect with each place where the result is stricter than
 // exact as a Widening.
+//
+// The result may be a or b itself, or share entries with them: models are
+// never modified once built.
 func IntersectDetail(a, b *Profile) (*Profile, []Widening, error) {
+	// The common case on a node: a rule's deny list, or the floor, that the
+	// container's profile already refuses. Then the result is a as it is,
+	// found by looking at b's few entries instead of building a copy of
+	// a's hundreds.
+	if unchangedBy(a, b) {
+		return a, nil, nil
+	}
+	if unchangedBy(b, a) {
+		return b, nil, nil
+	}
+	return intersectGeneral(a, b)
+}
+
+// intersectGeneral is IntersectDetail without the shortcut.
+func intersectGeneral(a, b *Profile) (*Profile, []Widening, error) {
 	out := &Profile{
 		Default:  Stricter(a.Default, b.Default),
 		Flags:    intersectFlags(a.Flags, b.Flags),
@@ -118,6 +136,56 @@ func IntersectDetail(a, b *Profile) (*Profile, []Widening, error) {
 	}
 	sortWidenings(notes)
 	return out, notes, nil
+}
+
+// unchangedBy reports whether intersecting a with b gives exactly a (the
+// same model the general path below would build, with no notes). It only
+// answers true in the plain case: b allows by default, keeps a's
+// architectures, flags and listener, and names only syscalls without
+// argument rules on either side that a already answers at least as strictly.
+func unchangedBy(a, b *Profile) bool {
+	if b.Default != Allow || len(b.Syscalls) > len(a.Syscalls)+8 {
+		return false
+	}
+	switch {
+	case b.AnyArch:
+	case a.AnyArch:
+		return false
+	default:
+		for _, x := range a.Arches {
+			if !slices.Contains(b.Arches, x) {
+				return false
+			}
+		}
+	}
+	if !slices.Equal(intersectFlags(a.Flags, b.Flags), a.Flags) ||
+		(b.ListenerPath != "" || b.ListenerMetadata != "") && (b.ListenerPath != a.ListenerPath || b.ListenerMetadata != a.ListenerMetadata) {
+		return false
+	}
+	for name, y := range b.Syscalls {
+		if y.conditional() {
+			return false
+		}
+		was := a.Default
+		if x, ok := a.Syscalls[name]; ok {
+			if x.conditional() {
+				return false
+			}
+			was = x.Fallback
+		}
+		if Stricter(was, y.Fallback) != was {
+			return false
+		}
+	}
+	// The general path rewrites (or drops) some of a's entries even against
+	// an allow-all partner: rules beside a fallback other than the default,
+	// and entries that behave like the default.
+	for _, x := range a.Syscalls {
+		if x.conditional() && x.Fallback != a.Default || !x.conditional() && x.Fallback == a.Default {
+			return false
+		}
+	}
+	return true
 }
 
 func intersectInto(out *Profile, name string, x, y *Syscall, notes []Widening) []Widening {
