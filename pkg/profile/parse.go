@@ -295,12 +295,12 @@ func Validate(s *specs.LinuxSeccomp) error {
 		}
 		notify = notify || sc.Action == specs.ActNotify
 		for j, a := range sc.Args {
-			af := fmt.Sprintf("%s.args[%d]", field(), j)
+			af := func() string { return field() + ".args[" + strconv.Itoa(j) + "]" }
 			if a.Index > 5 {
-				add(af+".index", "%d is out of range (a syscall has 6 arguments, 0-5)", a.Index)
+				add(af()+".index", "%d is out of range (a syscall has 6 arguments, 0-5)", a.Index)
 			}
 			if !knownOps[a.Op] {
-				add(af+".op", "unknown operator %q", a.Op)
+				add(af()+".op", "unknown operator %q", a.Op)
 			}
 		}
 	}
