@@ -182,19 +182,27 @@ func export(f *libseccomp.ScmpFilter) (*Program, error) {
 	if len(data)%8 != 0 {
 		return nil, errors.New("export: truncated program")
 	}
-	p := &Program{}
+	var raw []bpf.RawInstruction
 	for i := 0; i < len(data); i += 8 {
-		p.Raw = append(p.Raw, bpf.RawInstruction{
+		raw = append(raw, bpf.RawInstruction{
 			Op: binary.NativeEndian.Uint16(data[i:]),
 			Jt: data[i+2],
 			Jf: data[i+3],
 			K:  binary.NativeEndian.Uint32(data[i+4:]),
 		})
 	}
+	return FromRaw(raw)
+}
+
+// FromRaw wraps a classic BPF seccomp program from elsewhere (one read back
+// from the kernel, say) so that it can be Run.
+func FromRaw(raw []bpf.RawInstruction) (*Program, error) {
+	p := &Program{Raw: raw}
 	insns, ok := bpf.Disassemble(p.Raw)
 	if !ok {
 		return nil, errors.New("program has instructions the BPF VM cannot decode")
 	}
+	var err error
 	if p.vm, err = bpf.NewVM(insns); err != nil {
 		return nil, fmt.Errorf("vm: %w", err)
 	}

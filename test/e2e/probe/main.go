@@ -338,7 +338,7 @@ type loopResult struct {
 	Ret         int64  `json:"ret"`
 	Errno       string `json:"errno"`
 	KernelErrno string `json:"kernel_errno,omitempty"`
-	Iterations int    `json:"iterations"`
+	Iterations  int    `json:"iterations"`
 	// NsPerOp has one entry per repeat, in order; MinNs and MedianNs
 	// summarise them.
 	NsPerOp  []float64 `json:"ns_per_op"`
