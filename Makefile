@@ -74,7 +74,7 @@ demo: build
 # containerd, runc and seccomp filters; about 15 minutes on 2 cores).
 bench: build
 	test/e2e/install.sh
-	$(GO) run ./test/bench -bin $(CURDIR)/$(BIN) -out docs/benchmarks.md -json bin/benchmarks.json
+	flock $(E2E_LOCK) $(GO) run ./test/bench -bin $(CURDIR)/$(BIN) -out docs/benchmarks.md -json bin/benchmarks.json
 
 # The same code paths with small counts, for CI: fails only when a section
 # cannot measure; times are printed, never asserted.

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -241,5 +243,24 @@ func TestPreinstalledPlugin(t *testing.T) {
 			t.Fatalf("no decision record in the configured log: %q", data)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Without GOMEMLIMIT the daemon sets its own soft limit; a GOMEMLIMIT in
+// the environment, "off" included, is left to the Go runtime.
+func TestApplyMemoryLimit(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	t.Setenv("GOMEMLIMIT", "")
+	os.Unsetenv("GOMEMLIMIT")
+	debug.SetMemoryLimit(math.MaxInt64)
+	applyMemoryLimit()
+	if got := debug.SetMemoryLimit(-1); got != defaultMemoryLimit {
+		t.Fatalf("limit %d, want %d", got, defaultMemoryLimit)
+	}
+	t.Setenv("GOMEMLIMIT", "off")
+	debug.SetMemoryLimit(math.MaxInt64)
+	applyMemoryLimit()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Fatalf("GOMEMLIMIT set: limit changed to %d", got)
 	}
 }

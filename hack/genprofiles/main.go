@@ -27,6 +27,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -181,6 +182,11 @@ func Hardened(base *profile.Profile) (*profile.Profile, error) {
 	if len(notes) > 0 {
 		return nil, fmt.Errorf("intersection is inexact: %v", notes)
 	}
+	// The result shares entries with base (it may even be base): edit a
+	// copy of the map, and replace entries rather than change them.
+	cp := *out
+	cp.Syscalls = maps.Clone(out.Syscalls)
+	out = &cp
 	// DenyList allows every architecture; the intersection keeps base's.
 	if err := keepRules(out, "personality", func(r profile.Rule) bool {
 		return !(len(r.Conds) == 1 && r.Conds[0].Op == specs.OpEqualTo && slices.Contains(personalityRefused, r.Conds[0].Value))
@@ -225,7 +231,8 @@ func keepRules(p *profile.Profile, name string, keep func(profile.Rule) bool) er
 	if sc.Fallback.Level < profile.LevelErrno {
 		return fmt.Errorf("%s: fallback %s is not a refusal; dropping rules would not refuse", name, sc.Fallback)
 	}
-	sc.Rules = slices.DeleteFunc(sc.Rules, func(r profile.Rule) bool { return !keep(r) })
+	p.Syscalls[name] = &profile.Syscall{Fallback: sc.Fallback,
+		Rules: slices.DeleteFunc(slices.Clone(sc.Rules), func(r profile.Rule) bool { return !keep(r) })}
 	return nil
 }
 

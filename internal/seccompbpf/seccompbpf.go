@@ -59,11 +59,31 @@ var ops = map[specs.LinuxSeccompOperator]libseccomp.ScmpCompareOp{
 	specs.OpMaskedEqual: libseccomp.CompareMaskedEqual,
 }
 
-// Compile builds the filter runc would load for s: the same default action, extra
-// architectures beside the native one, redundant rules skipped, unknown names
-// ignored, and a rule with two comparisons on one argument split into separate
-// rules.
-func Compile(s *specs.LinuxSeccomp) (*Program, error) {
+// Runc is a runc release line, where they build filters differently.
+type Runc int
+
+const (
+	// Runc12 is runc 1.2 and later: its spec conversion makes one entry per
+	// syscall name (libcontainer/specconv SetupSeccomp), and with more than
+	// 32 entries it sets libseccomp's optimize level 2, a binary tree over
+	// syscall numbers (libcontainer/seccomp/seccomp_linux.go). Any profile
+	// naming more than 32 syscalls, RuntimeDefault among them, gets the tree.
+	Runc12 Runc = iota
+	// Runc11 is runc 1.1 (Debian 12's 1.1.5): it never sets the optimize
+	// level, so libseccomp tests syscall numbers one after another.
+	Runc11
+)
+
+// Compile builds the filter runc 1.2 would load for s (CompileFor Runc12).
+func Compile(s *specs.LinuxSeccomp) (*Program, error) { return CompileFor(s, Runc12) }
+
+// CompileFor builds the filter the given runc would hand the kernel for s,
+// without the -ENOSYS stub runc prepends to it: the same default action,
+// extra architectures beside the native one, redundant rules skipped,
+// unknown names ignored, a rule with two comparisons on one argument split
+// into separate rules, and libseccomp's binary tree where that runc asks for
+// it.
+func CompileFor(s *specs.LinuxSeccomp, rt Runc) (*Program, error) {
 	def, err := action(s.DefaultAction, s.DefaultErrnoRet)
 	if err != nil {
 		return nil, err
@@ -82,7 +102,7 @@ func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 			return nil, fmt.Errorf("add arch %s: %w", a, err)
 		}
 	}
-	if len(s.Syscalls) > 32 {
+	if rt == Runc12 && Entries(s) > 32 {
 		_ = f.SetOptimize(2) // as runc does; an older libseccomp just ignores it
 	}
 	for _, sc := range s.Syscalls {
@@ -130,6 +150,18 @@ func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 	return export(f)
 }
 
+// Entries is the number of entries runc 1.2's spec conversion makes of s,
+// the number it compares with 32: one per syscall name of every rule,
+// including rules it later skips (the default action) and names libseccomp
+// does not know.
+func Entries(s *specs.LinuxSeccomp) int {
+	n := 0
+	for _, sc := range s.Syscalls {
+		n += len(sc.Names)
+	}
+	return n
+}
+
 func export(f *libseccomp.ScmpFilter) (*Program, error) {
 	tmp, err := os.CreateTemp("", "seccomp-bpf-*")
 	if err != nil {
@@ -150,19 +182,27 @@ func export(f *libseccomp.ScmpFilter) (*Program, error) {
 	if len(data)%8 != 0 {
 		return nil, errors.New("export: truncated program")
 	}
-	p := &Program{}
+	var raw []bpf.RawInstruction
 	for i := 0; i < len(data); i += 8 {
-		p.Raw = append(p.Raw, bpf.RawInstruction{
+		raw = append(raw, bpf.RawInstruction{
 			Op: binary.NativeEndian.Uint16(data[i:]),
 			Jt: data[i+2],
 			Jf: data[i+3],
 			K:  binary.NativeEndian.Uint32(data[i+4:]),
 		})
 	}
+	return FromRaw(raw)
+}
+
+// FromRaw wraps a classic BPF seccomp program from elsewhere (one read back
+// from the kernel, say) so that it can be Run.
+func FromRaw(raw []bpf.RawInstruction) (*Program, error) {
+	p := &Program{Raw: raw}
 	insns, ok := bpf.Disassemble(p.Raw)
 	if !ok {
 		return nil, errors.New("program has instructions the BPF VM cannot decode")
 	}
+	var err error
 	if p.vm, err = bpf.NewVM(insns); err != nil {
 		return nil, fmt.Errorf("vm: %w", err)
 	}

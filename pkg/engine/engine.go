@@ -313,7 +313,7 @@ func (e *Engine) outcome(current *specs.LinuxSeccomp, applied []int) (*outcome, 
 	defer putBuf(buf)
 	var specBytes []byte
 	if current != nil {
-		specBytes = appendSpec((*buf)[:0], current)
+		specBytes = profile.AppendBinary((*buf)[:0], current)
 	}
 	var key cacheKey
 	if e.maxSize > 0 {
@@ -518,7 +518,7 @@ func (e *Engine) inputKey(in Input) cacheKey {
 	if in.Current == nil {
 		b = append(b, 0)
 	} else {
-		b = appendSpec(append(b, 1), in.Current)
+		b = profile.AppendBinary(append(b, 1), in.Current)
 	}
 	*buf = b // keep the grown buffer
 	return e.key(b)
@@ -539,42 +539,6 @@ func putBuf(b *[]byte) {
 
 func appendString(b []byte, s string) []byte {
 	return append(binary.LittleEndian.AppendUint64(b, uint64(len(s))), s...)
-}
-
-func appendPtr(b []byte, p *uint) []byte {
-	if p == nil {
-		return binary.LittleEndian.AppendUint64(b, ^uint64(0))
-	}
-	return binary.LittleEndian.AppendUint64(b, uint64(*p))
-}
-
-// appendSpec encodes every field of a seccomp section, each length-prefixed so
-// that different sections cannot produce the same bytes.
-func appendSpec(b []byte, s *specs.LinuxSeccomp) []byte {
-	u := binary.LittleEndian.AppendUint64
-	b = appendPtr(appendString(b, string(s.DefaultAction)), s.DefaultErrnoRet)
-	b = u(b, uint64(len(s.Architectures)))
-	for _, a := range s.Architectures {
-		b = appendString(b, string(a))
-	}
-	b = u(b, uint64(len(s.Flags)))
-	for _, f := range s.Flags {
-		b = appendString(b, string(f))
-	}
-	b = appendString(appendString(b, s.ListenerPath), s.ListenerMetadata)
-	b = u(b, uint64(len(s.Syscalls)))
-	for _, sc := range s.Syscalls {
-		b = u(b, uint64(len(sc.Names)))
-		for _, name := range sc.Names {
-			b = appendString(b, name)
-		}
-		b = appendPtr(appendString(b, string(sc.Action)), sc.ErrnoRet)
-		b = u(b, uint64(len(sc.Args)))
-		for _, a := range sc.Args {
-			b = appendString(u(u(u(b, uint64(a.Index)), a.Value), a.ValueTwo), string(a.Op))
-		}
-	}
-	return b
 }
 
 // String renders a rule result for logs.

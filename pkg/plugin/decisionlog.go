@@ -74,7 +74,24 @@ func OpenDecisionLog(path string) (*DecisionLog, error) {
 // Write appends one record. Each record is written with a single Write call
 // so that concurrent writers, and readers tailing the file, never see half a
 // line.
-func (l *DecisionLog) Write(r Record) error { return l.writeLine(r) }
+func (l *DecisionLog) Write(r Record) error {
+	if l == nil {
+		return nil
+	}
+	buf := lineBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= 64<<10 {
+			lineBufs.Put(buf)
+		}
+	}()
+	*buf = append(r.appendJSON((*buf)[:0]), '\n')
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.w.Write(*buf); err != nil {
+		return fmt.Errorf("decision log: %w", err)
+	}
+	return nil
+}
 
 // writeLine appends v as one JSON line, in a single Write call.
 func (l *DecisionLog) writeLine(v any) error {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -31,7 +32,25 @@ func Intersect(a, b *Profile) (*Profile, []string, error) {
 
 // IntersectDetail is Intersect with each place where the result is stricter than
 // exact as a Widening.
+//
+// The result may be a or b itself, or share entries with them: models are
+// never modified once built.
 func IntersectDetail(a, b *Profile) (*Profile, []Widening, error) {
+	// The common case on a node: a rule's deny list, or the floor, that the
+	// container's profile already refuses. Then the result is a as it is,
+	// found by looking at b's few entries instead of building a copy of
+	// a's hundreds.
+	if unchangedBy(a, b) {
+		return a, nil, nil
+	}
+	if unchangedBy(b, a) {
+		return b, nil, nil
+	}
+	return intersectGeneral(a, b)
+}
+
+// intersectGeneral is IntersectDetail without the shortcut.
+func intersectGeneral(a, b *Profile) (*Profile, []Widening, error) {
 	out := &Profile{
 		Default:  Stricter(a.Default, b.Default),
 		Flags:    intersectFlags(a.Flags, b.Flags),
@@ -58,21 +77,47 @@ func IntersectDetail(a, b *Profile) (*Profile, []Widening, error) {
 		return nil, nil, err
 	}
 	var notes []Widening
+	// A syscall one side names and the other allows by default is, once
+	// normalized, its own intersection; models are never modified once
+	// built, so such entries are shared rather than copied. When one side's
+	// default is allow (a deny list, or a container without seccomp), most
+	// of the other side's entries are of that kind: the result starts as a
+	// copy of that side's map (one copy of the table instead of an insert
+	// per syscall) and only the other entries are worked out.
+	var base *Profile
+	switch {
+	case b.Default == Allow:
+		base = a
+	case a.Default == Allow:
+		base = b
+	}
+	if base != nil {
+		out.Syscalls = maps.Clone(base.Syscalls)
+	}
+	// shared reports whether x, named on one side only while the other side
+	// allows it by default, is kept as it is.
+	shared := func(x *Syscall) bool { return !x.conditional() || x.Fallback == out.Default }
+	keep := func(name string, x *Syscall, from *Profile) {
+		switch {
+		case len(x.Rules) == 0 && x.Fallback == out.Default:
+			delete(out.Syscalls, name) // behaves like the default
+		case from != base:
+			out.Syscalls[name] = x
+		}
+	}
 	for name, x := range a.Syscalls {
 		y, ok := b.Syscalls[name]
-		if !ok && b.Default == Allow && (!x.conditional() || x.Fallback == out.Default) {
-			// The other side allows the syscall outright, so x (already
-			// normalized) is the intersection. Models are never modified
-			// once built, so the entry is shared rather than copied.
+		if !ok && b.Default == Allow && shared(x) {
 			// (Rules beside a fallback other than the default are
 			// rewritten below, so that they can be written out.)
-			if !(len(x.Rules) == 0 && x.Fallback == out.Default) {
-				out.Syscalls[name] = x
-			}
+			keep(name, x, a)
 			continue
 		}
 		if !ok {
 			y = &Syscall{Fallback: b.Default}
+		}
+		if base != nil {
+			delete(out.Syscalls, name) // worked out below
 		}
 		notes = intersectInto(out, name, x, y, notes)
 	}
@@ -80,16 +125,67 @@ func IntersectDetail(a, b *Profile) (*Profile, []Widening, error) {
 		if _, ok := a.Syscalls[name]; ok {
 			continue
 		}
-		if a.Default == Allow && (!y.conditional() || y.Fallback == out.Default) {
-			if !(len(y.Rules) == 0 && y.Fallback == out.Default) {
-				out.Syscalls[name] = y
-			}
+		if a.Default == Allow && shared(y) {
+			keep(name, y, b)
 			continue
+		}
+		if base != nil {
+			delete(out.Syscalls, name)
 		}
 		notes = intersectInto(out, name, &Syscall{Fallback: a.Default}, y, notes)
 	}
 	sortWidenings(notes)
 	return out, notes, nil
+}
+
+// unchangedBy reports whether intersecting a with b gives exactly a (the
+// same model the general path below would build, with no notes). It only
+// answers true in the plain case: b allows by default, keeps a's
+// architectures, flags and listener, and names only syscalls without
+// argument rules on either side that a already answers at least as strictly.
+func unchangedBy(a, b *Profile) bool {
+	if b.Default != Allow || len(b.Syscalls) > len(a.Syscalls)+8 {
+		return false
+	}
+	switch {
+	case b.AnyArch:
+	case a.AnyArch:
+		return false
+	default:
+		for _, x := range a.Arches {
+			if !slices.Contains(b.Arches, x) {
+				return false
+			}
+		}
+	}
+	if !slices.Equal(intersectFlags(a.Flags, b.Flags), a.Flags) ||
+		(b.ListenerPath != "" || b.ListenerMetadata != "") && (b.ListenerPath != a.ListenerPath || b.ListenerMetadata != a.ListenerMetadata) {
+		return false
+	}
+	for name, y := range b.Syscalls {
+		if y.conditional() {
+			return false
+		}
+		was := a.Default
+		if x, ok := a.Syscalls[name]; ok {
+			if x.conditional() {
+				return false
+			}
+			was = x.Fallback
+		}
+		if Stricter(was, y.Fallback) != was {
+			return false
+		}
+	}
+	// The general path rewrites (or drops) some of a's entries even against
+	// an allow-all partner: rules beside a fallback other than the default,
+	// and entries that behave like the default.
+	for _, x := range a.Syscalls {
+		if x.conditional() && x.Fallback != a.Default || !x.conditional() && x.Fallback == a.Default {
+			return false
+		}
+	}
+	return true
 }
 
 func intersectInto(out *Profile, name string, x, y *Syscall, notes []Widening) []Widening {

@@ -283,7 +283,10 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 	// the listed ones beside it.
 	p.Arches = sortedUnique(append(slices.Clone(s.Architectures), native))
 
-	per := make(accs, names)
+	// The rules are collected in the model's own map, in entries from one
+	// slab (a RuntimeDefault model has about 370, and FromSpec runs for
+	// every new profile a container brings), then normalized in place.
+	per := accs{m: p.Syscalls, slab: make([]Syscall, 0, names)}
 	mux := muxesSocketcall(p.Arches)
 	for _, sc := range s.Syscalls {
 		v, _ := VerdictOf(sc.Action, sc.ErrnoRet)
@@ -299,67 +302,83 @@ func FromSpec(s *specs.LinuxSeccomp, native specs.Arch) (*Profile, error) {
 		}
 		for _, name := range sc.Names {
 			p.Inexact = per.add(name, sc.Args, rules, v, p.Inexact)
-			if _, ok := muxedCalls[name]; ok && mux {
+			if !mux {
+				continue
+			}
+			if _, ok := muxedCalls[name]; ok {
 				per.addMuxed(name, sc.Args, v)
 			}
 		}
 	}
-	for name, a := range per {
-		sc, notes := a.syscall(name, def)
-		p.Inexact = append(p.Inexact, notes...)
+	for name, sc := range p.Syscalls {
+		p.Inexact = append(p.Inexact, finish(sc, name, def)...)
 		if !sc.conditional() && sc.Fallback == def {
-			continue
+			delete(p.Syscalls, name)
 		}
-		p.Syscalls[name] = sc
 	}
 	slices.Sort(p.Inexact)
 	return p, nil
 }
 
-// acc collects the rules libseccomp receives for one syscall.
-type acc struct {
-	uncond *Verdict
-	rules  []Rule
-}
+// unset marks, while FromSpec collects rules, an entry with no
+// unconditional rule yet (its Fallback is not a verdict then).
+var unset = Verdict{Level: ^Level(0)}
 
-// accs maps syscall names to their rules.
-type accs map[string]*acc
+// accs collects the rules libseccomp receives for each syscall: an entry's
+// Fallback is the unconditional rule's verdict (unset: none), its Rules the
+// conditional rules, until finish normalizes it. Entries come from slab
+// while it lasts (one allocation for all of them).
+type accs struct {
+	m    map[string]*Syscall
+	slab []Syscall
+}
 
 // add records an OCI rule for name (rules as splitArgs returned them),
 // appending to notes where the reading is stricter than libseccomp's.
-func (per accs) add(name string, args []specs.LinuxSeccompArg, rules []Rule, v Verdict, notes []string) []string {
-	a := per[name]
-	if a == nil {
-		a = &acc{}
-		per[name] = a
+func (per *accs) add(name string, args []specs.LinuxSeccompArg, rules []Rule, v Verdict, notes []string) []string {
+	sc := per.m[name]
+	if sc == nil {
+		if len(per.slab) < cap(per.slab) {
+			per.slab = per.slab[:len(per.slab)+1]
+			sc = &per.slab[len(per.slab)-1]
+		} else {
+			sc = &Syscall{}
+		}
+		sc.Fallback = unset
+		per.m[name] = sc
 	}
 	if len(args) == 0 {
-		if a.uncond != nil && *a.uncond != v {
+		if sc.Fallback != unset && sc.Fallback != v {
 			notes = append(notes, fmt.Sprintf("%s: several unconditional rules; the strictest is assumed", name))
-			v = Stricter(*a.uncond, v)
+			v = Stricter(sc.Fallback, v)
 		}
-		a.uncond = &v
+		sc.Fallback = v
 		return notes
 	}
-	a.rules = append(a.rules, rules...)
+	sc.Rules = append(sc.Rules, rules...)
 	return notes
 }
 
-// syscall builds the normalized behaviour of the collected rules, with notes
-// where it is read more strictly than libseccomp compiles it.
-func (a *acc) syscall(name string, def Verdict) (*Syscall, []string) {
+// finish turns the rules collected for name into its normalized behaviour
+// in a profile whose default is def, returning notes where it is read more
+// strictly than libseccomp compiles it.
+func finish(sc *Syscall, name string, def Verdict) []string {
 	var notes []string
-	sc := &Syscall{Fallback: def}
-	if a.uncond != nil {
-		sc.Fallback = *a.uncond
-	}
-	if a.uncond == nil {
+	if sc.Fallback != unset {
 		// libseccomp lets an unconditional rule override every conditional
 		// rule of the same syscall, in either order (checked against its
 		// generated filter), so conditional rules only count without one.
+		sc.Rules = nil
+	} else {
+		sc.Fallback = def
 		// A rule given twice is one rule to it (on x86 a socketcall rule
-		// and a socket call's copy often coincide).
-		sc.Rules = slices.CompactFunc(slices.SortedFunc(slices.Values(a.rules), cmpRule), func(x, y Rule) bool { return cmpRule(x, y) == 0 })
+		// and a socket call's copy often coincide). The slice is this
+		// entry's own (add appended to it).
+		slices.SortFunc(sc.Rules, cmpRule)
+		sc.Rules = slices.CompactFunc(sc.Rules, func(x, y Rule) bool { return cmpRule(x, y) == 0 })
+	}
+	if len(sc.Rules) == 0 {
+		return nil // unconditional: nothing to check or normalize
 	}
 	if !writable(sc.Rules) {
 		notes = append(notes, fmt.Sprintf("%s: rules compare several arguments; libseccomp 2.5 compiles such rules wrongly on 32-bit architectures, so they are read more strictly", name))
@@ -375,7 +394,7 @@ func (a *acc) syscall(name string, def Verdict) (*Syscall, []string) {
 	for _, n := range sc.normalize() {
 		notes = append(notes, name+": "+n)
 	}
-	return sc, notes
+	return notes
 }
 
 // splitArgs turns an OCI rule's arguments into conjunctions the way runc does:
@@ -386,16 +405,13 @@ func splitArgs(args []specs.LinuxSeccompArg, v Verdict) []Rule {
 		return nil
 	}
 	conds := make([]Cond, len(args))
-	seen := map[uint]int{}
-	dup := false
+	dup := repeatsIndex(args)
 	for i, a := range args {
 		c := Cond{Index: a.Index, Op: a.Op, Value: a.Value}
 		if a.Op == specs.OpMaskedEqual {
 			c.ValueTwo = a.ValueTwo
 		}
 		conds[i] = c
-		seen[a.Index]++
-		dup = dup || seen[a.Index] > 1
 	}
 	if dup {
 		rules := []Rule{}
@@ -411,6 +427,19 @@ func splitArgs(args []specs.LinuxSeccompArg, v Verdict) []Rule {
 	}
 	slices.SortFunc(conds, cmpCond)
 	return []Rule{{Conds: conds, Verdict: v}}
+}
+
+// repeatsIndex reports whether two comparisons in args test the same
+// argument (a rule has at most six: no map needed).
+func repeatsIndex(args []specs.LinuxSeccompArg) bool {
+	for i := range args {
+		for j := range i {
+			if args[i].Index == args[j].Index {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // implies reports whether every call satisfying conjunction a satisfies b.
@@ -598,6 +627,9 @@ func Equal(a, b *Profile) bool {
 	}
 	for name, x := range a.Syscalls {
 		y, ok := b.Syscalls[name]
+		if ok && x == y {
+			continue // shared entry (intersections share what they keep)
+		}
 		if !ok || x.Fallback != y.Fallback || !slices.EqualFunc(x.Rules, y.Rules, func(r, q Rule) bool {
 			return r.Verdict == q.Verdict && slices.Equal(r.Conds, q.Conds)
 		}) {
@@ -680,22 +712,36 @@ func (p *Profile) toSpec(native specs.Arch, override *Verdict) (*specs.LinuxSecc
 		conds string
 	}
 	groups := map[key]*specs.LinuxSyscall{}
+	var uncond []verdictGroup
 	add := func(name string, v Verdict, conds []Cond) {
 		if v == p.Default {
 			return
 		}
+		// Most names are unconditional with one of a few verdicts: those
+		// groups are found without hashing a key.
+		var g *specs.LinuxSyscall
+		if len(conds) == 0 {
+			if i := slices.IndexFunc(uncond, func(u verdictGroup) bool { return u.v == v }); i >= 0 {
+				g = uncond[i].g
+			}
+		}
 		k := key{v, condKey(conds)}
-		g := groups[k]
+		if g == nil {
+			g = groups[k]
+		}
 		if g == nil {
 			g = &specs.LinuxSyscall{Action: v.Action(), ErrnoRet: v.ErrnoRet()}
 			for _, c := range conds {
 				g.Args = append(g.Args, specs.LinuxSeccompArg{Index: c.Index, Op: c.Op, Value: c.Value, ValueTwo: c.ValueTwo})
 			}
 			groups[k] = g
+			if len(conds) == 0 {
+				uncond = append(uncond, verdictGroup{v, g})
+			}
 		}
 		g.Names = append(g.Names, name)
 	}
-	for _, name := range slices.Sorted(maps.Keys(p.Syscalls)) {
+	for _, name := range sortedNames(p.Syscalls) {
 		sc := p.Syscalls[name]
 		if name == "socketcall" && override != nil {
 			continue
@@ -749,6 +795,13 @@ func (p *Profile) toSpec(native specs.Arch, override *Verdict) (*specs.LinuxSecc
 		out.Syscalls = append([]specs.LinuxSyscall{{Names: []string{"socketcall"}, Action: override.Action(), ErrnoRet: override.ErrnoRet()}}, out.Syscalls...)
 	}
 	return out, notes
+}
+
+// verdictGroup is the written rule holding the unconditional calls with
+// one verdict.
+type verdictGroup struct {
+	v Verdict
+	g *specs.LinuxSyscall
 }
 
 // writtenArches is the architecture list ToSpec writes.

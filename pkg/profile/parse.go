@@ -275,30 +275,32 @@ func Validate(s *specs.LinuxSeccomp) error {
 	}
 	notify := s.DefaultAction == specs.ActNotify
 	for i, sc := range s.Syscalls {
-		field := fmt.Sprintf("syscalls[%d]", i)
+		// Formatted only for a problem: a valid RuntimeDefault has hundreds
+		// of names, and this runs on every container's section.
+		field := func() string { return "syscalls[" + strconv.Itoa(i) + "]" }
 		if len(sc.Names) == 0 {
-			add(field+".names", "is empty")
+			add(field()+".names", "is empty")
 		}
 		for j, n := range sc.Names {
 			if !syscallKnown(n) {
-				probs = append(probs, Problem{Field: fmt.Sprintf("%s.names[%d]", field, j), Message: unknownSyscall(n), Kind: KindUnknownSyscall})
+				probs = append(probs, Problem{Field: fmt.Sprintf("%s.names[%d]", field(), j), Message: unknownSyscall(n), Kind: KindUnknownSyscall})
 			}
 		}
 		if _, ok := levelOf[sc.Action]; !ok {
-			add(field+".action", "unknown action %q%s", sc.Action, suggestAction(sc.Action))
+			add(field()+".action", "unknown action %q%s", sc.Action, suggestAction(sc.Action))
 		} else if sc.ErrnoRet != nil && sc.Action != specs.ActErrno && sc.Action != specs.ActTrace {
-			add(field+".errnoRet", "is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s", sc.Action)
+			add(field()+".errnoRet", "is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s", sc.Action)
 		} else if msg := errnoProblem(sc.ErrnoRet); msg != "" {
-			add(field+".errnoRet", "%s", msg)
+			add(field()+".errnoRet", "%s", msg)
 		}
 		notify = notify || sc.Action == specs.ActNotify
 		for j, a := range sc.Args {
-			af := fmt.Sprintf("%s.args[%d]", field, j)
+			af := func() string { return field() + ".args[" + strconv.Itoa(j) + "]" }
 			if a.Index > 5 {
-				add(af+".index", "%d is out of range (a syscall has 6 arguments, 0-5)", a.Index)
+				add(af()+".index", "%d is out of range (a syscall has 6 arguments, 0-5)", a.Index)
 			}
 			if !knownOps[a.Op] {
-				add(af+".op", "unknown operator %q", a.Op)
+				add(af()+".op", "unknown operator %q", a.Op)
 			}
 		}
 	}

@@ -43,15 +43,10 @@ func muxesSocketcall(arches []specs.Arch) bool { return slices.Contains(arches, 
 
 // addMuxed records the socketcall copy of an OCI rule on socket call name
 // (arguments args, verdict v, not the default).
-func (per accs) addMuxed(name string, args []specs.LinuxSeccompArg, v Verdict) {
+func (per *accs) addMuxed(name string, args []specs.LinuxSeccompArg, v Verdict) {
 	n := muxedCalls[name]
 	callNo := specs.LinuxSeccompArg{Index: 0, Op: specs.OpEqualTo, Value: n}
-	seen := map[uint]bool{}
-	split := false
-	for _, a := range args {
-		split = split || seen[a.Index]
-		seen[a.Index] = true
-	}
+	split := repeatsIndex(args)
 	copyOf := func(args []specs.LinuxSeccompArg) {
 		out := []specs.LinuxSeccompArg{callNo}
 		for _, a := range args {
@@ -74,7 +69,7 @@ func (per accs) addMuxed(name string, args []specs.LinuxSeccompArg, v Verdict) {
 // socketcallOf returns what libseccomp makes of socketcall for section s
 // (default def) on x86, with notes where that is unspecified or refused.
 func socketcallOf(s *specs.LinuxSeccomp, def Verdict) (*Syscall, []string) {
-	per := accs{}
+	per := accs{m: map[string]*Syscall{}}
 	var notes []string
 	for _, sc := range s.Syscalls {
 		v, _ := VerdictOf(sc.Action, sc.ErrnoRet)
@@ -90,12 +85,11 @@ func socketcallOf(s *specs.LinuxSeccomp, def Verdict) (*Syscall, []string) {
 			}
 		}
 	}
-	a := per["socketcall"]
-	if a == nil {
+	sc := per.m["socketcall"]
+	if sc == nil {
 		return &Syscall{Fallback: def}, notes
 	}
-	sc, more := a.syscall("socketcall", def)
-	return sc, append(notes, more...)
+	return sc, append(notes, finish(sc, "socketcall", def)...)
 }
 
 // socketcallFits compares got, what libseccomp makes of a written section's

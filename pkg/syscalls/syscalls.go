@@ -20,6 +20,7 @@ package syscalls
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/suggest"
 )
@@ -59,9 +60,25 @@ func lookup(arch string) *archTable {
 // another architecture, like Docker's default, therefore validate; a typo
 // does not. Names are case-sensitive, as in libseccomp.
 func Known(name string) bool {
-	_, ok := slices.BinarySearch(knownNames, name)
+	_, ok := knownSet()[name]
 	return ok
 }
+
+// knownSet is knownNames as a set, built on first use: every profile a
+// container brings checks each of its names (hundreds), where a binary
+// search over ~2500 names cost a dozen string comparisons each.
+var knownSet = sync.OnceValue(func() map[string]struct{} {
+	m := make(map[string]struct{}, len(knownNames))
+	for _, n := range knownNames {
+		m[n] = struct{}{}
+	}
+	return m
+})
+
+// Names returns every name Known accepts, sorted. The slice is shared:
+// callers must not modify it. (Walking it is a cheaper way to list a large
+// set of syscall names in order than sorting them.)
+func Names() []string { return knownNames }
 
 // Number returns the syscall number of name on arch. It is false for an
 // unknown architecture and for a name the architecture does not have (for

@@ -55,7 +55,7 @@ func runBPF(ctx context.Context, env *Env) (*Result, error) {
 		Summary: "The kernel runs a container's filter on every system call it makes, and runc loads it once per container. " +
 			"The filters nri-seccomp writes are compared with containerd's own RuntimeDefault: instruction count as libseccomp compiles them for runc, and the time the kernel takes to accept one.",
 		Notes: []string{
-			"Instructions: libseccomp 2.5.4 (as linked into runc 1.2.8 by test/e2e/install.sh) compiling the section exactly as runc does (internal/seccompbpf), for x86_64 with the x86 and x32 sub-architectures the profiles list. The kernel's limit is 4096 per filter.",
+			"Instructions: libseccomp 2.5.4 (as linked into runc 1.2.8 by test/e2e/install.sh) compiling the section exactly as runc 1.2 does (internal/seccompbpf): one entry per syscall name, so any profile naming more than 32 syscalls gets libseccomp's binary tree (optimize level 2); the runc 1.1 column is the same section compiled linear, as Debian's runc 1.1.5 does. For x86_64 with the x86 and x32 sub-architectures the profiles list; without runc's -ENOSYS stub (section 4 counts the loaded filters, stub included). The kernel's limit is 4096 per filter. Loads use the runc 1.2 program.",
 			fmt.Sprintf("Load: seccomp(SECCOMP_SET_MODE_FILTER) in a fresh child process per load (a filter cannot be removed), %d loads per filter, interleaved across filters; the kernel checks the program, converts it to eBPF and JIT-compiles it. runc does this once per container.", loads),
 			"Subset rows allow fewer calls than RuntimeDefault; the target asks that no filter be larger than RuntimeDefault's for the same (or a smaller) set of calls.",
 		},
@@ -63,9 +63,10 @@ func runBPF(ctx context.Context, env *Env) (*Result, error) {
 	defaultPolicy := filepath.Join(env.Root, "policies", "default-policy.yaml")
 	type compiledCase struct {
 		filterCase
-		sec   *specs.LinuxSeccomp
-		prog  *seccompbpf.Program
-		calls int
+		sec    *specs.LinuxSeccomp
+		prog   *seccompbpf.Program
+		linear int // instructions as runc 1.1 compiles it
+		calls  int
 	}
 	var cases []compiledCase
 	for _, fc := range filterCases(rd) {
@@ -97,7 +98,11 @@ func runBPF(ctx context.Context, env *Env) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: libseccomp: %w", fc.name, err)
 		}
-		cases = append(cases, compiledCase{filterCase: fc, sec: sec, prog: prog, calls: allowedCalls(sec)})
+		linear, err := seccompbpf.CompileFor(sec, seccompbpf.Runc11)
+		if err != nil {
+			return nil, fmt.Errorf("%s: libseccomp: %w", fc.name, err)
+		}
+		cases = append(cases, compiledCase{filterCase: fc, sec: sec, prog: prog, linear: linear.Len(), calls: allowedCalls(sec)})
 	}
 	// Interleave the loads: one of each filter per round.
 	times := make([][]time.Duration, len(cases))
@@ -116,14 +121,14 @@ func runBPF(ctx context.Context, env *Env) (*Result, error) {
 			logf("   %d/%d load rounds", i+1, loads)
 		}
 	}
-	t := Table{Header: []string{"filter", "what", "syscalls allowed (x86_64 names)", "BPF instructions", "vs RuntimeDefault", "load p50", "load p90", "load p50 vs RuntimeDefault"}}
+	t := Table{Header: []string{"filter", "what", "syscalls allowed (x86_64 names)", "BPF instructions (runc 1.2)", "vs RuntimeDefault", "BPF instructions (runc 1.1, linear)", "load p50", "load p90", "load p50 vs RuntimeDefault"}}
 	base := cases[0]
 	baseLoad := Median(times[0])
 	baseRefusals := explicitRefusals(rd)
 	subsetOK, subsetN, worst := true, 0, ""
 	for j, c := range cases {
 		p50 := Median(times[j])
-		t.AddRow(c.name, c.what, c.calls, c.prog.Len(), Ratio(float64(c.prog.Len()), float64(base.prog.Len())),
+		t.AddRow(c.name, c.what, c.calls, c.prog.Len(), Ratio(float64(c.prog.Len()), float64(base.prog.Len())), c.linear,
 			Micros(p50), Micros(Percentile(times[j], 90)), Ratio(float64(p50), float64(baseLoad)))
 		if j < 2 {
 			continue

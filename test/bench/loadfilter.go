@@ -48,6 +48,36 @@ static long long load_filter_ns(struct sock_filter *insns, unsigned short len) {
 	if (n != sizeof res) return -EPIPE;
 	return res;
 }
+// spawn_filtered forks a child that loads prog as its seccomp filter and
+// then waits in pause() until killed; it returns the child's PID once the
+// filter is in place (or -errno). For testing LoadedFilter.
+static int spawn_filtered(struct sock_filter *insns, unsigned short len) {
+	int fds[2];
+	if (pipe(fds) != 0) return -errno;
+	pid_t pid = fork();
+	if (pid < 0) { int e = errno; close(fds[0]); close(fds[1]); return -e; }
+	if (pid == 0) {
+		struct sock_fprog prog = { .len = len, .filter = insns };
+		int res = 0;
+		close(fds[0]);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) res = -errno;
+		(void)!write(fds[1], &res, sizeof res);
+		close(fds[1]);
+		if (res != 0) _exit(1);
+		for (;;) pause();
+	}
+	close(fds[1]);
+	int res = -EPIPE;
+	ssize_t n = read(fds[0], &res, sizeof res);
+	close(fds[0]);
+	if (n != sizeof res) res = -EPIPE;
+	if (res != 0) {
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+		return res;
+	}
+	return pid;
+}
 */
 import "C"
 
@@ -79,4 +109,31 @@ func LoadFilter(prog []bpf.RawInstruction) (time.Duration, error) {
 		return 0, fmt.Errorf("seccomp(SECCOMP_SET_MODE_FILTER): %w", syscall.Errno(-r))
 	}
 	return time.Duration(r), nil
+}
+
+// SpawnFiltered starts a child process that runs under prog as its only
+// seccomp filter and waits to be killed; stop kills and reaps it.
+func SpawnFiltered(prog []bpf.RawInstruction) (pid int, stop func(), err error) {
+	if len(prog) == 0 || len(prog) > 0xffff {
+		return 0, nil, fmt.Errorf("filter of %d instructions", len(prog))
+	}
+	insns := C.malloc(C.size_t(len(prog)) * C.size_t(unsafe.Sizeof(C.struct_sock_filter{})))
+	defer C.free(insns)
+	dst := unsafe.Slice((*C.struct_sock_filter)(insns), len(prog))
+	for i, in := range prog {
+		dst[i] = C.struct_sock_filter{code: C.__u16(in.Op), jt: C.__u8(in.Jt), jf: C.__u8(in.Jf), k: C.__u32(in.K)}
+	}
+	r := int(C.spawn_filtered((*C.struct_sock_filter)(insns), C.ushort(len(prog))))
+	if r < 0 {
+		return 0, nil, fmt.Errorf("spawn a filtered child: %w", syscall.Errno(-r))
+	}
+	return r, func() {
+		_ = syscall.Kill(r, syscall.SIGKILL)
+		var ws syscall.WaitStatus
+		for {
+			if _, err := syscall.Wait4(r, &ws, 0, nil); err != syscall.EINTR {
+				return
+			}
+		}
+	}, nil
 }

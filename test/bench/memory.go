@@ -26,8 +26,10 @@ func init() {
 // runtime-default-for-unconfined and floor the policy has 1000 rules.
 const memTeams = 997
 
-// memLimitKnob is the GOMEMLIMIT of the second run.
-const memLimitKnob = "32MiB"
+// memLimitKnob is the GOMEMLIMIT of the second run: none, the Go runtime's
+// own default, which the daemon used before it set a soft limit of its own
+// (32 MiB, cmd/nri-seccomp run.go).
+const memLimitKnob = "off"
 
 // memLimit is the issue's target for the plugin's resident memory.
 const memLimit = 40 << 20
@@ -152,7 +154,9 @@ func runMemory(ctx context.Context, env *Env) (*Result, error) {
 	}
 	p.stop()
 
-	// The knob an operator has: a soft memory limit for the Go runtime.
+	// The knob an operator has: the Go runtime's soft memory limit. The
+	// daemon sets 32 MiB unless GOMEMLIMIT says otherwise; this run turns it
+	// off, to show what the limit buys.
 	rtLim, err := startNRIRuntime(filepath.Join(env.Work, "nri6-limit"))
 	if err != nil {
 		return nil, err
@@ -190,17 +194,17 @@ func runMemory(ctx context.Context, env *Env) (*Result, error) {
 		Summary: fmt.Sprintf("How much memory the nri-seccomp daemon keeps resident with a %d-rule policy, idle and after deciding for %d containers of varied pods.", memTeams+3, decisions),
 		Tables:  []Table{t},
 		Targets: []Target{{
-			Goal:     fmt.Sprintf("plugin RSS < 40 MiB idle and after %d decisions with %d rules", decisions, memTeams+3),
+			Goal:     fmt.Sprintf("plugin RSS < 40 MiB idle, after %d decisions with %d rules, and at its peak (VmHWM)", decisions, memTeams+3),
 			Measured: fmt.Sprintf("idle %s, after %s; peak (VmHWM) %s", MiB(idle.rss), MiB(after.rss), MiB(peak)),
-			Met:      idle.rss < memLimit && after.rss < memLimit,
+			Met:      idle.rss < memLimit && after.rss < memLimit && peak < memLimit,
 		}},
 		Notes: []string{
 			"Method: the real binary (`" + filepath.Base(env.Bin) + " run` with the shipped DaemonSet's flags: JSON log, metrics listener, validation on, policy watch) connected to NRI's runtime side (github.com/containerd/nri/pkg/adaptation) in the bench process over its socket; the runtime side sends CreateContainer one after the other, as containerd does for a node's creations. " +
-				"VmRSS and VmHWM come from /proc/PID/status; the Go figures from the plugin's own /metrics (go_memstats_heap_inuse_bytes, go_memstats_sys_bytes), read just after. The binary exposes no way to force a garbage collection, so the readings are as the Go runtime left them (GOGC and GOMEMLIMIT unset).",
+				"VmRSS and VmHWM come from /proc/PID/status; the Go figures from the plugin's own /metrics (go_memstats_heap_inuse_bytes, go_memstats_sys_bytes), read just after. The binary exposes no way to force a garbage collection, so the readings are as the Go runtime left them: GOGC unset (100) and GOMEMLIMIT unset, so the daemon's own soft limit of 32 MiB applies (cmd/nri-seccomp run.go; GOMEMLIMIT overrides it).",
 			fmt.Sprintf("Policy (generated, %d rules): the shipped node-agents exemption; %d team rules, each matching a namespace (exact and glob) and an `app` label like pkg/engine's benchmark policy, with varied bodies: tighten with a deny list (1-3 syscalls), every 5th also intersected with the hardened profile, every 7th in audit mode, every 9th an inject of hardened (applies to containers with no profile), every 11th limited to some container names, every 13th to an image glob, every 50th an exemption; then the shipped runtime-default-for-unconfined and floor rules.", memTeams+3, memTeams),
 			fmt.Sprintf("Workload: %d CreateContainer requests, deterministic (seeded): %d distinct pods, the rest new containers of earlier pods (restarts and sidecars); pods spread over all teams' namespaces (~5%% in namespaces no team rule names, ~3%% in kube-system); 30%% of the containers have no seccomp, the rest RuntimeDefault (containerd's ~370-syscall profile in the request). %d of the answers set a seccomp policy.", decisions, w.pods(), adjusted),
 			fmt.Sprintf("Round trips during the run (runtime side, including validation): p50 %s, p99 %s. The plugin registered %s after its start (policy load and compile included).", Micros(Median(lat)), Micros(Percentile(lat, 99)), connectTook.Round(time.Millisecond)),
-			fmt.Sprintf("GOMEMLIMIT=%s (a soft limit for the Go runtime, set in the plugin's environment): idle %s, after the same %d decisions %s; round trips p50 %s, p99 %s (%s the p50 without the limit; measured after it, not interleaved, so indicative only). Deployments can set it where resident memory matters more than a little CPU; the collector then runs more often.",
+			fmt.Sprintf("GOMEMLIMIT=%s (no soft limit, as the daemon ran before it set one; set in the plugin's environment): idle %s, after the same %d decisions %s; round trips p50 %s, p99 %s (%s the p50 with the default limit; measured after it, not interleaved, so indicative only). With the limit the collector runs more often as the heap nears 32 MiB, trading a little CPU for resident memory; deployments can raise it, or turn it off, with GOMEMLIMIT.",
 				memLimitKnob, MiB(limIdle.rss), decisions, MiB(limAfter.rss), Micros(Median(limLat)), Micros(Percentile(limLat, 99)), Ratio(float64(Median(limLat)), float64(Median(lat)))),
 			fmt.Sprintf("Where the memory goes: the engine alone (pkg/engine loading the same policy in the bench process, fed the same %d requests through the plugin's own conversion, plugin.InputFromNRI) holds %s of live heap for the compiled 1000-rule policy and %s more in its caches after the decisions (runtime.GC before each reading). "+
 				"Its caches are bounded (%d decisions, %d profile outcomes, 256 parsed current profiles; a full cache is emptied); an outcome is keyed by the current profile and the indexes of the rules that applied; outcomes that write the same section share one copy, and rules with the same body share one compiled profile. "+

@@ -1078,3 +1078,113 @@ func TestKeptTail(t *testing.T) {
 		}
 	}
 }
+
+// The probe's lines are read one per call, in order; a missing line, a
+// line for another call, an error or a line without timing fail.
+func TestSysParseLoops(t *testing.T) {
+	line := func(call string, extra string) string {
+		return fmt.Sprintf(`{"loop":%q,"ret":0,"iterations":10,"ns_per_op":[5,4],"min_ns":4,"seccomp":"2","seccomp_filters":"1"%s}`, call, extra)
+	}
+	ok := line("getpid", "") + "\n" + line("socket", `,"ret":-1,"kernel_errno":"EINVAL"`) + "\n"
+	ls, err := sysParseLoops(ok, []string{"getpid", "socket"})
+	if err != nil || len(ls) != 2 || ls[1].KernelErrno != "EINVAL" || ls[0].MinNs != 4 {
+		t.Fatalf("got %+v, %v", ls, err)
+	}
+	for name, c := range map[string]struct {
+		out  string
+		want string
+	}{
+		"missing line": {line("getpid", ""), "1 lines, want 2"},
+		"wrong call":   {line("getpid", "") + "\n" + line("clone", ""), `answered for "clone"`},
+		"error":        {line("getpid", "") + "\n" + `{"error":"boom"}`, "boom"},
+		"no timing":    {line("getpid", "") + "\n" + `{"loop":"socket","ns_per_op":[],"min_ns":0}`, "no timing"},
+		"not json":     {line("getpid", "") + "\nnope", "line \"nope\""},
+	} {
+		if _, err := sysParseLoops(c.out, []string{"getpid", "socket"}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q", name, err, c.want)
+		}
+	}
+}
+
+// The report puts both runcs side by side and judges the targets per runc.
+func TestSysReportTwoRuncs(t *testing.T) {
+	rts := sysRuntimes()
+	samples := map[string]map[string][]float64{}
+	var cts []*sysContainer
+	for i, rt := range rts {
+		for _, cfg := range sysConfigs {
+			sc := &sysContainer{sysConfig: cfg, rt: rt}
+			cts = append(cts, sc)
+			samples[sc.id()] = map[string][]float64{}
+			for _, call := range sysCalls {
+				v := 100.0
+				if cfg.key != sysNone && call != "getpid" {
+					v = 150 - 20*float64(i) // runc 1.2 faster for checked calls
+				}
+				if cfg.key == sysHardened && call == "clone" && rt.key == "1.2.8" {
+					v *= 1.2 // one profile slower under one runc
+				}
+				samples[sc.id()][call] = []float64{v, v}
+			}
+		}
+	}
+	res, err := sysReport(&Env{}, cts, samples, 2, 10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tables) != 1+len(sysCalls) {
+		t.Fatalf("%d tables, want the configurations and one per call", len(res.Tables))
+	}
+	clone := res.Tables[len(res.Tables)-1]
+	if got := clone.Header[len(clone.Header)-1]; got != "runc 1.2.8 vs runc 1.1.5" {
+		t.Errorf("last column %q", got)
+	}
+	for _, row := range clone.Rows {
+		if row[0] == "hardened (nri-seccomp)" && (row[6] != "1.20x" || row[len(row)-1] != "1.04x") {
+			t.Errorf("hardened clone row %v: want 1.20x RuntimeDefault under 1.2.8, 1.04x of itself under 1.1.5", row)
+		}
+	}
+	if res.Targets[0].Met || !res.Targets[1].Met {
+		t.Errorf("targets %+v: the slower profile must fail the first, getpid meets the second", res.Targets)
+	}
+	if !strings.Contains(res.Summary, "Under runc 1.2.8, from no filter") || !strings.Contains(res.Summary, "personality 0.87x") {
+		t.Errorf("summary: %s", res.Summary)
+	}
+	if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "Missed: runc 1.2.8, hardened, clone measured 1.20x") }) {
+		t.Errorf("notes do not explain the miss: %v", res.Notes)
+	}
+}
+
+// The section's policy loads with the profile it writes beside it, and its
+// x86_64-only rule injects runtime-default with that one architecture.
+func TestSysPolicy(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := sysPolicy(&Env{Root: root, Work: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.Load(path, engine.Options{Native: specs.ArchX86_64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range sysConfigs {
+		in := engine.Input{Namespace: cfg.namespace, Pod: "bench", Container: string(cfg.key), ProfileType: engine.ProfileType(cfg.seccomp)}
+		if cfg.seccomp == harness.SeccompRuntimeDefault {
+			b, _ := engine.Builtins()
+			in.Current = b["runtime-default"]
+		}
+		d, err := e.Decide(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Rules) != 1 || d.Rules[0].Name != cfg.rule || d.Changed != cfg.changed {
+			t.Errorf("%s: rules %v changed %v, want [%s] changed %v", cfg.key, d.Rules, d.Changed, cfg.rule, cfg.changed)
+		}
+		if cfg.key == sysRD64 && !slices.Equal(d.Seccomp.Architectures, []specs.Arch{specs.ArchX86_64}) {
+			t.Errorf("x86_64 only: architectures %v", d.Seccomp.Architectures)
+		}
+	}
+}

@@ -26,12 +26,14 @@
 //	                                  amd64, socketcall(SYS_SOCKET, ...) on 386
 //	                                  (built as syscall-probe-386 for the e2e
 //	                                  image). Closes the socket it got.
-//	syscall-probe loop <call> <iterations> [repeats]
-//	                                  time a call in a tight loop (benchmarks): call
-//	                                  is getpid or personality (personality(0xffffffff),
+//	syscall-probe loop <call>[,<call>...] <iterations> [repeats]
+//	                                  time calls in a tight loop (benchmarks): call
+//	                                  is getpid, personality (personality(0xffffffff),
 //	                                  a query that changes nothing, and that
-//	                                  RuntimeDefault checks by argument). Prints a
-//	                                  loopResult line instead of a result line.
+//	                                  RuntimeDefault checks by argument), socket or
+//	                                  clone (checked by argument too; see loopCalls).
+//	                                  Prints a loopResult line per call instead of
+//	                                  a result line.
 package main
 
 import (
@@ -79,12 +81,24 @@ const (
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "loop" {
-		res, err := runLoop(os.Args[2:])
-		if err != nil {
-			emit(result{Error: err.Error()})
-			os.Exit(2)
+		// Several calls, comma-separated, are timed one after the other
+		// in one process, one line each: one exec instead of several.
+		args := os.Args[2:]
+		var calls []string
+		if len(args) > 0 {
+			calls = strings.Split(args[0], ",")
 		}
-		emitJSON(res)
+		if len(calls) == 0 {
+			calls = []string{""}
+		}
+		for _, c := range calls {
+			res, err := runLoop(append([]string{c}, args[1:]...))
+			if err != nil {
+				emit(result{Error: err.Error()})
+				os.Exit(2)
+			}
+			emitJSON(res)
+		}
 		return
 	}
 	res, err := run(os.Args[1:])
@@ -108,7 +122,7 @@ func emitJSON(v any) {
 	fmt.Println(string(b))
 }
 
-var errUsage = errors.New("usage: syscall-probe mkdir|mkdirat|rmdir <path> | getpid | keyctl | unshare | raw <nr> [args] | i386 <nr|name> [args] | socket <family> <type> | loop getpid|personality <iterations> [repeats]")
+var errUsage = errors.New("usage: syscall-probe mkdir|mkdirat|rmdir <path> | getpid | keyctl | unshare | raw <nr> [args] | i386 <nr|name> [args] | socket <family> <type> | loop getpid|personality|socket|clone[,...] <iterations> [repeats]")
 
 func run(args []string) (result, error) {
 	if len(args) == 0 {
@@ -318,10 +332,13 @@ type loopResult struct {
 	Nr   int    `json:"nr"`
 	Arg0 uint64 `json:"arg0"`
 	// Ret and Errno are the first call's answer; when Errno is set (the
-	// call was refused) nothing was timed.
-	Ret        int64  `json:"ret"`
-	Errno      string `json:"errno"`
-	Iterations int    `json:"iterations"`
+	// call was refused) nothing was timed. KernelErrno is set instead for
+	// the calls made to fail in the kernel on purpose (see loopCalls): the
+	// error the kernel gives once the filter has let the call through.
+	Ret         int64  `json:"ret"`
+	Errno       string `json:"errno"`
+	KernelErrno string `json:"kernel_errno,omitempty"`
+	Iterations  int    `json:"iterations"`
 	// NsPerOp has one entry per repeat, in order; MinNs and MedianNs
 	// summarise them.
 	NsPerOp  []float64 `json:"ns_per_op"`
@@ -334,19 +351,28 @@ type loopResult struct {
 	SeccompFilters string `json:"seccomp_filters"`
 }
 
-// loopCall is a call `loop` can time.
+// loopCall is a call `loop` can time: its number, first two arguments, and
+// the error the kernel answers it with once past the filter (0: none).
 type loopCall struct {
-	nr   uintptr
-	arg0 uintptr
+	nr         uintptr
+	arg0, arg1 uintptr
+	kernelErr  syscall.Errno
 }
 
 // loopCalls are chosen to cost the kernel almost nothing, so what is timed
 // is the entry path and the seccomp filter. personality(0xffffffff) only
 // reads the persona; RuntimeDefault allows personality for five argument
-// values, so its filter has to compare the argument.
+// values, so its filter has to compare the argument. socket and clone are
+// the other calls RuntimeDefault checks by argument; they are made with
+// arguments the filter lets through and the kernel then refuses at once
+// (EINVAL), so no socket or process is made: socket(AF_UNIX, an invalid
+// type), and clone(CLONE_THREAD without CLONE_SIGHAND). A refusal by the
+// filter would be another errno (EPERM under every profile here). socket
+// is added on amd64 only (sysnr_amd64.go): on 386 it is socketcall.
 var loopCalls = map[string]loopCall{
 	"getpid":      {nr: syscall.SYS_GETPID},
 	"personality": {nr: syscall.SYS_PERSONALITY, arg0: 0xffffffff},
+	"clone":       {nr: syscall.SYS_CLONE, arg0: syscall.CLONE_THREAD, kernelErr: syscall.EINVAL},
 }
 
 const (
@@ -363,7 +389,7 @@ func runLoop(args []string) (loopResult, error) {
 	}
 	c, ok := loopCalls[args[0]]
 	if !ok {
-		return loopResult{}, fmt.Errorf("loop: unknown call %q (have getpid, personality): %w", args[0], errUsage)
+		return loopResult{}, fmt.Errorf("loop: unknown call %q (have getpid, personality, socket, clone): %w", args[0], errUsage)
 	}
 	iters, err := positive(args[1], maxLoopIterations)
 	if err != nil {
@@ -383,16 +409,23 @@ func runLoop(args []string) (loopResult, error) {
 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	r1, _, e := syscall.RawSyscall(c.nr, c.arg0, 0, 0)
+	r1, _, e := syscall.RawSyscall(c.nr, c.arg0, c.arg1, 0)
 	res.Ret = int64(r1)
-	if e != 0 {
+	switch {
+	case e != 0 && e == c.kernelErr:
+		res.Ret, res.KernelErrno = -1, errnoName(e)
+	case e != 0:
 		res.Ret, res.Errno = -1, errnoName(e)
 		return res, nil
+	case c.kernelErr != 0:
+		// The kernel did something with the call: it must not be
+		// repeated (a socket or a thread per iteration).
+		return loopResult{}, fmt.Errorf("loop %s: the kernel accepted the call (ret %d), want %s", args[0], r1, errnoName(c.kernelErr))
 	}
 	for range repeats {
 		start := time.Now()
 		for range iters {
-			syscall.RawSyscall(c.nr, c.arg0, 0, 0)
+			syscall.RawSyscall(c.nr, c.arg0, c.arg1, 0)
 		}
 		res.NsPerOp = append(res.NsPerOp, float64(time.Since(start).Nanoseconds())/float64(iters))
 	}

@@ -136,6 +136,23 @@ func TestRunLoop(t *testing.T) {
 	}
 }
 
+// socket and clone are timed on calls the kernel refuses at once, and
+// report that refusal as the kernel's, not as the filter's.
+func TestRunLoopKernelRefused(t *testing.T) {
+	for _, call := range []string{"socket", "clone"} {
+		r, err := runLoop([]string{call, "10", "2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Errno != "" || r.KernelErrno != "EINVAL" || len(r.NsPerOp) != 2 {
+			t.Fatalf("loop %s: %+v, want kernel_errno EINVAL and two timings", call, r)
+		}
+	}
+	if _, err := runLoop([]string{"mkdir", "10"}); err == nil {
+		t.Fatal("an unknown call must be an error")
+	}
+}
+
 func TestLoopMedian(t *testing.T) {
 	// Only the shape of the summary is checkable without a clock we
 	// control: min is the smallest timing, median is between min and max.

@@ -1,0 +1,7 @@
+package profile
+
+// Seams for the external tests.
+var (
+	IntersectGeneral = intersectGeneral
+	UnchangedBy      = unchangedBy
+)
