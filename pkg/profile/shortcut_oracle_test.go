@@ -5,6 +5,8 @@ package profile_test
 import (
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 )
 
@@ -43,5 +45,52 @@ func TestIntersectShortcutIsExact(t *testing.T) {
 	t.Logf("shortcut taken %d times", taken)
 	if taken < iterations/2 {
 		t.Fatalf("shortcut taken only %d times: the test proves little", taken)
+	}
+}
+
+// Models are never modified once built: the caches in pkg/engine hand the
+// same *Profile to every decision, and Intersect returns or shares its
+// inputs' entries. Over generated profiles and deny lists, every operation
+// of the algebra leaves its inputs equal to freshly built copies.
+func TestAlgebraLeavesInputsAlone(t *testing.T) {
+	r := seed(t)
+	for range iterations {
+		sa, sb := genProfile1(r), genProfile1(r)
+		var deny []profile.Deny
+		for range 1 + r.IntN(3) {
+			act, errno := genVerdict(r)
+			v, _ := profile.VerdictOf(act, errno)
+			deny = append(deny, profile.Deny{Name: genNames[r.IntN(len(genNames))], Verdict: v})
+		}
+		a, b, d := model(t, sa), model(t, sb), profile.DenyList(deny)
+		var withAB *profile.Profile
+		for i, pair := range [][2]*profile.Profile{{a, b}, {b, a}, {a, d}, {d, b}, {a, profile.AllowAll()}} {
+			with, _, err := profile.IntersectDetail(pair[0], pair[1])
+			if err != nil {
+				continue // no architecture in common
+			}
+			res, _ := profile.Audit(pair[0], with)
+			res.ToSpec(specs.ArchX86_64)
+			with.ToSpec(specs.ArchX86_64)
+			profile.Equal(with, res)
+			if i == 0 {
+				withAB = with
+			}
+		}
+		for name, c := range map[string][2]*profile.Profile{
+			"a": {a, model(t, sa)}, "b": {b, model(t, sb)}, "deny list": {d, profile.DenyList(deny)},
+		} {
+			if !profile.Equal(c[0], c[1]) {
+				t.Fatalf("the algebra modified its input %s:\na %s\nb %s\ndeny %v", name, dump(sa), dump(sb), deny)
+			}
+		}
+		if withAB == nil {
+			continue
+		}
+		// And a result stays as it was built while later operations use it.
+		again, _, err := profile.IntersectDetail(model(t, sa), model(t, sb))
+		if err != nil || !profile.Equal(withAB, again) {
+			t.Fatalf("a result was modified after it was built:\na %s\nb %s", dump(sa), dump(sb))
+		}
 	}
 }
