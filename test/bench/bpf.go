@@ -135,8 +135,9 @@ func runBPF(ctx context.Context, env *Env) (*Result, error) {
 		}
 		// A filter that answers some calls with an errno of their own needs a
 		// rule per call and architecture that RuntimeDefault does not have:
-		// that is a different filter, not a bigger one for the same answers.
-		if extra := newRefusals(c.sec, baseRefusals); len(extra) > 0 {
+		// where that makes it larger, it is a different filter, not a bigger
+		// one for the same answers. One that is no larger counts as it is.
+		if extra := newRefusals(c.sec, baseRefusals); len(extra) > 0 && c.prog.Len() > base.prog.Len() {
 			res.Notes = append(res.Notes, fmt.Sprintf("%s: %d instructions (%+d) because it answers %v with an errno of its own (a rule per call and architecture RuntimeDefault does not have); it is not counted against the subset target.",
 				c.name, c.prog.Len(), c.prog.Len()-base.prog.Len(), extra))
 			continue
