@@ -298,7 +298,7 @@ func policy(ts []Treatment, recorded map[string]string, withLearn bool) string {
 	for _, t := range ts {
 		if t.Name == "recorded" {
 			for _, n := range names {
-				fmt.Fprintf(&b, "- name: recorded-%s\n  match: {namespaces: [%s], matchLabels: {workload: %s}}\n  action: tighten\n  profile: rec-%s\n  logDenied: true\n", n, t.Namespace, n, n)
+				fmt.Fprintf(&b, "- name: recorded-%s\n  match: {namespaces: [%s], podSelector: {matchLabels: {workload: %s}}}\n  action: tighten\n  profile: rec-%s\n  logDenied: true\n", n, t.Namespace, n, n)
 			}
 			continue
 		}
@@ -357,7 +357,7 @@ func runCell(ctx context.Context, c *harness.Containerd, w Workload, img images.
 		if ct, err = p.RunContainer(ctx, spec); err != nil {
 			return err
 		}
-		return waitPort(ctx, port, 120*time.Second, func() error { return exited(ctx, ct) })
+		return waitPort(ctx, port, 60*time.Second, func() error { return exited(ctx, ct) })
 	}
 	if err := startCt(ctx); err != nil {
 		cell.StartErr = err.Error()
@@ -381,13 +381,13 @@ func runCell(ctx context.Context, c *harness.Containerd, w Workload, img images.
 		return startCt(ctx)
 	}
 	cell.ARan = true
-	if err := w.A(ctx, e); err != nil {
+	if err := phase(ctx, w.A, e); err != nil {
 		cell.AErr = err.Error()
 	}
 	cell.aEnd = time.Now()
 	if withB && cell.AErr == "" {
 		cell.BRan = true
-		if err := w.B(ctx, e); err != nil {
+		if err := phase(ctx, w.B, e); err != nil {
 			cell.BErr = err.Error()
 		}
 	}
@@ -400,8 +400,18 @@ func runCell(ctx context.Context, c *harness.Containerd, w Workload, img images.
 	return cell
 }
 
+// phaseLimit bounds an exercise: a server that hangs under a filter (a
+// refused call it retries forever) must fail its cell, not stall the run.
+const phaseLimit = 4 * time.Minute
+
+func phase(ctx context.Context, f func(context.Context, *env) error, e *env) error {
+	ctx, cancel := context.WithTimeout(ctx, phaseLimit)
+	defer cancel()
+	return f(ctx, e)
+}
+
 func stopContainer(ctx context.Context, c *harness.Containerd, ct *harness.Container) error {
-	_, err := c.Crictl(ctx, "stop", "--timeout", "20", ct.ID)
+	_, err := c.Crictl(ctx, "stop", "--timeout", "10", ct.ID)
 	return err
 }
 
