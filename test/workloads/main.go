@@ -44,6 +44,7 @@ func main() {
 		smoke     = flag.Bool("smoke", false, "CI subset: redis and python, under hardened and their recorded profile")
 		workloads = flag.String("workloads", "", "comma-separated workloads (default all)")
 		cells     = flag.String("profiles", "", "comma-separated treatments (default all)")
+		render    = flag.String("render", "", "re-render the report from a -json file of an earlier run (no containerd)")
 		host      = flag.Bool("host", false, "development aid: run the exercises on the host, no containerd, no filter")
 	)
 	flag.Parse()
@@ -51,7 +52,7 @@ func main() {
 	defer stop()
 	if err := run(ctx, options{
 		relock: *relock, imagesOnly: *onlyImgs, lock: *lockPath, cache: *cache, bin: *bin,
-		out: *out, json: *jsonOut, host: *host, smoke: *smoke, workloads: split(*workloads), cells: split(*cells),
+		out: *out, json: *jsonOut, host: *host, render: *render, smoke: *smoke, workloads: split(*workloads), cells: split(*cells),
 	}); err != nil {
 		fmt.Fprintf(os.Stderr, "workloads: %v\n", err)
 		os.Exit(1)
@@ -62,7 +63,7 @@ type options struct {
 	relock, imagesOnly, smoke bool
 	host                      bool
 	lock, cache, bin, out     string
-	json                      string
+	json, render              string
 	workloads, cells          []string
 }
 
@@ -84,6 +85,9 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.lock == "" {
 		o.lock = filepath.Join(root, "test", "workloads", "images.lock")
+	}
+	if o.render != "" {
+		return rerender(o)
 	}
 	if o.relock {
 		b, err := images.NewBuilder(o.cache, nil, logf)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -144,6 +146,7 @@ func Report(r *Run) string {
 		}
 	}
 	goals(&b, r)
+	method(&b)
 	if len(r.Recorded) > 0 {
 		p("\n## Recorded profiles\n\n")
 		p("Learnt with the workflow of docs/audit.md: a `tighten` rule with a refuse-all profile in `mode: audit` over\n")
@@ -320,4 +323,55 @@ func Failures(r *Run) []string {
 		}
 	}
 	return out
+}
+
+// rerender writes the report of an earlier run from its -json file.
+func rerender(o options) error {
+	data, err := os.ReadFile(o.render)
+	if err != nil {
+		return err
+	}
+	var r Run
+	if err := json.Unmarshal(data, &r); err != nil {
+		return fmt.Errorf("%s: %w", o.render, err)
+	}
+	for _, w := range Workloads() {
+		if slices.ContainsFunc(r.Cells, func(c *Cell) bool { return c.Workload == w.Name }) {
+			r.Workloads = append(r.Workloads, w)
+		}
+	}
+	out := Report(&r)
+	if o.out == "" {
+		fmt.Print(out)
+		return nil
+	}
+	return os.WriteFile(o.out, []byte(out), 0o644)
+}
+
+// method says how the figures were taken and what they do not show.
+func method(b *strings.Builder) {
+	b.WriteString(`
+## Method and limits
+
+- **Images.** ` + "`test/workloads/images`" + ` resolves each image's dependency closure with apt against an empty
+  dpkg status (no recommends), pins every package by version and SHA256 in ` + "`test/workloads/images.lock`" + `,
+  downloads exactly those (` + "`apt-get download pkg=version`" + `, hash checked), unpacks them with ` + "`dpkg -x`" + ` (no
+  maintainer script runs: users, ` + "`ld.so.cache`" + ` and a few directories are written by the builder) and packs
+  one layer. When Debian replaces a pinned version, a cold build fails naming the package; ` + "`go run\n  ./test/workloads -relock`" + ` rewrites the lock (and so changes the images). The Java program is compiled at
+  build time by the JDK's own ` + "`javac`" + ` (openjdk-17-jdk-headless, unpacked beside the images, never shipped).
+- **Refusals** are what the kernel logged for the pod: every enforcing rule sets ` + "`logDenied`" + `
+  (SECCOMP_FILTER_FLAG_LOG, runc 1.2.8), auditd receives the records, and the plugin's ` + "`--audit-events`" + `
+  attributes them (by PID, cgroup, ancestry). The containerd column therefore tightens containerd's
+  RuntimeDefault with the built-in copy of it, which yields the same filter plus the flag. A refusal that
+  the application handles (a fallback) shows here although the exercise passes.
+- **Syscall counts** are names the filter allows on x86_64, unconditionally or for some arguments
+  (` + "`clone`" + ` without namespace flags counts as allowed). BPF lengths are libseccomp's, for all three x86 ABIs.
+- **Recording.** Two replicas are two pods run one after the other, each started, exercised with A and
+  stopped gracefully, so start-up and shutdown are learnt; the harness merges the two recordings (union of
+  the allow-lists) because ` + "`nri-seccomp record`" + ` takes one pod. B's restart is a new container in the same pod
+  (the recorded profile applies to it too).
+- **What this does not show.** Exercises are minutes of synthetic traffic, not a day of production; the
+  clients run outside the filter; only amd64; only glibc programs from Debian 12 (musl, static Go and
+  32-bit programs behave differently, see policies/README.md).
+`)
 }

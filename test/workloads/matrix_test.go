@@ -5,9 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
 	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
 	policypkg "github.com/nri-seccomp/nri-seccomp/pkg/policy"
 )
@@ -48,5 +50,45 @@ func TestMergeAllow(t *testing.T) {
 	}
 	if len(a.Syscalls) != 1 {
 		t.Fatal("the first profile was modified")
+	}
+}
+
+func TestAllowedCount(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    specs.LinuxSeccomp
+		want int
+	}{
+		{"no filter", specs.LinuxSeccomp{DefaultAction: specs.ActAllow}, -1},
+		{"log everything", specs.LinuxSeccomp{DefaultAction: specs.ActLog}, -1},
+		{"allow-list", specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{
+			{Names: []string{"read", "write"}, Action: specs.ActAllow},
+			{Names: []string{"write", "mmap2"}, Action: specs.ActAllow}, // mmap2 is not an x86_64 call
+			{Names: []string{"getpid"}, Action: specs.ActLog},
+			{Names: []string{"mkdir"}, Action: specs.ActErrno},
+		}}, 3},
+	} {
+		if got := allowedCount(&tc.s); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestAttribute(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 13, 0, 0, 0, time.UTC)
+	c := &Cell{Pod: "redis", namespace: "wl-hardened", aEnd: t0.Add(10 * time.Second)}
+	ev := func(ns, pod, sc string, refused bool, at time.Duration) audit.Event {
+		return audit.Event{Namespace: ns, Pod: pod, Syscall: sc, Refused: refused, Time: t0.Add(at)}
+	}
+	attribute([]*Cell{c}, []audit.Event{
+		ev("wl-hardened", "redis", "ptrace", true, time.Second),
+		ev("wl-hardened", "redis", "vmsplice", true, 11*time.Second),
+		ev("wl-hardened", "redis", "read", false, 12*time.Second),  // logged, not refused
+		ev("wl-minimal", "redis", "mkdir", true, 2*time.Second),    // another namespace
+		ev("wl-hardened", "python", "rename", true, 2*time.Second), // another pod
+		ev("wl-hardened", "redis", "ptrace", true, 3*time.Second),  // once
+	})
+	if strings.Join(c.RefusedA, ",") != "ptrace" || strings.Join(c.RefusedB, ",") != "vmsplice" {
+		t.Fatalf("A %v, B %v", c.RefusedA, c.RefusedB)
 	}
 }
