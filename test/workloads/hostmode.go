@@ -34,6 +34,8 @@ func hostRun(ctx context.Context, o options, built map[string]images.Built) erro
 			return err
 		}
 		var cmd *exec.Cmd
+		e := &env{port: port, rootfs: img.Rootfs}
+		e.pid = func() (int, error) { return childOf(cmd.Process.Pid) }
 		start := func(ctx context.Context) error {
 			user := d.User
 			if user == "" {
@@ -50,12 +52,13 @@ exec /usr/sbin/chroot --userspec="$u" "$r" "$@"`
 			if err := cmd.Start(); err != nil {
 				return err
 			}
-			return waitPort(ctx, port, 120*time.Second, func() error {
-				if cmd.ProcessState != nil {
-					return fmt.Errorf("exited: %s", cmd.ProcessState)
-				}
-				return nil
-			})
+			if err := waitPort(ctx, port, 120*time.Second, func() error { return nil }); err != nil {
+				return err
+			}
+			if w.Ready != nil {
+				return w.Ready(ctx, e)
+			}
+			return nil
 		}
 		stop := func() {
 			if pid, err := childOf(cmd.Process.Pid); err == nil {
@@ -70,8 +73,6 @@ exec /usr/sbin/chroot --userspec="$u" "$r" "$@"`
 				<-done
 			}
 		}
-		e := &env{port: port, rootfs: img.Rootfs}
-		e.pid = func() (int, error) { return childOf(cmd.Process.Pid) }
 		e.restart = func(ctx context.Context) error { stop(); return start(ctx) }
 		t0 := time.Now()
 		if err := start(ctx); err != nil {

@@ -352,12 +352,20 @@ func runCell(ctx context.Context, c *harness.Containerd, w Workload, img images.
 	}
 	spec := harness.ContainerSpec{Name: "app", Image: img.Ref, Command: w.Command(port), Seccomp: t.Seccomp, Labels: map[string]string{"workload": w.Name}}
 	var ct *harness.Container
+	e := &env{port: port, rootfs: img.Rootfs}
+	e.pid = func() (int, error) { return pidOf(ctx, ct) }
 	startCt := func(ctx context.Context) error {
 		var err error
 		if ct, err = p.RunContainer(ctx, spec); err != nil {
 			return err
 		}
-		return waitPort(ctx, port, 60*time.Second, func() error { return exited(ctx, ct) })
+		if err := waitPort(ctx, port, 60*time.Second, func() error { return exited(ctx, ct) }); err != nil {
+			return err
+		}
+		if w.Ready != nil {
+			return w.Ready(ctx, e)
+		}
+		return nil
 	}
 	if err := startCt(ctx); err != nil {
 		cell.StartErr = err.Error()
@@ -369,8 +377,6 @@ func runCell(ctx context.Context, c *harness.Containerd, w Workload, img images.
 	} else {
 		logf("inspect: %v", err)
 	}
-	e := &env{port: port, rootfs: img.Rootfs}
-	e.pid = func() (int, error) { return pidOf(ctx, ct) }
 	e.restart = func(ctx context.Context) error {
 		if err := stopContainer(ctx, c, ct); err != nil {
 			return err

@@ -325,27 +325,73 @@ func Failures(r *Run) []string {
 	return out
 }
 
-// rerender writes the report of an earlier run from its -json file.
+// rerender writes the report from the -json files of earlier runs. With
+// several, a later run's cells replace an earlier one's for the same
+// workload and treatment (a workload re-run after a fix to its exercise).
 func rerender(o options) error {
-	data, err := os.ReadFile(o.render)
-	if err != nil {
-		return err
-	}
-	var r Run
-	if err := json.Unmarshal(data, &r); err != nil {
-		return fmt.Errorf("%s: %w", o.render, err)
+	var r *Run
+	for _, path := range strings.Split(o.render, ",") {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var next Run
+		if err := json.Unmarshal(data, &next); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if r == nil {
+			r = &next
+			continue
+		}
+		mergeRun(r, &next)
 	}
 	for _, w := range Workloads() {
 		if slices.ContainsFunc(r.Cells, func(c *Cell) bool { return c.Workload == w.Name }) {
 			r.Workloads = append(r.Workloads, w)
 		}
 	}
-	out := Report(&r)
+	out := Report(r)
 	if o.out == "" {
 		fmt.Print(out)
 		return nil
 	}
 	return os.WriteFile(o.out, []byte(out), 0o644)
+}
+
+func mergeRun(r, next *Run) {
+	replace := func(cells []*Cell, c *Cell) []*Cell {
+		for i, old := range cells {
+			if old.Workload == c.Workload && old.Treatment == c.Treatment && old.Pod == c.Pod {
+				cells[i] = c
+				return cells
+			}
+		}
+		return append(cells, c)
+	}
+	for _, c := range next.Cells {
+		r.Cells = replace(r.Cells, c)
+	}
+	for _, c := range next.Learn {
+		r.Learn = replace(r.Learn, c)
+	}
+	for k, v := range next.Recorded {
+		r.Recorded[k] = v
+	}
+	for k, v := range next.ImageSizes {
+		r.ImageSizes[k] = v
+	}
+	r.MatrixTook += next.MatrixTook
+	r.Date = next.Date
+	var ts []Treatment
+	for _, t := range treatments {
+		in := func(list []Treatment) bool {
+			return slices.ContainsFunc(list, func(x Treatment) bool { return x.Name == t.Name })
+		}
+		if in(r.Treatments) || in(next.Treatments) {
+			ts = append(ts, t)
+		}
+	}
+	r.Treatments = ts
 }
 
 // method says how the figures were taken and what they do not show.

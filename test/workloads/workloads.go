@@ -30,6 +30,9 @@ type Workload struct {
 	// A and B describe the exercises in the report.
 	ADoc, BDoc string
 	A, B       func(ctx context.Context, e *env) error
+	// Ready, when set, waits past an open port until the server answers
+	// (PostgreSQL accepts connections while it is still starting up).
+	Ready func(ctx context.Context, e *env) error
 }
 
 // env is what an exercise can use: the port, the image's root filesystem
@@ -342,6 +345,19 @@ func Workloads() []Workload {
 			Command: func(port int) []string {
 				return []string{"/bin/sh", "-c", `initdb -D /tmp/pg -A trust -U postgres -E UTF8 --no-locale >/tmp/initdb.log 2>&1 || { cat /tmp/initdb.log; exit 1; }
 exec postgres -D /tmp/pg -p "$1" -k /tmp -c listen_addresses=127.0.0.1 -c work_mem=64kB`, "sh", strconv.Itoa(port)}
+			},
+			Ready: func(ctx context.Context, e *env) error {
+				deadline := time.Now().Add(60 * time.Second)
+				for {
+					out, err := e.client(ctx, "pg_isready", "-h", "127.0.0.1", "-p", strconv.Itoa(e.port))
+					if err == nil {
+						return nil
+					}
+					if time.Now().After(deadline) {
+						return fmt.Errorf("pg_isready: %v %s", err, lastLines(out, 2))
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
 			},
 			ADoc: "`pgbench -i -s 2` (COPY, indexes, VACUUM), `pgbench -c 4 -j 2 -t 200` (TPC-B-like, persistent connections)",
 			A: func(ctx context.Context, e *env) error {
