@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 	"github.com/nri-seccomp/nri-seccomp/pkg/syscalls"
@@ -184,7 +185,26 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 		Architectures: family,
 		Syscalls:      []specs.LinuxSyscall{{Names: names, Action: specs.ActAllow}},
 	}
+	if _, ok := syscalls.Number(string(native), "clone3"); ok && !seen["clone3"] {
+		res.Profile.Syscalls = append(res.Profile.Syscalls, clone3ENOSYS())
+		res.Notes = append(res.Notes, clone3Note)
+	}
 	return res, nil
+}
+
+// clone3Note says why a recorded profile names clone3.
+const clone3Note = "clone3 is refused with ENOSYS, not EPERM, so that the C library falls back to clone as it does under runtime-default"
+
+// clone3ENOSYS refuses clone3 the way runtime-default does. glibc (2.34+)
+// creates every thread and process with clone3 and falls back to clone only
+// on ENOSYS: under runtime-default the workload never gets a clone3 through,
+// so a recording never sees it, and the default EPERM would then make every
+// pthread_create and fork fail under the recorded profile (tighten keeps the
+// recorded errno over runtime-default's). Measured by test/workloads: every
+// threaded workload failed under its recorded profile before this rule.
+func clone3ENOSYS() specs.LinuxSyscall {
+	enosys := uint(unix.ENOSYS)
+	return specs.LinuxSyscall{Names: []string{"clone3"}, Action: specs.ActErrno, ErrnoRet: &enosys}
 }
 
 // ErrArchFamilies is returned when the records span several architecture
