@@ -103,7 +103,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.reply(404, {"error": "not found"})
 
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+class Server(http.server.ThreadingHTTPServer):
+    # socketserver's default backlog is 5: a burst of connections would
+    # overflow it and wait on SYN retransmits.
+    request_queue_size = 128
+
+
+server = Server(("127.0.0.1", PORT), Handler)
 server.daemon_threads = True
 signal.signal(signal.SIGTERM, lambda s, f: threading.Thread(target=server.shutdown).start())
 server.serve_forever()
