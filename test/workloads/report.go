@@ -103,7 +103,9 @@ func Report(r *Run) string {
 		p("**%s**: %s", t.Name, t.Doc)
 	}
 	p(".\n\nA cell says whether the container started, whether A and B passed, and every syscall the kernel logged as\n")
-	p("refused for the pod (`SECCOMP_FILTER_FLAG_LOG`), during either.\n\n")
+	p("refused for the pod (`SECCOMP_FILTER_FLAG_LOG`), during either. `clone3` is refused with ENOSYS by design in\n")
+	p("every filtered column (containerd's choice, kept by every built-in and by recorded profiles): glibc then falls\n")
+	p("back to `clone`.\n\n")
 	p("| workload |")
 	for _, t := range r.Treatments {
 		p(" %s |", t.Name)
@@ -276,13 +278,20 @@ func goals(b *strings.Builder, r *Run) {
 				continue
 			}
 			all := union(c.RefusedA, c.RefusedB)
+			// What runtime-default refuses too (clone3's designed ENOSYS)
+			// is not a miss of the recording.
+			if d := cellOf(r, w.Name, "runtime-default"); d != nil {
+				all = minus(all, union(d.RefusedA, d.RefusedB))
+			} else {
+				all = minus(all, []string{"clone3"})
+			}
 			total += len(all)
 			if len(all) > 0 || !c.pass("B") {
 				bad = append(bad, fmt.Sprintf("%s: %s (B %s)", w.Name, orNone(codeList(all)), mark(c.pass("B"))))
 			}
 		}
 		p("4. **Zero false refusals under exercise B after learning A on two replicas** (anchor: dynamic mining misses\n")
-		p("   0.2–3.6%% of syscalls, Mining Sandboxes 2019). ")
+		p("   0.2–3.6%% of syscalls, Mining Sandboxes 2019). A false refusal is one `runtime-default` does not make. ")
 		if len(bad) == 0 {
 			p("Met: no refusal under B (nor A) for any workload.\n")
 		} else {
