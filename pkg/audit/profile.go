@@ -33,8 +33,12 @@ var ErrNoRecords = errors.New("no seccomp records for the workload")
 // operation not permitted" without it; 1.1.5 never calls it, so a profile
 // recorded under 1.1.5 needs it from here). `profile lint`'s runc check
 // (pkg/profiletool) requires every name of its list, and a test keeps this
-// set a superset of it. x86_64
-// names: on another architecture, those it lacks are left out.
+// set a superset of it. restart_syscall: the kernel has a process call it
+// to resume a sleep (nanosleep, poll with a timeout, futex) that a signal
+// interrupted, so whether a recording sees it is a matter of timing; refused,
+// the sleeping call fails (test/workloads: the Python app died on it after
+// two recordings without it). x86_64 names: on another architecture, those
+// it lacks are left out.
 var RuntimeBase = []string{
 	"access", "arch_prctl", "brk", "capget", "capset", "chdir", "clone",
 	"close", "close_range", "epoll_ctl", "epoll_pwait", "execve", "exit",
@@ -42,7 +46,7 @@ var RuntimeBase = []string{
 	"fstat", "fstatfs", "futex", "getcwd", "getdents64", "getegid", "geteuid",
 	"getgid", "getpid", "getppid", "getrandom", "gettid", "getuid", "madvise",
 	"mmap", "mprotect", "munmap", "nanosleep", "newfstatat", "openat",
-	"openat2", "prctl", "prlimit64", "read", "readlink", "readlinkat", "rseq",
+	"openat2", "prctl", "prlimit64", "read", "readlink", "readlinkat", "restart_syscall", "rseq",
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sched_getaffinity",
 	"sched_yield", "set_robust_list", "set_tid_address", "setgid",
 	"setgroups", "setuid", "sigaltstack", "statx", "tgkill", "uname", "write",
