@@ -44,6 +44,7 @@ func main() {
 		smoke     = flag.Bool("smoke", false, "CI subset: redis and python, under hardened and their recorded profile")
 		workloads = flag.String("workloads", "", "comma-separated workloads (default all)")
 		cells     = flag.String("profiles", "", "comma-separated treatments (default all)")
+		keepDir   = flag.String("keep", "", "copy the audit events and recorded profiles of the run into this directory")
 		render    = flag.String("render", "", "re-render the report from a -json file of an earlier run (no containerd)")
 		host      = flag.Bool("host", false, "development aid: run the exercises on the host, no containerd, no filter")
 	)
@@ -52,7 +53,7 @@ func main() {
 	defer stop()
 	if err := run(ctx, options{
 		relock: *relock, imagesOnly: *onlyImgs, lock: *lockPath, cache: *cache, bin: *bin,
-		out: *out, json: *jsonOut, host: *host, render: *render, smoke: *smoke, workloads: split(*workloads), cells: split(*cells),
+		out: *out, json: *jsonOut, host: *host, render: *render, keep: *keepDir, smoke: *smoke, workloads: split(*workloads), cells: split(*cells),
 	}); err != nil {
 		fmt.Fprintf(os.Stderr, "workloads: %v\n", err)
 		os.Exit(1)
@@ -63,7 +64,7 @@ type options struct {
 	relock, imagesOnly, smoke bool
 	host                      bool
 	lock, cache, bin, out     string
-	json, render              string
+	json, render, keep        string
 	workloads, cells          []string
 }
 

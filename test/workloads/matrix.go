@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -196,6 +197,7 @@ func matrix(ctx context.Context, o options, root string, built map[string]images
 	if _, err := p.Stop(); err != nil {
 		logf("stopping the daemon: %v", err)
 	}
+	keep(o, events1)
 	ev1, err := readEvents(events1)
 	if err != nil {
 		return err
@@ -239,6 +241,10 @@ func matrix(ctx context.Context, o options, root string, built map[string]images
 		if _, err := p2.Stop(); err != nil {
 			logf("stopping the daemon: %v", err)
 		}
+		keep(o, events2)
+		for _, n := range slices.Sorted(maps.Keys(profiles)) {
+			keep(o, profiles[n])
+		}
 		ev2, err := readEvents(events2)
 		if err != nil {
 			return err
@@ -279,6 +285,23 @@ func matrix(ctx context.Context, o options, root string, built map[string]images
 		return fmt.Errorf("smoke: %s", strings.Join(failed, "; "))
 	}
 	return nil
+}
+
+// keep copies a file of the run (events, recorded profiles) into -keep.
+func keep(o options, path string) {
+	if o.keep == "" {
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err == nil {
+		err = os.MkdirAll(o.keep, 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(o.keep, filepath.Base(path)), data, 0o644)
+	}
+	if err != nil {
+		logf("keep %s: %v", path, err)
+	}
 }
 
 // policy writes one policy for the treatments; recorded profiles are
