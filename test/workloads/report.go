@@ -222,7 +222,9 @@ func goals(b *strings.Builder, r *Run) {
 	}
 	// 2. minimal's limits.
 	if has("minimal") {
-		p("2. **`minimal`'s limits, per workload** (it is an allow-list for static single-process services; the\n   syscalls below are what each workload was refused):\n")
+		p("2. **`minimal`'s limits, per workload** (it is an allow-list for static single-process services; the\n")
+		p("   syscalls below are what each workload was refused before it gave up: a lower bound, since a program that\n")
+		p("   stops at its first refusal never reaches its next one):\n")
 		for _, w := range r.Workloads {
 			c := cellOf(r, w.Name, "minimal")
 			if c == nil {
@@ -286,8 +288,12 @@ func goals(b *strings.Builder, r *Run) {
 				all = minus(all, []string{"clone3"})
 			}
 			total += len(all)
+			state := "B " + mark(c.pass("B"))
+			if !c.pass("A") {
+				state = "A " + mark(false) + ", B not run"
+			}
 			if len(all) > 0 || !c.pass("B") {
-				bad = append(bad, fmt.Sprintf("%s: %s (B %s)", w.Name, orNone(codeList(all)), mark(c.pass("B"))))
+				bad = append(bad, fmt.Sprintf("%s: %s (%s)", w.Name, orNone(codeList(all)), state))
 			}
 		}
 		p("4. **Zero false refusals under exercise B after learning A on two replicas** (anchor: dynamic mining misses\n")
@@ -414,6 +420,8 @@ func method(b *strings.Builder) {
   maintainer script runs: users, ` + "`ld.so.cache`" + ` and a few directories are written by the builder) and packs
   one layer. When Debian replaces a pinned version, a cold build fails naming the package; ` + "`go run\n  ./test/workloads -relock`" + ` rewrites the lock (and so changes the images). The Java program is compiled at
   build time by the JDK's own ` + "`javac`" + ` (openjdk-17-jdk-headless, unpacked beside the images, never shipped).
+  Measured here: a cold build of all six (empty cache: 408 pinned .deb files downloaded, unpacked and packed,
+  1.0 GB of archives) took 4 min 57 s on the shared 2-core machine; a warm one checks hashes in seconds.
 - **Refusals** are what the kernel logged for the pod: every enforcing rule sets ` + "`logDenied`" + `
   (SECCOMP_FILTER_FLAG_LOG, runc 1.2.8), auditd receives the records, and the plugin's ` + "`--audit-events`" + `
   attributes them (by PID, cgroup, ancestry). The containerd column therefore tightens containerd's
