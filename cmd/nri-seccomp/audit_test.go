@@ -133,7 +133,9 @@ func TestRecordCommand(t *testing.T) {
 	if err := json.Unmarshal(data, &p); err != nil {
 		t.Fatal(err)
 	}
-	if p.DefaultAction != specs.ActErrno || len(p.Syscalls) != 1 || len(p.Syscalls[0].Names) != len(audit.RuntimeBase)+1 {
+	// The allow-list, and clone3 refused with ENOSYS (libc falls back to clone).
+	if p.DefaultAction != specs.ActErrno || len(p.Syscalls) != 2 || len(p.Syscalls[0].Names) != len(audit.RuntimeBase)+1 ||
+		strings.Join(p.Syscalls[1].Names, ",") != "clone3" || p.Syscalls[1].ErrnoRet == nil || *p.Syscalls[1].ErrnoRet != 38 {
 		t.Fatalf("profile: %s", data)
 	}
 	// The recorded profile is usable in a policy as it is.

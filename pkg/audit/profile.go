@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 	"github.com/nri-seccomp/nri-seccomp/pkg/syscalls"
@@ -32,8 +33,12 @@ var ErrNoRecords = errors.New("no seccomp records for the workload")
 // operation not permitted" without it; 1.1.5 never calls it, so a profile
 // recorded under 1.1.5 needs it from here). `profile lint`'s runc check
 // (pkg/profiletool) requires every name of its list, and a test keeps this
-// set a superset of it. x86_64
-// names: on another architecture, those it lacks are left out.
+// set a superset of it. restart_syscall: the kernel has a process call it
+// to resume a sleep (nanosleep, poll with a timeout, futex) that a signal
+// interrupted, so whether a recording sees it is a matter of timing; refused,
+// the sleeping call fails (test/workloads: the Python app died on it after
+// two recordings without it). x86_64 names: on another architecture, those
+// it lacks are left out.
 var RuntimeBase = []string{
 	"access", "arch_prctl", "brk", "capget", "capset", "chdir", "clone",
 	"close", "close_range", "epoll_ctl", "epoll_pwait", "execve", "exit",
@@ -41,7 +46,7 @@ var RuntimeBase = []string{
 	"fstat", "fstatfs", "futex", "getcwd", "getdents64", "getegid", "geteuid",
 	"getgid", "getpid", "getppid", "getrandom", "gettid", "getuid", "madvise",
 	"mmap", "mprotect", "munmap", "nanosleep", "newfstatat", "openat",
-	"openat2", "prctl", "prlimit64", "read", "readlink", "readlinkat", "rseq",
+	"openat2", "prctl", "prlimit64", "read", "readlink", "readlinkat", "restart_syscall", "rseq",
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sched_getaffinity",
 	"sched_yield", "set_robust_list", "set_tid_address", "setgid",
 	"setgroups", "setuid", "sigaltstack", "statx", "tgkill", "uname", "write",
@@ -201,7 +206,26 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 		Architectures: family,
 		Syscalls:      []specs.LinuxSyscall{{Names: names, Action: specs.ActAllow}},
 	}
+	if _, ok := syscalls.Number(string(native), "clone3"); ok && !seen["clone3"] {
+		res.Profile.Syscalls = append(res.Profile.Syscalls, clone3ENOSYS())
+		res.Notes = append(res.Notes, clone3Note)
+	}
 	return res, nil
+}
+
+// clone3Note says why a recorded profile names clone3.
+const clone3Note = "clone3 is refused with ENOSYS, not EPERM, so that the C library falls back to clone as it does under runtime-default"
+
+// clone3ENOSYS refuses clone3 the way runtime-default does. glibc (2.34+)
+// creates every thread and process with clone3 and falls back to clone only
+// on ENOSYS: under runtime-default the workload never gets a clone3 through,
+// so a recording never sees it, and the default EPERM would then make every
+// pthread_create and fork fail under the recorded profile (tighten keeps the
+// recorded errno over runtime-default's). Measured by test/workloads: every
+// threaded workload failed under its recorded profile before this rule.
+func clone3ENOSYS() specs.LinuxSyscall {
+	enosys := uint(unix.ENOSYS)
+	return specs.LinuxSyscall{Names: []string{"clone3"}, Action: specs.ActErrno, ErrnoRet: &enosys}
 }
 
 // ErrArchFamilies is returned when the records span several architecture

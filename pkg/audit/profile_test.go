@@ -10,6 +10,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 	"github.com/nri-seccomp/nri-seccomp/pkg/profiletool"
@@ -25,8 +26,10 @@ func TestRuntimeBaseNames(t *testing.T) {
 			t.Errorf("RuntimeBase: %q is no x86_64 syscall", n)
 		}
 	}
-	// What FACTS.md says runc 1.1.5 calls after the filter.
-	for _, n := range []string{"execve", "getcwd", "fstatfs", "close", "capset", "setgroups", "write"} {
+	// What FACTS.md says runc 1.1.5 calls after the filter, and
+	// restart_syscall, which the kernel has any process call after a signal
+	// (a recording sees it or not by timing: test/workloads).
+	for _, n := range []string{"execve", "getcwd", "fstatfs", "close", "capset", "setgroups", "write", "restart_syscall"} {
 		if !slices.Contains(RuntimeBase, n) {
 			t.Errorf("RuntimeBase lacks %s", n)
 		}
@@ -52,8 +55,16 @@ func TestBuildProfile(t *testing.T) {
 		t.Fatalf("notes:\n%s", notes)
 	}
 	p := res.Profile
-	if p.DefaultAction != specs.ActErrno || len(p.Syscalls) != 1 || p.Syscalls[0].Action != specs.ActAllow {
+	if p.DefaultAction != specs.ActErrno || len(p.Syscalls) != 2 || p.Syscalls[0].Action != specs.ActAllow {
 		t.Fatalf("profile %+v", p)
+	}
+	// clone3 was not seen: refused with ENOSYS, so that libc falls back to
+	// clone (with EPERM, glibc's pthread_create and fork fail).
+	if c := p.Syscalls[1]; strings.Join(c.Names, ",") != "clone3" || c.Action != specs.ActErrno || c.ErrnoRet == nil || *c.ErrnoRet != uint(unix.ENOSYS) {
+		t.Fatalf("clone3 rule %+v", c)
+	}
+	if !slices.Contains(res.Notes, clone3Note) {
+		t.Fatalf("no note on clone3:\n%s", strings.Join(res.Notes, "\n"))
 	}
 	names := p.Syscalls[0].Names
 	if !slices.IsSorted(names) || !slices.Contains(names, "mkdir") || !slices.Contains(names, "execve") || slices.Contains(names, "keyctl") {
@@ -196,6 +207,19 @@ func TestBuildProfileTrustsOnlyTheKernel(t *testing.T) {
 	}
 	if res, err := BuildProfile(rep, ProfileOptions{Namespace: "shop", Pod: "web-1", IncludeUnattributed: true}); err != nil || strings.Join(res.Seen, ",") != "ptrace" {
 		t.Fatalf("unattributed only, asked: %v %v", res.Seen, err)
+	}
+}
+
+// A clone3 the workload was seen making (a recording under a profile that
+// let it through) is allowed like any other call, with no ENOSYS rule.
+func TestBuildProfileClone3Seen(t *testing.T) {
+	rep := reportOf(t, event("SCMP_ARCH_X86_64", "clone3", "SCMP_ACT_LOG", "pid"))
+	res, err := BuildProfile(rep, ProfileOptions{Namespace: "shop", Pod: "web-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Profile.Syscalls) != 1 || !slices.Contains(res.Profile.Syscalls[0].Names, "clone3") || slices.Contains(res.Notes, clone3Note) {
+		t.Fatalf("profile %+v notes %q", res.Profile.Syscalls, res.Notes)
 	}
 }
 
