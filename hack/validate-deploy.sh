@@ -166,7 +166,7 @@ EOF
 kubeconform "$TMP/helm-custom.yaml"
 require_in "$TMP/helm-custom.yaml" '^[[:space:]]+path: /run/containerd/nri$' "the custom socket's directory"
 require_in "$TMP/helm-custom.yaml" 'deny: \[keyctl\]' "the custom policy"
-require_in "$TMP/helm-custom.yaml" -- '- --validate=false' "the validation flag"
+require_in "$TMP/helm-custom.yaml" '- --validate=false' "the validation flag"
 grep -q 'metrics-addr' "$TMP/helm-custom.yaml" && bad "metrics disabled but --metrics-addr rendered"
 grep -q 'ValidatingAdmissionPolicy' "$TMP/helm-custom.yaml" && bad "admission policy disabled but rendered"
 # The custom policy must load too.
@@ -304,7 +304,7 @@ go run ./deploy/validate/rbaccheck "$TMP/helm-custom.yaml" none || bad "the char
 "$BIN/helm" lint --strict "$CHART" --set events.enabled=true >/dev/null
 kubeconform "$TMP/helm-events.yaml"
 go run ./deploy/validate/rbaccheck "$TMP/helm-events.yaml" events || bad "events.enabled: wrong grant"
-require_in "$TMP/helm-events.yaml" -- '- --kube-api-server=https://127.0.0.1:6443$' "events.apiServer passed to the plugin"
+require_in "$TMP/helm-events.yaml" '- --kube-api-server=https://127.0.0.1:6443$' "events.apiServer passed to the plugin"
 daemonset_invariants "$TMP/helm-events.yaml"
 # The kustomize component, from an overlay as a user writes it.
 mkdir -p "$TMP/overlay"
@@ -315,11 +315,27 @@ kubeconform "$TMP/kustomize-events.yaml"
 go run ./deploy/validate/rbaccheck "$TMP/kustomize-events.yaml" events || bad "components/events: wrong grant"
 daemonset_invariants "$TMP/kustomize-events.yaml"
 
+step "a policy from several ConfigMaps (extraPolicyConfigMaps)"
+"$BIN/helm" template nri-seccomp "$CHART" -n nri-seccomp --kube-version "$K8S_VERSION" \
+	--set 'extraPolicyConfigMaps={team-a-policy,team-b-policy}' >"$TMP/helm-extra.yaml"
+kubeconform "$TMP/helm-extra.yaml"
+daemonset_invariants "$TMP/helm-extra.yaml"
+require_in "$TMP/helm-extra.yaml" '- --policy=/etc/nri-seccomp$' "the policy directory, not one file, with extra ConfigMaps"
+for cm in nri-seccomp-nri-seccomp-policy team-a-policy team-b-policy; do
+	require_in "$TMP/helm-extra.yaml" "^[[:space:]]+name: $cm\$" "the projected volume's ConfigMap $cm"
+done
+require_in "$TMP/helm.yaml" '- --policy=/etc/nri-seccomp/policy.yaml$' "the single policy file by default"
+# The loader reads such a directory as one policy.
+mkdir -p "$TMP/policy-dir"
+cp policies/default-policy.yaml "$TMP/policy-dir/policy.yaml"
+cp policies/examples/demo-trial.yaml "$TMP/policy-dir/team-a.yaml"
+go run ./cmd/nri-seccomp check --policy "$TMP/policy-dir" >/dev/null || bad "a policy directory of two files does not load"
+
 step "values.schema.json rejects bad values"
 for v in 'plugin.index=100' 'metrics.port=0' 'image.pullPolicy=Sometimes' 'nriSocket=relative.sock' 'unknownKey=1' \
 	'monitoring.serviceMonitor.interval=soon' 'monitoring.prometheusRule.enable=true' \
 	'audit.source=journald' 'audit.auditdLog=audit.log' 'audit.enabled=yes' 'posture.interval=30' 'posture.containerdSocket=containerd.sock' \
-	'events.enabled=yes' 'events.apiServer=http://10.0.0.1:6443' 'events.apiServer=https://h:6443/path' 'events.typo=1'; do
+	'extraPolicyConfigMaps={Team_A}' 'events.enabled=yes' 'events.apiServer=http://10.0.0.1:6443' 'events.apiServer=https://h:6443/path' 'events.typo=1'; do
 	if "$BIN/helm" template x "$CHART" --kube-version "$K8S_VERSION" --set "$v" >/dev/null 2>"$TMP/schema.err"; then
 		bad "values.schema.json accepted --set $v"
 	elif ! grep -q "values don't meet the specifications of the schema" "$TMP/schema.err"; then

@@ -1188,3 +1188,21 @@ func TestSysPolicy(t *testing.T) {
 		}
 	}
 }
+
+// The CPU reading counts utime and stime after the command name, whatever
+// the name holds, and refuses a line it cannot read.
+func TestParseStatCPU(t *testing.T) {
+	line := "4242 (nri-seccomp (x) y) S 1 4242 4242 0 -1 4194560 500 0 0 0 250 37 0 0 20 0 9 0 100 0 0\n"
+	got, err := parseStatCPU(line)
+	if err != nil || got != 2870*time.Millisecond {
+		t.Fatalf("parseStatCPU = %v, %v; want 2.87s", got, err)
+	}
+	for _, bad := range []string{"4242 nri-seccomp S 1", "4242 (x) S 1 2 3", "4242 (x) S 1 4242 4242 0 -1 4194560 500 0 0 0 -5 37 0"} {
+		if _, err := parseStatCPU(bad); err == nil {
+			t.Errorf("parseStatCPU(%q) accepted", bad)
+		}
+	}
+	if _, err := procCPU(os.Getpid()); err != nil {
+		t.Errorf("own process: %v", err)
+	}
+}
