@@ -34,9 +34,7 @@ func runInstall(t *testing.T, inst *installer) {
 		if err := inst.Remove(ctx); err != nil {
 			t.Errorf("uninstall: %v", err)
 		}
-		for _, ns := range []string{policed, edit, churn} {
-			deleteNamespace(ns)
-		}
+		deleteNamespaces(policed, edit, churn)
 		logf(t, "uninstalled and namespaces deleted in %s", since(start))
 	})
 

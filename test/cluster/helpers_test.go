@@ -128,8 +128,10 @@ func ensureNamespace(t *testing.T, ns string) {
 	}
 }
 
-func deleteNamespace(ns string) {
-	_, _ = cl.Kubectl(context.Background(), "delete", "namespace", ns, "--wait=true", "--timeout=60s")
+// deleteNamespaces deletes them together (each waits for its pods' grace
+// period and the kubelet's sync) and waits for all.
+func deleteNamespaces(ns ...string) {
+	_, _ = cl.Kubectl(context.Background(), append([]string{"delete", "namespace", "--wait=true", "--timeout=90s"}, ns...)...)
 }
 
 // pollUntil calls check every 200ms until it succeeds or limit passes.

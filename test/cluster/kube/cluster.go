@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,6 +80,9 @@ type Options struct {
 
 // NodeName is the single node's name.
 const NodeName = "nri-seccomp-node"
+
+// cniNetwork names the CNI network (and its cached results).
+const cniNetwork = "nri-seccomp-cluster-test"
 
 // bridgeName is the CNI bridge on the host (fixed: one cluster per machine).
 const bridgeName = "nrisec0"
@@ -325,7 +329,7 @@ const cniConfig = `[plugins."io.containerd.cri.v1.runtime".cni]
 
 const bridgeConflist = `{
   "cniVersion": "1.0.0",
-  "name": "nri-seccomp-cluster-test",
+  "name": %q,
   "plugins": [{
     "type": "bridge",
     "bridge": %q,
@@ -349,7 +353,7 @@ func (c *Cluster) startContainerd(ctx context.Context) error {
 		filepath.Join(c.Dir, "nri-plugins"), filepath.Join(c.Dir, "nri-conf.d"))), 0o644); err != nil {
 		return err
 	}
-	conflist := fmt.Sprintf(bridgeConflist, bridgeName, filepath.Join(c.Dir, "cni", "ipam"))
+	conflist := fmt.Sprintf(bridgeConflist, cniNetwork, bridgeName, filepath.Join(c.Dir, "cni", "ipam"))
 	if err := os.WriteFile(filepath.Join(cniDir, "10-bridge.conflist"), []byte(conflist), 0o644); err != nil {
 		return err
 	}
@@ -417,6 +421,9 @@ func (c *Cluster) startKubelet(port int) error {
 	if err := c.saveSysctls(); err != nil {
 		return err
 	}
+	if err := c.noteHostDirs(); err != nil {
+		return err
+	}
 	if err := makeCgroupRoot(c.Containerd.CgroupParent); err != nil {
 		return err
 	}
@@ -439,6 +446,8 @@ func (c *Cluster) startKubelet(port int) error {
 		"--config="+path,
 		"--kubeconfig="+filepath.Join(c.Dir, "kubelet.kubeconfig"),
 		"--root-dir="+c.KubeletRoot,
+		// Not under --root-dir by default.
+		"--cert-dir="+filepath.Join(c.KubeletRoot, "pki"),
 		"--hostname-override="+NodeName,
 		// The hostname resolves to 127.0.0.1 here.
 		"--node-ip="+c.NodeIP,
@@ -491,12 +500,45 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// hostDirs are fixed paths the kubelet (device plugins' socket), containerd's
+// CNI (result cache, network namespaces) and the kubelet's log links use
+// whatever their configuration says.
+var hostDirs = []string{"/var/lib/kubelet", "/var/log/containers", "/var/lib/cni", "/var/run/netns"}
+
+// noteHostDirs records which hostDirs do not exist yet, so that Stop removes
+// exactly those (a machine that is a real node keeps its own).
+func (c *Cluster) noteHostDirs() error {
+	var created []string
+	for _, d := range hostDirs {
+		if _, err := os.Lstat(d); errors.Is(err, os.ErrNotExist) {
+			created = append(created, d)
+		}
+	}
+	return os.WriteFile(filepath.Join(c.Dir, "hostdirs.created"), []byte(strings.Join(created, "\n")), 0o644)
+}
+
 // undoHost restores what the kubelet changed outside dir: the sysctls,
-// the /var/log/containers links into dir, the CNI bridge.
+// the /var/log/containers links into dir, CNI results of this test's
+// network, the CNI bridge, and the host directories the run created.
 func undoHost(dir string) error {
 	var errs []error
 	if err := restoreSysctls(dir); err != nil {
 		errs = append(errs, err)
+	}
+	results, _ := filepath.Glob("/var/lib/cni/results/" + cniNetwork + "-*")
+	for _, r := range results {
+		_ = os.Remove(r)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "hostdirs.created")); err == nil {
+		for _, d := range strings.Fields(string(b)) {
+			if !slices.Contains(hostDirs, d) {
+				errs = append(errs, fmt.Errorf("hostdirs.created: unexpected %q", d))
+				continue
+			}
+			if err := os.RemoveAll(d); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	links, _ := filepath.Glob("/var/log/containers/*.log")
 	for _, l := range links {
