@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/nri-seccomp
 PKGS    := ./...
 
-.PHONY: all deps build image test unit lint verify fuzz e2e soak demo bench bench-smoke bench-go workloads workloads-smoke deploy-check monitoring-check clean
+.PHONY: all deps build image test unit lint verify fuzz e2e soak cluster-test demo bench bench-smoke bench-go workloads workloads-smoke deploy-check monitoring-check clean
 
 all: build
 
@@ -37,6 +37,7 @@ lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags e2e ./test/e2e/...
+	$(GO) vet -tags cluster ./test/cluster/...
 
 verify: deps
 	hack/verify-generated.sh
@@ -66,6 +67,17 @@ e2e: build
 soak: build
 	test/e2e/install.sh
 	NRI_SECCOMP_BIN=$(CURDIR)/$(BIN) flock $(E2E_LOCK) $(GO) test -tags e2e,soak -count=1 -timeout 90m -v -run TestChurnSoak ./test/e2e/
+
+# Issue 14: a real single-node Kubernetes (etcd, apiserver, controller-manager,
+# scheduler, kubelet v1.37.2 from the module proxy, test/cluster/install.sh,
+# cache /var/cache/nri-seccomp-k8s) on the private containerd with
+# deploy/containerd/nri-seccomp.toml; the project's image installed with Helm,
+# then with kustomize (test/cluster/README.md). Same lock as e2e: the private
+# containerd, the kubelet's host paths and cgroups.
+cluster-test: image
+	test/e2e/install.sh
+	test/cluster/install.sh
+	flock $(E2E_LOCK) $(GO) test -tags cluster -count=1 -timeout 20m -v ./test/cluster/
 
 demo: build
 	NRI_SECCOMP_BIN=$(CURDIR)/$(BIN) test/e2e/demo.sh

@@ -41,6 +41,16 @@ type ContainerdOptions struct {
 	// Detach starts containerd in its own session and does not tie its life to
 	// this process (for the CLI, where `up` and `down` are separate runs).
 	Detach bool
+	// NRISocket is where NRI listens (Dir/nri.sock when empty). The cluster
+	// test puts it in a directory of its own, which the DaemonSet mounts.
+	NRISocket string
+	// Imports are config files merged over the generated config, in order
+	// (containerd's `imports`: a later file overrides an earlier one), e.g.
+	// deploy/containerd/nri-seccomp.toml as shipped.
+	Imports []string
+	// ExtraConfig is TOML appended to the generated config (tables it does
+	// not already define, such as the CRI's cni section).
+	ExtraConfig string
 }
 
 // Containerd is a running private containerd.
@@ -69,6 +79,9 @@ type Containerd struct {
 }
 
 const configTemplate = `version = 3
+{{- if .Imports}}
+imports = [{{.Imports}}]
+{{- end}}
 root = "{{.Dir}}/root"
 state = "{{.Dir}}/state"
 
@@ -120,6 +133,7 @@ state = "{{.Dir}}/state"
     tolerate_missing_plugins_annotation = "{{.Tolerate}}"
 {{- end}}
 {{- end}}
+{{.Extra}}
 `
 
 // HasCapSysResource reports whether bit 24 of CapEff is set. Without it runc
@@ -179,6 +193,9 @@ func StartContainerd(ctx context.Context, opts ContainerdOptions) (c *Containerd
 	c.Dir, c.Opts = opts.Dir, opts
 	c.Socket = filepath.Join(c.Dir, "containerd.sock")
 	c.NRISocket = filepath.Join(c.Dir, "nri.sock")
+	if opts.NRISocket != "" {
+		c.NRISocket = opts.NRISocket
+	}
 	c.ConfigPath = filepath.Join(c.Dir, "config.toml")
 	c.LogPath = filepath.Join(c.Dir, "containerd.log")
 	c.CrictlConf = filepath.Join(c.Dir, "crictl.yaml")
@@ -243,9 +260,12 @@ func (c *Containerd) writeConfig() error {
 	if err != nil {
 		return err
 	}
-	var required []string
+	var required, imports []string
 	for _, p := range c.Opts.RequiredPlugins {
 		required = append(required, strconv.Quote(p))
+	}
+	for _, p := range c.Opts.Imports {
+		imports = append(imports, strconv.Quote(p))
 	}
 	var buf bytes.Buffer
 	err = template.Must(template.New("config").Parse(configTemplate)).Execute(&buf, map[string]any{
@@ -260,6 +280,8 @@ func (c *Containerd) writeConfig() error {
 		"ReqTimeout":  c.Opts.PluginRequestTimeout.String(),
 		"Required":    strings.Join(required, ", "),
 		"Tolerate":    c.Opts.TolerateMissingAnnotation,
+		"Imports":     strings.Join(imports, ", "),
+		"Extra":       c.Opts.ExtraConfig,
 	})
 	if err != nil {
 		return err
