@@ -48,6 +48,11 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	// A file already past the limit is refused unread; ReadAll below still
+	// stops one that grows while it is read.
+	if st, err := f.Stat(); err == nil && st.Size() > limit {
+		return nil, fmt.Errorf("%s: %w: larger than the %s limit", path, ErrTooLarge, size(limit))
+	}
 	return ReadAll(path, f, limit)
 }
 
