@@ -151,6 +151,16 @@ func runInstall(t *testing.T, inst *installer) {
 		} else {
 			logf(t, "nri_seccomp_decisions_total %v", v)
 		}
+		// The posture scan (on by default) sees the node's processes, not
+		// only its own pod's: hostPID works as the chart and base set it.
+		if v, ok := metricSum(text, `nri_seccomp_posture_scans_total{result="success"}`); !ok || v < 1 {
+			t.Errorf("posture scans succeeded %v times (present %v), want >= 1", v, ok)
+		}
+		if v, ok := metricSum(text, "nri_seccomp_posture_host_processes"); !ok || v < 10 {
+			t.Errorf("nri_seccomp_posture_host_processes = %v (present %v): the scan does not see the host's processes", v, ok)
+		} else {
+			logf(t, "posture: %v host processes seen", v)
+		}
 	})
 
 	t.Run("every test container filtered", func(t *testing.T) {
