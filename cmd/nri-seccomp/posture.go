@@ -136,6 +136,7 @@ func readDecisions(name string, stderr io.Writer) (map[string]posture.Decision, 
 	out := map[string]posture.Decision{}
 	for id, dec := range d.Decisions() {
 		out[id] = posture.Decision{Rules: dec.Rules, Mode: dec.Mode, Exempt: dec.Exempt,
+			Revision: dec.PolicyRevision, Digest: dec.Digest,
 			Namespace: dec.Namespace, Pod: dec.Pod, Container: dec.Name}
 	}
 	return out, d, nil

@@ -20,7 +20,7 @@ func TestPostureExitCodes(t *testing.T) {
 		`{"namespace":"ops","pod":"debug","container":"sh","container_id":"`+a+`","rules":["debug"],"exempt":true}`+"\n"+
 			`{"namespace":"ops","pod":"debug","container":"pause","container_id":"`+d+`","rules":["debug"],"exempt":true}`+"\n")
 	decideA := writeFile(t, dir, "decided.jsonl",
-		`{"namespace":"ops","pod":"debug","container":"sh","container_id":"`+a+`","rules":["floor"],"mode":"enforce"}`+"\n")
+		`{"namespace":"ops","pod":"debug","container":"sh","container_id":"`+a+`","rules":["floor"],"mode":"enforce","digest":"sha256:aa","policy_revision":"sha256:5d18"}`+"\n")
 	junk := writeFile(t, dir, "junk.jsonl", "not json\n")
 	noSocket := filepath.Join(dir, "containerd.sock")
 	for _, tc := range []struct {
@@ -34,7 +34,7 @@ func TestPostureExitCodes(t *testing.T) {
 		{"all explained by exempt decisions", []string{"--containerd-socket=", "--proc", fakeProc, "--decision-log", exemptBoth}, exitOK,
 			"exempt             aaaaaaaaaaaa pod=ops/debug container=sh reach=nri rules=debug processes=2 unfiltered=2\n", ""},
 		{"decided but unfiltered", []string{"--containerd-socket=", "--proc", fakeProc, "--decision-log", decideA}, exitFail,
-			"decided            aaaaaaaaaaaa pod=ops/debug container=sh reach=nri rules=floor mode=enforce processes=2 unfiltered=2\n  problem: decided by nri-seccomp but runs without seccomp", ""},
+			"decided            aaaaaaaaaaaa pod=ops/debug container=sh reach=nri rules=floor mode=enforce revision=sha256:5d18 filter=unknown processes=2 unfiltered=2\n  problem: decided by nri-seccomp but runs without seccomp", ""},
 		{"missing decision log", []string{"--containerd-socket=", "--proc", fakeProc, "--decision-log", filepath.Join(dir, "none")}, exitUsage, "", "--decision-log: open "},
 		{"junk decision log", []string{"--containerd-socket=", "--proc", fakeProc, "--decision-log", junk}, exitUsage, "", "not one readable line"},
 		{"explicit socket missing", []string{"--containerd-socket", noSocket, "--proc", fakeProc}, exitUsage, "", "--containerd-socket: stat " + noSocket},

@@ -50,6 +50,7 @@ func (r *postureRun) options(opts *plugin.Options, stderr io.Writer) int {
 			return // refused: the container never runs
 		}
 		r.book.Note(rec.ContainerID, posture.Decision{Rules: rec.Rules, Mode: rec.Mode, Exempt: rec.Exempt,
+			Revision: rec.PolicyRevision, Digest: rec.Digest,
 			Namespace: rec.Namespace, Pod: rec.Pod, Container: rec.Container}, rec.Time)
 	}
 	return -1
@@ -70,6 +71,7 @@ func (r *postureRun) start(ctx context.Context, wg *sync.WaitGroup, logger *log.
 				"pod": audit.Printable(c.PodNamespace) + "/" + audit.Printable(c.Pod), "container": audit.Printable(c.Name),
 				"image": audit.Printable(c.Image), "reach": c.Reach, "class": c.Class,
 				"processes": c.Processes, "unfiltered_processes": c.Unfiltered,
+				"policy_revision": audit.Printable(c.Revision), "filter": c.Filter,
 			}).Warn("posture: " + c.Problem)
 		},
 		ContainerdFailed: func(err error) {

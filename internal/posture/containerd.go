@@ -14,6 +14,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 )
 
 // This file talks to containerd through the generated gRPC services of the
@@ -58,6 +62,11 @@ type Meta struct {
 	Namespace string // containerd namespace (k8s.io for CRI, default for ctr)
 	Image     string
 	Labels    map[string]string
+	// SpecRead says the container's OCI spec was decoded; Seccomp then
+	// holds profile.Digest of its linux.seccomp section ("" when it has
+	// none), the digest the plugin logs for what it answered.
+	SpecRead bool
+	Seccomp  string
 }
 
 // CRIKind returns "sandbox", "container" or "" (not created through CRI).
@@ -94,7 +103,9 @@ func Containerd(ctx context.Context, socket string) (map[string]Meta, []string, 
 					c.GetID(), prev.Namespace, name, prev.Namespace))
 				return
 			}
-			out[c.GetID()] = Meta{Namespace: name, Image: c.GetImage(), Labels: withCRIAnnotations(c)}
+			m := Meta{Namespace: name, Image: c.GetImage()}
+			m.Labels, m.SpecRead, m.Seccomp = fromSpec(c)
+			out[c.GetID()] = m
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %s: namespace %s: listing containers: %w", ErrContainerd, abs, name, err)
@@ -123,17 +134,28 @@ func listNamespace(ctx context.Context, cc containersapi.ContainersClient, ns st
 	}
 }
 
-// withCRIAnnotations returns the container's labels, with the pod and
-// container names filled in from its OCI spec's CRI annotations where the
-// labels lack them. The spec is JSON (containerd's typeurl registers
-// runtime-spec's Spec as JSON); a spec that does not decode adds nothing.
-func withCRIAnnotations(c *containersapi.Container) map[string]string {
-	labels := c.GetLabels()
+// fromSpec reads the container's OCI spec. It returns the container's
+// labels, with the pod and container names filled in from the spec's CRI
+// annotations where the labels lack them, and the digest of the spec's
+// linux.seccomp section (ok false when the spec does not decode). The spec
+// is JSON (containerd's typeurl registers runtime-spec's Spec as JSON); its
+// size is bounded by maxRecvMsg.
+func fromSpec(c *containersapi.Container) (labels map[string]string, ok bool, seccomp string) {
+	labels = c.GetLabels()
 	var spec struct {
 		Annotations map[string]string `json:"annotations"`
+		Linux       *struct {
+			Seccomp *specs.LinuxSeccomp `json:"seccomp"`
+		} `json:"linux"`
 	}
-	if json.Unmarshal(c.GetSpec().GetValue(), &spec) != nil || len(spec.Annotations) == 0 {
-		return labels
+	if json.Unmarshal(c.GetSpec().GetValue(), &spec) != nil {
+		return labels, false, ""
+	}
+	if spec.Linux != nil {
+		seccomp = profile.Digest(spec.Linux.Seccomp)
+	}
+	if len(spec.Annotations) == 0 {
+		return labels, true, seccomp
 	}
 	out := make(map[string]string, len(labels)+3)
 	maps.Copy(out, labels)
@@ -146,5 +168,5 @@ func withCRIAnnotations(c *containersapi.Container) map[string]string {
 			out[label] = v
 		}
 	}
-	return out
+	return out, true, seccomp
 }

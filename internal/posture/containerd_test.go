@@ -17,6 +17,10 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/anypb"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 )
 
 // fakeContainerd serves the two services posture calls, with containers
@@ -80,7 +84,9 @@ func TestContainerd(t *testing.T) {
 		byNS: map[string][]*containersapi.Container{
 			"default": {{ID: "my-box", Image: "busybox"}, {ID: idC, Image: "dup"}},
 			"k8s.io": {
-				{ID: idB, Image: "web:1", Labels: map[string]string{LabelCRIKind: "container", LabelPodName: "web"}},
+				// the seccomp section of the spec, digested as the plugin logs it
+				{ID: idB, Image: "web:1", Labels: map[string]string{LabelCRIKind: "container", LabelPodName: "web"}, Spec: &anypb.Any{
+					Value: []byte(`{"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[{"names":["read","write"],"action":"SCMP_ACT_ALLOW"}]}}}`)}},
 				{ID: idC, Image: "pause"},
 				// crictl: no io.kubernetes labels, the names in the spec's annotations
 				{ID: idD, Image: "busybox", Labels: map[string]string{LabelCRIKind: "container"}, Spec: &anypb.Any{
@@ -97,12 +103,16 @@ func TestContainerd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	webSeccomp := profile.Digest(&specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Architectures: []specs.Arch{specs.ArchX86_64},
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"read", "write"}, Action: specs.ActAllow}}})
 	want := map[string]Meta{
 		"my-box": {Namespace: "default", Image: "busybox"},
 		idC:      {Namespace: "default", Image: "dup"},
-		idB:      {Namespace: "k8s.io", Image: "web:1", Labels: map[string]string{LabelCRIKind: "container", LabelPodName: "web"}},
+		idB: {Namespace: "k8s.io", Image: "web:1", Labels: map[string]string{LabelCRIKind: "container", LabelPodName: "web"},
+			SpecRead: true, Seccomp: webSeccomp},
+		// a spec without linux.seccomp: read, no section
 		idD: {Namespace: "k8s.io", Image: "busybox", Labels: map[string]string{LabelCRIKind: "container",
-			LabelPodNamespace: "team", LabelPodName: "db", LabelContainerName: "pg"}},
+			LabelPodNamespace: "team", LabelPodName: "db", LabelContainerName: "pg"}, SpecRead: true},
 		idE: {Namespace: "k8s.io", Labels: map[string]string{LabelPodName: "kept"}},
 	}
 	if !reflect.DeepEqual(meta, want) {

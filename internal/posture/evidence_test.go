@@ -44,9 +44,12 @@ func evidenceReport(t *testing.T) Filed {
 		idC: criMeta("container", "team", "db", "db"),
 		idD: criMeta("sandbox", "team", "web", ""),
 	}
+	b := meta[idB]
+	b.SpecRead, b.Seccomp = true, "sha256:b1"
+	meta[idB] = b
 	decisions := map[string]Decision{
-		idB: {Rules: []string{"team-default"}, Mode: "enforce"},
-		idC: {Rules: []string{"trusted"}, Exempt: true},
+		idB: {Rules: []string{"team-default"}, Mode: "enforce", Revision: "sha256:5d18994f", Digest: "sha256:b1"},
+		idC: {Rules: []string{"trusted"}, Exempt: true, Revision: "sha256:5d18994f"},
 	}
 	rep := Build(Input{Scan: testScan(t), Meta: meta, Decisions: decisions})
 	first := reportTime.Add(-2 * time.Hour)
@@ -77,7 +80,7 @@ func TestWriteMarkdownGolden(t *testing.T) {
 	// Whatever the names hold, every table row is one line with the
 	// table's number of cells.
 	for _, line := range strings.Split(b.String(), "\n") {
-		if strings.HasPrefix(line, "| decided | bbbb") && strings.Count(strings.ReplaceAll(line, `\|`, ""), "|") != 10 {
+		if strings.HasPrefix(line, "| decided | bbbb") && strings.Count(strings.ReplaceAll(line, `\|`, ""), "|") != 12 {
 			t.Errorf("a container's row has forged cells: %s", line)
 		}
 	}
@@ -106,6 +109,15 @@ func TestFiledJSONKeys(t *testing.T) {
 	for _, k := range []string{"containers", "problems", "host_processes", "notes", "node", "time", "version", "policy", "refusals", "audit_source", "controls"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON lacks key %q: %s", k, data)
+		}
+	}
+	// Every container has every key, the new ones added to the old.
+	c := m["containers"].([]any)[0].(map[string]any)
+	for _, k := range []string{"container_id", "containerd_namespace", "image", "pod_namespace", "pod", "container", "reach",
+		"processes", "unfiltered_processes", "max_filters", "class", "rules", "mode", "problem",
+		"policy_revision", "filter", "seccomp_digest", "decided_digest"} {
+		if _, ok := c[k]; !ok {
+			t.Errorf("container JSON lacks key %q: %v", k, c)
 		}
 	}
 }

@@ -75,8 +75,8 @@ func (f Filed) containers(ew *errWriter) {
 		ew.printf("None running.\n\n")
 		return
 	}
-	ew.printf("| state | container | containerd namespace | pod | image | reach | processes without seccomp | decided by | problem |\n")
-	ew.printf("|---|---|---|---|---|---|---|---|---|\n")
+	ew.printf("| state | container | containerd namespace | pod | image | reach | processes without seccomp | decided by | policy revision | seccomp section | problem |\n")
+	ew.printf("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range f.Containers {
 		pod := ""
 		if c.Pod != "" {
@@ -89,10 +89,23 @@ func (f Filed) containers(ew *errWriter) {
 		if decided != "" && c.Mode != "" {
 			decided += " (" + c.Mode + ")"
 		}
-		ew.printf("| %s | %s | %s | %s | %s | %s | %d of %d | %s | %s |\n", c.Class, md(shortID(c.ID)),
-			md(c.ContainerdNamespace), md(pod), md(c.Image), c.Reach, c.Unfiltered, c.Processes, md(decided), md(c.Problem))
+		ew.printf("| %s | %s | %s | %s | %s | %s | %d of %d | %s | %s | %s | %s |\n", c.Class, md(shortID(c.ID)),
+			md(c.ContainerdNamespace), md(pod), md(c.Image), c.Reach, c.Unfiltered, c.Processes, md(decided),
+			md(c.Revision), filterCell(c.Filter), md(c.Problem))
 	}
 	ew.printf("\n")
+}
+
+// filterCell words a decided container's Filter for the auditor.
+func filterCell(f Filter) string {
+	switch f {
+	case FilterAsDecided:
+		return "as decided"
+	case FilterDiffers:
+		return "**differs**"
+	default:
+		return string(f)
+	}
 }
 
 func (f Filed) refusals(ew *errWriter) {

@@ -3,6 +3,7 @@ package posture
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Class is what posture concludes about one container.
@@ -41,12 +42,31 @@ const (
 	ReachUnknown Reach = "unknown"
 )
 
+// Filter says whether a decided container still has the seccomp section
+// nri-seccomp decided, as containerd holds it in the container's OCI spec
+// (the kernel's loaded filter is not read back).
+type Filter string
+
+const (
+	// FilterAsDecided: the spec's section has the digest the plugin logged.
+	FilterAsDecided Filter = "as-decided"
+	// FilterDiffers: it has another digest, or no section at all: a problem.
+	FilterDiffers Filter = "differs"
+	// FilterUnknown: containerd was not asked or its spec did not decode,
+	// or the decision carries no digest.
+	FilterUnknown Filter = "unknown"
+)
+
 // Decision is the plugin's decision for one container, from its decision
 // log.
 type Decision struct {
 	Rules  []string
 	Mode   string
 	Exempt bool
+	// Revision is the policy revision that decided; Digest is
+	// profile.Digest of the seccomp section the plugin answered (the
+	// decision log's policy_revision and digest).
+	Revision, Digest string
 	// Pod identity as the plugin logged it, for containers containerd
 	// was not asked about.
 	Namespace, Pod, Container string
@@ -70,10 +90,17 @@ type Container struct {
 	// the kernel does not print it.
 	MaxFilters int `json:"max_filters"`
 	// Plugin side.
-	Class   Class    `json:"class"`
-	Rules   []string `json:"rules"`
-	Mode    string   `json:"mode"`
-	Problem string   `json:"problem"`
+	Class    Class    `json:"class"`
+	Rules    []string `json:"rules"`
+	Mode     string   `json:"mode"`
+	Revision string   `json:"policy_revision"`
+	// Filter is set for decided containers that are not exempt: whether
+	// SeccompDigest (the OCI spec's section, "" when containerd was not
+	// asked or the spec has none) is DecidedDigest (the plugin's answer).
+	Filter        Filter `json:"filter"`
+	SeccompDigest string `json:"seccomp_digest"`
+	DecidedDigest string `json:"decided_digest"`
+	Problem       string `json:"problem"`
 }
 
 // Report is the posture of the node.
@@ -101,7 +128,8 @@ type Input struct {
 // exempted it or it is a CRI pod sandbox (which NRI never shows the plugin
 // and which runs only the pause binary); a decided container whose
 // processes lack the filter is a problem too: the runtime did not apply
-// what the plugin returned.
+// what the plugin returned, and so is one whose OCI spec (as containerd
+// holds it) has another seccomp section than the one the plugin decided.
 func Build(in Input) Report {
 	r := Report{HostProcesses: in.Scan.HostProcesses, Vanished: in.Scan.Vanished,
 		Unreadable: in.Scan.Unreadable, Truncated: in.Scan.Truncated, Notes: []string{}}
@@ -157,13 +185,52 @@ func container(id string, procs []Process, in Input) Container {
 		if c.Reach == ReachUnknown && in.Meta == nil {
 			c.Reach = ReachNRI // the plugin saw it, so NRI showed it
 		}
-		c.Mode = d.Mode
+		c.Mode, c.Revision = d.Mode, d.Revision
 		if d.Rules != nil {
 			c.Rules = d.Rules
 		}
 	}
 	c.Class, c.Problem = classify(c, d, decided)
+	if decided && !d.Exempt {
+		m, asked := in.Meta[id]
+		c.Filter, c.SeccompDigest, c.DecidedDigest = filterOf(m, asked, d)
+		if c.Filter == FilterDiffers {
+			c.Problem = joinProblems(c.Problem, fmt.Sprintf("seccomp section differs from the one nri-seccomp decided: digest %s, decided %s",
+				digestOrNone(c.SeccompDigest), d.Digest))
+		}
+	}
 	return c
+}
+
+// filterOf compares the seccomp section containerd holds for the container
+// with the one the plugin decided, by profile.Digest: the digest the
+// decision log carries, of the section as the plugin wrote it.
+func filterOf(m Meta, asked bool, d Decision) (f Filter, spec, decided string) {
+	if !asked || !m.SpecRead {
+		return FilterUnknown, "", d.Digest
+	}
+	switch {
+	case d.Digest == "":
+		return FilterUnknown, m.Seccomp, ""
+	case m.Seccomp == d.Digest:
+		return FilterAsDecided, m.Seccomp, d.Digest
+	default:
+		return FilterDiffers, m.Seccomp, d.Digest
+	}
+}
+
+func digestOrNone(d string) string {
+	if d == "" {
+		return "none (no seccomp section)"
+	}
+	return d
+}
+
+func joinProblems(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return strings.Join([]string{a, b}, "; ")
 }
 
 func reachOf(m Meta) Reach {

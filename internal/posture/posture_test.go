@@ -133,3 +133,88 @@ func TestWriteTextEscapes(t *testing.T) {
 		t.Errorf("text:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+// A decided container's seccomp section, as containerd holds it in the OCI
+// spec, is compared with the one the plugin decided, by digest: a
+// different one is a problem, one that cannot be compared is unknown and no
+// problem, and an exempt container (which keeps its own) is not compared.
+func TestBuildFilter(t *testing.T) {
+	spec := func(digest string) Meta {
+		m := criMeta("container", "team", "web", "app")
+		m.SpecRead, m.Seccomp = true, digest
+		return m
+	}
+	decided := Decision{Rules: []string{"team-default"}, Mode: "enforce", Revision: "rev-7", Digest: "sha256:aa"}
+	exempt := Decision{Rules: []string{"trusted"}, Exempt: true, Revision: "rev-7", Digest: "sha256:aa"}
+	noDigest := decided
+	noDigest.Digest = ""
+	tests := []struct {
+		name        string
+		meta        map[string]Meta // nil: containerd not asked
+		d           Decision
+		filter      Filter
+		specDigest  string
+		problem     string
+		problems    int
+		decidedSeen string
+	}{
+		{"same digest", map[string]Meta{idB: spec("sha256:aa")}, decided, FilterAsDecided, "sha256:aa", "", 0, "sha256:aa"},
+		{"changed section", map[string]Meta{idB: spec("sha256:bb")}, decided, FilterDiffers, "sha256:bb",
+			"seccomp section differs from the one nri-seccomp decided: digest sha256:bb, decided sha256:aa", 1, "sha256:aa"},
+		{"section removed", map[string]Meta{idB: spec("")}, decided, FilterDiffers, "",
+			"seccomp section differs from the one nri-seccomp decided: digest none (no seccomp section), decided sha256:aa", 1, "sha256:aa"},
+		{"no digest logged", map[string]Meta{idB: spec("sha256:bb")}, noDigest, FilterUnknown, "sha256:bb", "", 0, ""},
+		{"containerd not asked", nil, decided, FilterUnknown, "", "", 0, "sha256:aa"},
+		{"containerd does not know it", map[string]Meta{}, decided, FilterUnknown, "", "", 0, "sha256:aa"},
+		{"spec not decoded", map[string]Meta{idB: criMeta("container", "team", "web", "app")}, decided, FilterUnknown, "", "", 0, "sha256:aa"},
+		{"exempt container ignored", map[string]Meta{idB: spec("sha256:bb")}, exempt, "", "", "", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// b: one process, filtered.
+			scan := Scan{Containers: map[string][]Process{idB: {{PID: 7, Seccomp: 2, Filters: 1}}}}
+			r := Build(Input{Scan: scan, Meta: tt.meta, Decisions: map[string]Decision{idB: tt.d}})
+			c := r.Containers[0]
+			if c.Filter != tt.filter || c.SeccompDigest != tt.specDigest || c.DecidedDigest != tt.decidedSeen ||
+				c.Problem != tt.problem || r.Problems != tt.problems {
+				t.Errorf("got filter %q spec %q decided %q problem %q (%d problems);\nwant filter %q spec %q decided %q problem %q (%d)",
+					c.Filter, c.SeccompDigest, c.DecidedDigest, c.Problem, r.Problems,
+					tt.filter, tt.specDigest, tt.decidedSeen, tt.problem, tt.problems)
+			}
+			if c.Revision != "rev-7" {
+				t.Errorf("revision %q, want rev-7", c.Revision)
+			}
+		})
+	}
+}
+
+// A decided container that runs unfiltered and whose section changed has
+// both problems, in one line.
+func TestBuildFilterTwoProblems(t *testing.T) {
+	m := criMeta("container", "team", "web", "app")
+	m.SpecRead = true
+	scan := Scan{Containers: map[string][]Process{idB: {{PID: 7, Seccomp: 0}}}}
+	r := Build(Input{Scan: scan, Meta: map[string]Meta{idB: m},
+		Decisions: map[string]Decision{idB: {Rules: []string{"r"}, Digest: "sha256:aa"}}})
+	want := "decided by nri-seccomp but runs without seccomp: the runtime did not apply the profile; " +
+		"seccomp section differs from the one nri-seccomp decided: digest none (no seccomp section), decided sha256:aa"
+	if c := r.Containers[0]; c.Problem != want || r.Problems != 1 {
+		t.Errorf("problem %q (%d problems), want %q (1)", c.Problem, r.Problems, want)
+	}
+}
+
+func TestWriteTextRevisionAndFilter(t *testing.T) {
+	m := criMeta("container", "team", "web", "app")
+	m.SpecRead, m.Seccomp = true, "sha256:aa"
+	scan := Scan{Containers: map[string][]Process{idB: {{PID: 7, Seccomp: 2, Filters: 1}}}}
+	r := Build(Input{Scan: scan, Meta: map[string]Meta{idB: m},
+		Decisions: map[string]Decision{idB: {Rules: []string{"r"}, Mode: "enforce", Revision: "sha256:5d18", Digest: "sha256:aa"}}})
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "decided            bbbbbbbbbbbb ns=k8s.io pod=team/web container=app image=busybox:test reach=nri rules=r mode=enforce revision=sha256:5d18 filter=as-decided processes=1 unfiltered=0\n"
+	if !strings.HasPrefix(b.String(), want) {
+		t.Errorf("text:\n%s\nwant first line:\n%s", b.String(), want)
+	}
+}

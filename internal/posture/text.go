@@ -54,6 +54,12 @@ func line(c Container) string {
 	if c.Mode != "" {
 		fmt.Fprintf(&b, " mode=%s", audit.Printable(c.Mode))
 	}
+	if c.Revision != "" {
+		fmt.Fprintf(&b, " revision=%s", audit.Printable(c.Revision))
+	}
+	if c.Filter != "" {
+		fmt.Fprintf(&b, " filter=%s", c.Filter)
+	}
 	fmt.Fprintf(&b, " processes=%d unfiltered=%d", c.Processes, c.Unfiltered)
 	if c.Problem != "" {
 		fmt.Fprintf(&b, "\n  problem: %s", c.Problem)

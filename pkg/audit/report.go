@@ -368,7 +368,9 @@ type DecisionLogAttributor struct {
 	byID map[string]registry.Container
 	// exempt holds the ids whose last decision was an exempt rule.
 	exempt map[string]bool
-	byPID  map[int][]pidStart
+	// revision holds each id's policy revision at its last decision.
+	revision map[string]string
+	byPID    map[int][]pidStart
 	// Warnings name the lines that were skipped (the first maxWarnings;
 	// WarningCount counts them all).
 	Warnings     []Warning
@@ -394,6 +396,7 @@ type decisionLine struct {
 	Mode        string    `json:"mode"`
 	Exempt      bool      `json:"exempt"`
 	Digest      string    `json:"digest"`
+	Revision    string    `json:"policy_revision"`
 	Error       string    `json:"error"`
 }
 
@@ -408,7 +411,8 @@ const maxDecisionLine = 1 << 20
 // than maxDecisionLine is skipped with a warning naming it; a file without
 // a single readable line, or one that cannot be read, is an error.
 func ReadDecisionLog(name string, r io.Reader) (*DecisionLogAttributor, error) {
-	d := &DecisionLogAttributor{byID: map[string]registry.Container{}, exempt: map[string]bool{}, byPID: map[int][]pidStart{}}
+	d := &DecisionLogAttributor{byID: map[string]registry.Container{}, exempt: map[string]bool{},
+		revision: map[string]string{}, byPID: map[int][]pidStart{}}
 	warn := func(n int, msg string) {
 		d.WarningCount = addSat(d.WarningCount, 1)
 		if len(d.Warnings) < maxWarnings {
@@ -435,6 +439,7 @@ func ReadDecisionLog(name string, r io.Reader) (*DecisionLogAttributor, error) {
 			d.byID[l.ContainerID] = registry.Container{ID: l.ContainerID, Namespace: l.Namespace, Pod: l.Pod,
 				PodUID: l.PodUID, Name: l.Container, Rules: l.Rules, Mode: l.Mode, Digest: l.Digest}
 			d.exempt[l.ContainerID] = l.Exempt
+			d.revision[l.ContainerID] = l.Revision
 		}
 	}, func(n int, size int64) {
 		warn(n, fmt.Sprintf("line of %d bytes, over the limit of %d: skipped", size, maxDecisionLine))
@@ -456,6 +461,9 @@ type Decided struct {
 	registry.Container
 	// Exempt: the policy exempted the container (it keeps its own profile).
 	Exempt bool
+	// PolicyRevision is the revision of the policy that decided (the
+	// record's policy_revision; "" in logs written before it existed).
+	PolicyRevision string
 }
 
 // Decisions returns the last decision logged for each container id, for
@@ -463,7 +471,7 @@ type Decided struct {
 func (d *DecisionLogAttributor) Decisions() map[string]Decided {
 	out := make(map[string]Decided, len(d.byID))
 	for id, c := range d.byID {
-		out[id] = Decided{Container: c, Exempt: d.exempt[id]}
+		out[id] = Decided{Container: c, Exempt: d.exempt[id], PolicyRevision: d.revision[id]}
 	}
 	return out
 }

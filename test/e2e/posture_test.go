@@ -30,6 +30,10 @@ type postureRow struct {
 	Unfiltered          int      `json:"unfiltered_processes"`
 	Class               string   `json:"class"`
 	Rules               []string `json:"rules"`
+	Revision            string   `json:"policy_revision"`
+	Filter              string   `json:"filter"`
+	SeccompDigest       string   `json:"seccomp_digest"`
+	DecidedDigest       string   `json:"decided_digest"`
 	Problem             string   `json:"problem"`
 }
 
@@ -58,7 +62,13 @@ func TestPosture(t *testing.T) {
 	decidedPod := RunPod(t, c, h.PodSpec{Name: "app", Namespace: "e2e-posture-decided"})
 	decided := RunContainer(t, decidedPod, h.ContainerSpec{Name: "web", Seccomp: h.SeccompRuntimeDefault})
 	RequireRefused(t, Probe(t, decided, "mkdir", "/tmp/posture"), "EPERM")
-	RequireDecision(t, p, decided, []string{"posture-floor"}, true)
+	decision := RequireDecision(t, p, decided, []string{"posture-floor"}, true)
+	var logged struct {
+		Revision string `json:"policy_revision"`
+	}
+	if err := json.Unmarshal([]byte(decision.Raw), &logged); err != nil || logged.Revision == "" || decision.Digest == "" {
+		t.Fatalf("decision line without policy_revision or digest (%v): %s", err, decision.Raw)
+	}
 	exemptPod := RunPod(t, c, h.PodSpec{Name: "agent", Namespace: "e2e-posture-exempt"})
 	exempt := RunContainer(t, exemptPod, h.ContainerSpec{Name: "tool", Seccomp: h.SeccompUnconfined})
 	RequireDecision(t, p, exempt, []string{"posture-exempt"}, false)
@@ -82,10 +92,14 @@ func TestPosture(t *testing.T) {
 		},
 		decided.ID: func(r postureRow) bool {
 			return r.Class == "decided" && r.Reach == "nri" && r.Problem == "" && slices.Equal(r.Rules, []string{"posture-floor"}) &&
-				r.PodNamespace == "e2e-posture-decided" && r.Pod == "app" && r.Name == "web" && r.ContainerdNamespace == "k8s.io"
+				r.PodNamespace == "e2e-posture-decided" && r.Pod == "app" && r.Name == "web" && r.ContainerdNamespace == "k8s.io" &&
+				// which revision, and still the section it was given, as containerd holds it
+				r.Revision == logged.Revision && r.Filter == "as-decided" &&
+				r.SeccompDigest == decision.Digest && r.DecidedDigest == decision.Digest
 		},
 		exempt.ID: func(r postureRow) bool {
-			return r.Class == "exempt" && r.Reach == "nri" && r.Problem == "" && r.Unfiltered > 0 && slices.Equal(r.Rules, []string{"posture-exempt"})
+			return r.Class == "exempt" && r.Reach == "nri" && r.Problem == "" && r.Unfiltered > 0 && slices.Equal(r.Rules, []string{"posture-exempt"}) &&
+				r.Revision == logged.Revision && r.Filter == ""
 		},
 	}
 	want[ctrID] = func(r postureRow) bool {
@@ -106,6 +120,9 @@ func TestPosture(t *testing.T) {
 	if code != 1 || !bytes.Contains(text, []byte("unfiltered         "+ctrID[:12]+" ns="+ns)) ||
 		!bytes.Contains(text, []byte("problem: runs without seccomp; created outside CRI, so nri-seccomp never saw it")) {
 		t.Errorf("text output (exit %d) lacks the ctr container's problem:\n%s", code, text)
+	}
+	if !bytes.Contains(text, []byte("revision="+logged.Revision+" filter=as-decided")) {
+		t.Errorf("text output lacks the decided container's revision and filter state:\n%s", text)
 	}
 }
 
