@@ -39,28 +39,15 @@ func TestHelmAudit(t *testing.T) {
 	ctx := context.Background()
 	ns := "audit-helm"
 	log := harness.PrivateAuditd(t)
-	chart := filepath.Join(root, "deploy", "helm", "nri-seccomp")
-	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
-	if err := os.WriteFile(policyFile, []byte(auditPolicy(t, ns)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	inst := helmInstaller(t, "--set", "audit.enabled=true", "--set", "audit.auditdLog="+log)
 	t.Cleanup(func() {
-		if _, err := cl.Helm(ctx, "uninstall", helmRelease, "-n", pluginNamespace, "--wait"); err != nil {
+		if err := inst.Remove(ctx); err != nil {
 			t.Errorf("uninstall: %v", err)
 		}
 		deleteNamespaces(ns)
 	})
-	inst := helmInstaller(t)
 	start := time.Now()
-	if _, err := cl.Helm(ctx, "upgrade", "--install", helmRelease, chart, "-n", pluginNamespace, "--create-namespace",
-		"--set", "image.repository="+imageRepo,
-		"--set", "image.tag="+imageTag,
-		"--set", "image.pullPolicy=Never",
-		"--set", "nriSocket="+cl.NRISocket,
-		"--set", "posture.containerdSocket="+cl.Containerd.Socket,
-		"--set", "audit.enabled=true",
-		"--set", "audit.auditdLog="+log,
-		"--set-file", "policy="+policyFile); err != nil {
+	if err := inst.Apply(ctx, imageTag, auditPolicy(t, ns)); err != nil {
 		t.Fatal(err)
 	}
 	plugin := waitDaemonSet(t, inst, imageTag, 2*time.Minute)

@@ -5,7 +5,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,23 +18,15 @@ import (
 func TestHelmEvents(t *testing.T) {
 	ctx := context.Background()
 	ns := "events-helm"
-	chart := filepath.Join(root, "deploy", "helm", "nri-seccomp")
+	inst := helmInstaller(t, "--set", "events.enabled=true", "--set", "events.apiServer="+cl.APIServer)
 	t.Cleanup(func() {
-		if _, err := cl.Helm(ctx, "uninstall", helmRelease, "-n", pluginNamespace, "--wait"); err != nil {
+		if err := inst.Remove(ctx); err != nil {
 			t.Errorf("uninstall: %v", err)
 		}
 		deleteNamespaces(ns)
 	})
-	inst := helmInstaller(t)
 	start := time.Now()
-	if _, err := cl.Helm(ctx, "upgrade", "--install", helmRelease, chart, "-n", pluginNamespace, "--create-namespace",
-		"--set", "image.repository="+imageRepo,
-		"--set", "image.tag="+imageTag,
-		"--set", "image.pullPolicy=Never",
-		"--set", "nriSocket="+cl.NRISocket,
-		"--set", "posture.containerdSocket="+cl.Containerd.Socket,
-		"--set", "events.enabled=true",
-		"--set", "events.apiServer="+cl.APIServer); err != nil {
+	if err := inst.Apply(ctx, imageTag, ""); err != nil {
 		t.Fatal(err)
 	}
 	waitDaemonSet(t, inst, imageTag, 2*time.Minute)

@@ -31,7 +31,9 @@ type installer struct {
 // helmRelease is the name deploy/README.md uses.
 const helmRelease = "nri-seccomp"
 
-func helmInstaller(t *testing.T) *installer {
+// helmInstaller installs the chart with the test cluster's values; extra
+// are more helm flags (the opt-in features' --set).
+func helmInstaller(t *testing.T, extra ...string) *installer {
 	chart := filepath.Join(root, "deploy", "helm", "nri-seccomp")
 	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
 	return &installer{
@@ -46,6 +48,7 @@ func helmInstaller(t *testing.T) *installer {
 				"--set", "nriSocket=" + cl.NRISocket,
 				// The posture scan asks the private containerd.
 				"--set", "posture.containerdSocket=" + cl.Containerd.Socket}
+			args = append(args, extra...)
 			if policy != "" {
 				if err := os.WriteFile(policyFile, []byte(policy), 0o644); err != nil {
 					return err
