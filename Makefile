@@ -100,17 +100,21 @@ bench-smoke: build
 # (root; real containerd, runc 1.2.8, auditd).
 # Images are built (or found cached) before taking the lock: they need apt,
 # not containerd.
+# WORKLOADS_CACHE (from the environment too) moves the image cache, e.g. to
+# measure a cold build.
+WORKLOADS_CACHE ?= /var/cache/nri-seccomp-workloads
+
 workloads: build
 	test/e2e/install.sh
-	$(GO) run ./test/workloads -images
-	flock $(E2E_LOCK) $(GO) run ./test/workloads -bin $(CURDIR)/$(BIN) -out docs/compatibility.md -json bin/workloads.json
+	$(GO) run ./test/workloads -cache $(WORKLOADS_CACHE) -images
+	flock $(E2E_LOCK) $(GO) run ./test/workloads -cache $(WORKLOADS_CACHE) -bin $(CURDIR)/$(BIN) -out docs/compatibility.md -json bin/workloads.json
 
 # CI's subset: redis and python, A and B under hardened and recorded. Fails
 # when the machinery fails or hardened breaks a workload; recorded misses are
 # reported (bin/workloads-smoke.md), not failed on.
 workloads-smoke: build
-	$(GO) run ./test/workloads -smoke -images
-	flock $(E2E_LOCK) $(GO) run ./test/workloads -smoke -bin $(CURDIR)/$(BIN) -out bin/workloads-smoke.md
+	$(GO) run ./test/workloads -cache $(WORKLOADS_CACHE) -smoke -images
+	flock $(E2E_LOCK) $(GO) run ./test/workloads -cache $(WORKLOADS_CACHE) -smoke -bin $(CURDIR)/$(BIN) -out bin/workloads-smoke.md
 
 # The in-process go benchmarks alone (no root).
 bench-go:
