@@ -19,19 +19,14 @@ LIBSECCOMP_SERIES=2.5.
 say() { printf '[deps] %s\n' "$*"; }
 die() { printf '[deps] ERROR: %s\n' "$*" >&2; exit 1; }
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
+# shellcheck source=lib/install.sh
+. "$(dirname "$0")/lib/install.sh" # apt_missing, apt_install
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-	installed "$p" || missing+=("$p")
-done
+mapfile -t missing < <(apt_missing "${PACKAGES[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
 	[ "$(id -u)" -eq 0 ] || die "missing Debian packages: ${missing[*]}; run as root, or: sudo apt-get install ${missing[*]}"
-	command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get: install them with your package manager"
 	say "installing ${missing[*]} from Debian's packages (about 20 s the first time)"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	apt_install "${missing[@]}"
 fi
 v=$(pkg-config --modversion libseccomp 2>/dev/null) || die "libseccomp-dev is installed but pkg-config cannot find libseccomp"
 case $v in

@@ -14,13 +14,16 @@ set -euo pipefail
 PROMETHEUS_DEB_VERSION=${PROMETHEUS_DEB_VERSION:-2.42.0+ds-5+deb12u1}
 
 log() { printf '[install-prometheus] %s\n' "$*"; }
+die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=lib/install.sh
+. "$(dirname "$0")/lib/install.sh" # deb_installed, apt_install
 
-have=$(dpkg-query -W -f='${Status} ${Version}' prometheus 2>/dev/null || true)
-if [ "$have" = "install ok installed $PROMETHEUS_DEB_VERSION" ]; then
+have=$(dpkg-query -W -f='${Version}' prometheus 2>/dev/null || true)
+if deb_installed prometheus "$PROMETHEUS_DEB_VERSION"; then
 	log "prometheus $PROMETHEUS_DEB_VERSION already installed"
 	exit 0
 fi
-[ "$(id -u)" -eq 0 ] || { log "ERROR: must run as root (apt)"; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "must run as root (apt)"
 
 policy=/usr/sbin/policy-rc.d
 ours=0
@@ -33,9 +36,7 @@ cleanup() { if [ "$ours" = 1 ]; then rm -f "$policy"; fi; }
 trap cleanup EXIT
 
 log "installing prometheus=$PROMETHEUS_DEB_VERSION (have: ${have:-none})"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "prometheus=$PROMETHEUS_DEB_VERSION" >/dev/null
+apt_install "prometheus=$PROMETHEUS_DEB_VERSION"
 
 # In case the init system started it regardless (no policy-rc.d honoured).
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then

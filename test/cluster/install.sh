@@ -48,14 +48,8 @@ command -v go >/dev/null || die "go is not on PATH"
 command -v jq >/dev/null || die "jq is not on PATH (test/e2e/install.sh installs it)"
 mkdir -p "$BIN"
 
-# Keep the shared machine usable while we compile.
-BUILD=(nice -n 10)
-
-go_mod_version() {
-	local bin=$1 mod=$2
-	[ -x "$bin" ] || return 0
-	go version -m "$bin" 2>/dev/null | awk -v m="$mod" '($1=="mod"||$1=="dep") && $2==m {print $3; exit}'
-}
+# shellcheck source=../../hack/lib/install.sh
+. "$ROOT/hack/lib/install.sh" # BUILD, ensure_debs, go_mod_version
 
 # k8s_version BINARY: the gitVersion the binary reports ("" when absent).
 k8s_version() {
@@ -71,18 +65,7 @@ now() { date +%s; }
 
 # --- 1. Debian packages ----------------------------------------------------------
 step "step 1/4: apt packages (${APT_PACKAGES[*]})"
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-	step "  already installed: ${APT_PACKAGES[*]}"
-else
-	step "  installing: ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+ensure_debs "${APT_PACKAGES[@]}"
 [ -x /usr/lib/cni/bridge ] || die "/usr/lib/cni/bridge missing after installing containernetworking-plugins"
 
 # --- 2. Kubernetes components ----------------------------------------------------

@@ -32,36 +32,12 @@ die() { printf '[install] ERROR: %s\n' "$*" >&2; exit 1; }
 command -v go >/dev/null || die "go is not on PATH"
 mkdir -p "$BIN"
 
-# Keep the shared machine usable while we compile.
-BUILD=(nice -n 10)
-
-# go_mod_version BINARY MODULE: the version of MODULE recorded in the binary's
-# build info ("" when absent). Works for anything built by `go install m@v`.
-go_mod_version() {
-	local bin=$1 mod=$2
-	[ -x "$bin" ] || return 0
-	go version -m "$bin" 2>/dev/null | awk -v m="$mod" '($1=="mod"||$1=="dep") && $2==m {print $3; exit}'
-}
+# shellcheck source=../../hack/lib/install.sh
+. "$(dirname "$0")/../../hack/lib/install.sh" # BUILD, ensure_debs, go_mod_version
 
 # --- 1. Debian packages -------------------------------------------------------
 step "step 1/4: apt packages (${APT_PACKAGES[*]})"
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
-		:
-	else
-		missing+=("$p")
-	fi
-done
-if [ ${#missing[@]} -eq 0 ]; then
-	step "  already installed: ${APT_PACKAGES[*]}"
-else
-	step "  installing: ${missing[*]} (apt-get update first)"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	step "  installed: ${missing[*]}"
-fi
+ensure_debs "${APT_PACKAGES[@]}"
 
 # --- 2. containerd, shim, ctr --------------------------------------------------
 step "step 2/4: containerd + containerd-shim-runc-v2 + ctr $CONTAINERD_VERSION"
