@@ -38,8 +38,10 @@ func helmInstaller(t *testing.T, extra ...string) *installer {
 	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
 	return &installer{
 		Name:      "helm",
-		DaemonSet: helmRelease + "-nri-seccomp",
-		ConfigMap: helmRelease + "-nri-seccomp-policy",
+		// The release's name contains the chart's: the chart's objects
+		// are named after the release alone.
+		DaemonSet: helmRelease,
+		ConfigMap: helmRelease + "-policy",
 		Apply: func(ctx context.Context, tag, policy string) error {
 			args := []string{"upgrade", "--install", helmRelease, chart, "-n", pluginNamespace, "--create-namespace",
 				"--set", "image.repository=" + imageRepo,
