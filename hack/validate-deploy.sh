@@ -146,6 +146,16 @@ CHART=deploy/helm/nri-seccomp
 "$BIN/helm" template nri-seccomp "$CHART" -n nri-seccomp --kube-version "$K8S_VERSION" >"$TMP/helm.yaml"
 kubeconform "$TMP/helm.yaml"
 daemonset_invariants "$TMP/helm.yaml"
+# Object names, the usual Helm way: the release's name when it contains the
+# chart's (nri-seccomp, not nri-seccomp-nri-seccomp), else <release>-nri-seccomp.
+object_names() { awk '/^kind:/{k=$2} /^  name:/{if(k!=""){print k, $2; k=""}}' "$1"; }
+for pair in nri-seccomp:nri-seccomp prod:prod-nri-seccomp nri-seccomp-canary:nri-seccomp-canary; do
+	release=${pair%%:*} want=${pair#*:}
+	"$BIN/helm" template "$release" "$CHART" -n nri-seccomp --kube-version "$K8S_VERSION" >"$TMP/helm-name.yaml"
+	got=$(object_names "$TMP/helm-name.yaml" | tr '\n' ' ')
+	exp="ServiceAccount $want ConfigMap $want-policy DaemonSet $want ValidatingAdmissionPolicy $want-tolerate-missing-plugins ValidatingAdmissionPolicyBinding $want-tolerate-missing-plugins "
+	[ "$got" = "$exp" ] || bad "release $release: objects named '$got', want '$exp'"
+done
 cat >"$TMP/values.yaml" <<'EOF'
 image: {repository: registry.example.com/nri-seccomp, tag: v9.9.9, pullPolicy: Always}
 policy: |
@@ -321,7 +331,7 @@ step "a policy from several ConfigMaps (extraPolicyConfigMaps)"
 kubeconform "$TMP/helm-extra.yaml"
 daemonset_invariants "$TMP/helm-extra.yaml"
 require_in "$TMP/helm-extra.yaml" '- --policy=/etc/nri-seccomp$' "the policy directory, not one file, with extra ConfigMaps"
-for cm in nri-seccomp-nri-seccomp-policy team-a-policy team-b-policy; do
+for cm in nri-seccomp-policy team-a-policy team-b-policy; do
 	require_in "$TMP/helm-extra.yaml" "^[[:space:]]+name: $cm\$" "the projected volume's ConfigMap $cm"
 done
 require_in "$TMP/helm.yaml" '- --policy=/etc/nri-seccomp/policy.yaml$' "the single policy file by default"

@@ -279,7 +279,7 @@ func TestExplainInject(t *testing.T) {
 	if len(skipped) != 1 || skipped[0].(map[string]any)["name"] != "node-agents" || skipped[0].(map[string]any)["reason"] == "" {
 		t.Errorf("skipped = %v, want node-agents with a reason", skipped)
 	}
-	if d, _ := got["digest"].(string); !strings.HasPrefix(d, "sha256:") {
+	if d, _ := got["digest"].(string); !strings.HasPrefix(d, "sha256-v2:") {
 		t.Errorf("digest = %v", got["digest"])
 	}
 	in := got["input"].(map[string]any)
@@ -329,7 +329,7 @@ func TestExplainText(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("code %d: %s", code, stderr)
 	}
-	for _, want := range []string{`container prod/web "app"`, "rules applied, in order:", "default", "floor", "rules not applied:", "node-agents", "result: seccomp set (mode enforce, sha256:"} {
+	for _, want := range []string{`container prod/web "app"`, "rules applied, in order:", "default", "floor", "rules not applied:", "node-agents", "result: seccomp set (mode enforce, sha256-v2:"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("text lacks %q:\n%s", want, stdout)
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 )
 
 // Class is what posture concludes about one container.
@@ -53,7 +55,7 @@ const (
 	// FilterDiffers: it has another digest, or no section at all: a problem.
 	FilterDiffers Filter = "differs"
 	// FilterUnknown: containerd was not asked or its spec did not decode,
-	// or the decision carries no digest.
+	// or the decision carries no digest or one of another digest format.
 	FilterUnknown Filter = "unknown"
 )
 
@@ -203,17 +205,22 @@ func container(id string, procs []Process, in Input) Container {
 }
 
 // filterOf compares the seccomp section containerd holds for the container
-// with the one the plugin decided, by profile.Digest: the digest the
-// decision log carries, of the section as the plugin wrote it.
+// with the one the plugin decided, by profile.CompareDigests: the digest the
+// decision log carries is of the section as the runtime writes it. A
+// decision logged in another digest format (an older release's log) says
+// nothing either way: unknown, not differs.
 func filterOf(m Meta, asked bool, d Decision) (f Filter, spec, decided string) {
 	if !asked || !m.SpecRead {
 		return FilterUnknown, "", d.Digest
 	}
-	switch {
-	case d.Digest == "":
+	if d.Digest == "" {
 		return FilterUnknown, m.Seccomp, ""
-	case m.Seccomp == d.Digest:
+	}
+	switch profile.CompareDigests(m.Seccomp, d.Digest) {
+	case profile.DigestsEqual:
 		return FilterAsDecided, m.Seccomp, d.Digest
+	case profile.DigestsIncomparable:
+		return FilterUnknown, m.Seccomp, d.Digest
 	default:
 		return FilterDiffers, m.Seccomp, d.Digest
 	}

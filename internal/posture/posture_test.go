@@ -148,6 +148,12 @@ func TestBuildFilter(t *testing.T) {
 	exempt := Decision{Rules: []string{"trusted"}, Exempt: true, Revision: "rev-7", Digest: "sha256:aa"}
 	noDigest := decided
 	noDigest.Digest = ""
+	// A decision an older release logged: its digest is of another format
+	// (version 1 hashed the JSON form), so it tells nothing either way.
+	older := decided
+	older.Digest = "sha256:aa"
+	decided.Digest = "sha256-v2:aa"
+	exempt.Digest = "sha256-v2:aa"
 	tests := []struct {
 		name        string
 		meta        map[string]Meta // nil: containerd not asked
@@ -158,16 +164,20 @@ func TestBuildFilter(t *testing.T) {
 		problems    int
 		decidedSeen string
 	}{
-		{"same digest", map[string]Meta{idB: spec("sha256:aa")}, decided, FilterAsDecided, "sha256:aa", "", 0, "sha256:aa"},
-		{"changed section", map[string]Meta{idB: spec("sha256:bb")}, decided, FilterDiffers, "sha256:bb",
-			"seccomp section differs from the one nri-seccomp decided: digest sha256:bb, decided sha256:aa", 1, "sha256:aa"},
+		{"same digest", map[string]Meta{idB: spec("sha256-v2:aa")}, decided, FilterAsDecided, "sha256-v2:aa", "", 0, "sha256-v2:aa"},
+		{"changed section", map[string]Meta{idB: spec("sha256-v2:bb")}, decided, FilterDiffers, "sha256-v2:bb",
+			"seccomp section differs from the one nri-seccomp decided: digest sha256-v2:bb, decided sha256-v2:aa", 1, "sha256-v2:aa"},
 		{"section removed", map[string]Meta{idB: spec("")}, decided, FilterDiffers, "",
+			"seccomp section differs from the one nri-seccomp decided: digest none (no seccomp section), decided sha256-v2:aa", 1, "sha256-v2:aa"},
+		{"decision of an older digest format", map[string]Meta{idB: spec("sha256-v2:bb")}, older, FilterUnknown, "sha256-v2:bb", "", 0, "sha256:aa"},
+		{"older format, same hex", map[string]Meta{idB: spec("sha256-v2:aa")}, older, FilterUnknown, "sha256-v2:aa", "", 0, "sha256:aa"},
+		{"older format, section removed", map[string]Meta{idB: spec("")}, older, FilterDiffers, "",
 			"seccomp section differs from the one nri-seccomp decided: digest none (no seccomp section), decided sha256:aa", 1, "sha256:aa"},
-		{"no digest logged", map[string]Meta{idB: spec("sha256:bb")}, noDigest, FilterUnknown, "sha256:bb", "", 0, ""},
-		{"containerd not asked", nil, decided, FilterUnknown, "", "", 0, "sha256:aa"},
-		{"containerd does not know it", map[string]Meta{}, decided, FilterUnknown, "", "", 0, "sha256:aa"},
-		{"spec not decoded", map[string]Meta{idB: criMeta("container", "team", "web", "app")}, decided, FilterUnknown, "", "", 0, "sha256:aa"},
-		{"exempt container ignored", map[string]Meta{idB: spec("sha256:bb")}, exempt, "", "", "", 0, ""},
+		{"no digest logged", map[string]Meta{idB: spec("sha256-v2:bb")}, noDigest, FilterUnknown, "sha256-v2:bb", "", 0, ""},
+		{"containerd not asked", nil, decided, FilterUnknown, "", "", 0, "sha256-v2:aa"},
+		{"containerd does not know it", map[string]Meta{}, decided, FilterUnknown, "", "", 0, "sha256-v2:aa"},
+		{"spec not decoded", map[string]Meta{idB: criMeta("container", "team", "web", "app")}, decided, FilterUnknown, "", "", 0, "sha256-v2:aa"},
+		{"exempt container ignored", map[string]Meta{idB: spec("sha256-v2:bb")}, exempt, "", "", "", 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

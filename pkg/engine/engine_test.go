@@ -135,7 +135,7 @@ func TestDecide(t *testing.T) {
 			if !d.Changed && d.Seccomp != tc.in.Current {
 				t.Errorf("unchanged decision must keep the current profile")
 			}
-			if d.Changed && (d.Digest == "" || !strings.HasPrefix(d.Digest, "sha256:")) {
+			if d.Changed && (d.Digest == "" || !strings.HasPrefix(d.Digest, profile.DigestPrefix)) {
 				t.Errorf("digest %q", d.Digest)
 			}
 			for sc, lvl := range tc.want.verdict {

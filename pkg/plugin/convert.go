@@ -7,6 +7,8 @@ import (
 	"github.com/containerd/nri/pkg/api"
 	nriplugin "github.com/containerd/nri/pkg/plugin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 )
 
 // ImageNameAnnotation is the annotation the CRI plugin of containerd puts on
@@ -151,6 +153,21 @@ func SeccompToNRI(s *specs.LinuxSeccomp) *api.LinuxSeccomp {
 		return nil
 	}
 	return api.FromOCILinuxSeccomp(s)
+}
+
+// writtenDigest is the digest of the section the container runs with: the
+// engine's digest, unless the decision changed the section and it has a
+// default errno, which the runtime side of NRI drops (see SeccompToNRI);
+// then the digest of the section without it, the one containerd writes into
+// the OCI spec. The decision log carries it, so that posture, which digests
+// that spec section, finds the container as decided.
+func writtenDigest(dec *Decision) string {
+	if !dec.Changed || dec.Seccomp == nil || dec.Seccomp.DefaultErrnoRet == nil {
+		return dec.Digest
+	}
+	s := *dec.Seccomp
+	s.DefaultErrnoRet = nil
+	return profile.Digest(&s)
 }
 
 // lostDefaultErrno reports whether the runtime will silently replace the

@@ -1,12 +1,15 @@
 package plugin
 
 import (
+	"context"
 	"reflect"
 	"testing"
 
 	"github.com/containerd/nri/pkg/api"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 )
 
 func TestInputFromNRI(t *testing.T) {
@@ -236,5 +239,72 @@ func TestLostDefaultErrno(t *testing.T) {
 		if got := lostDefaultErrno(tc.s); got != tc.want {
 			t.Errorf("%s: lostDefaultErrno = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// runtimeWrites is the section containerd writes into the OCI spec from the
+// plugin's adjustment: the fields NRI's runtime side copies
+// (github.com/containerd/nri pkg/runtime-tools/generate,
+// Generator.AdjustSeccompPolicy, v0.12.3), which leaves out the default
+// errno. Kept as a copy rather than imported: that package pulls in a
+// module this one does not otherwise need.
+func runtimeWrites(p *api.LinuxSeccomp) *specs.LinuxSeccomp {
+	archs := make([]specs.Arch, len(p.Architectures))
+	for i, a := range p.Architectures {
+		archs[i] = specs.Arch(a)
+	}
+	flags := make([]specs.LinuxSeccompFlag, len(p.Flags))
+	for i, f := range p.Flags {
+		flags[i] = specs.LinuxSeccompFlag(f)
+	}
+	return &specs.LinuxSeccomp{
+		DefaultAction:    specs.LinuxSeccompAction(p.DefaultAction),
+		Architectures:    archs,
+		ListenerPath:     p.ListenerPath,
+		ListenerMetadata: p.ListenerMetadata,
+		Flags:            flags,
+		Syscalls:         api.ToOCILinuxSyscalls(p.Syscalls),
+	}
+}
+
+// The decision log's digest is of the section the container runs with, the
+// one containerd writes into its spec, so that posture finds it as-decided:
+// a default errno other than EPERM, which NRI drops on the way, must not
+// make the two differ. A section NRI passes on whole keeps the engine's
+// digest.
+func TestRecordDigestIsOfTheWrittenSection(t *testing.T) {
+	enosys := denyProfile("bpf")
+	enosys.DefaultAction, enosys.DefaultErrnoRet = specs.ActErrno, uintp(38)
+	eperm := denyProfile("bpf")
+	eperm.DefaultAction = specs.ActErrno // runc's EPERM: what enosys becomes
+	explicit := denyProfile("bpf")
+	explicit.DefaultAction, explicit.DefaultErrnoRet = specs.ActErrno, uintp(1)
+	for _, tc := range []struct {
+		name string
+		s    *specs.LinuxSeccomp
+		want string
+	}{
+		{"errno rules only: the engine's digest", denyProfile("mkdir"), profile.Digest(denyProfile("mkdir"))},
+		{"default ENOSYS: the digest of the EPERM section", enosys, profile.Digest(eperm)},
+		{"default EPERM written out: the digest without it", explicit, profile.Digest(eperm)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, _, _, dlog := newTestPlugin(t, func(Input) (*Decision, error) {
+				return &Decision{Rules: []RuleResult{{Name: "r"}}, Mode: "enforce", Changed: true,
+					Seccomp: tc.s, Digest: profile.Digest(tc.s)}, nil
+			})
+			adj, _, err := p.CreateContainer(context.Background(), testPod("prod", "web"), testContainer("app"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			written := profile.Digest(runtimeWrites(adj.GetLinux().GetSeccompPolicy()))
+			recs := jsonLines(t, dlog.String())
+			if len(recs) != 1 {
+				t.Fatalf("%d records", len(recs))
+			}
+			if got := recs[0]["digest"]; got != tc.want || got != written {
+				t.Errorf("record digest %v; want %s, the digest of the section containerd writes %s", got, tc.want, written)
+			}
+		})
 	}
 }

@@ -177,7 +177,7 @@ func explainNRI(d Decider, pod *api.PodSandbox, ctr *api.Container) (*Explanatio
 			e.Skipped = append(e.Skipped, ExplainRule(rr))
 		}
 		e.Mode, e.Exempt, e.Changed = dec.Mode, dec.Exempt, dec.Changed
-		e.Digest, e.PolicyRevision = dec.Digest, dec.PolicyRevision
+		e.Digest, e.PolicyRevision = writtenDigest(dec), dec.PolicyRevision
 		// The section the container ends up with: the engine's result,
 		// which is the current one when nothing changed.
 		e.Seccomp = dec.Seccomp

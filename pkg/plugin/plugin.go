@@ -386,7 +386,7 @@ func (p *Plugin) decide(pod *api.PodSandbox, ctr *api.Container, rec *Record) (*
 		}
 		rec.Mode = dec.Mode
 		rec.Exempt = dec.Exempt
-		rec.Digest = dec.Digest
+		rec.Digest = writtenDigest(dec)
 		rec.PolicyRevision = dec.PolicyRevision
 	}
 	rec.Notes = notes

@@ -4,16 +4,24 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"strings"
 	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
+// DigestPrefix names the format of Digest: the hash and the version of the
+// encoding it hashes. Version 1, written without a version as "sha256:",
+// hashed the JSON form of the section; version 2 hashes AppendBinary. The
+// same section has different digests in the two formats, so a digest must
+// only be compared with one of its own format (see CompareDigests): a
+// decision log written by an older release must not read as "differs".
+const DigestPrefix = "sha256-v2:"
+
 // Digest is a stable content key of a seccomp section for logs and caches:
-// "sha256:" and the hex SHA-256 of its binary encoding (AppendBinary), so
+// DigestPrefix and the hex SHA-256 of its binary encoding (AppendBinary), so
 // equal sections give equal digests and different sections different ones.
-// "" for nil. (It used to hash the JSON encoding: the same key, but encoding
-// JSON was most of a new decision's cost.)
+// "" for nil (no section).
 func Digest(s *specs.LinuxSeccomp) string {
 	if s == nil {
 		return ""
@@ -22,7 +30,58 @@ func Digest(s *specs.LinuxSeccomp) string {
 	defer putBuf(buf)
 	*buf = AppendBinary((*buf)[:0], s)
 	sum := sha256.Sum256(*buf)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return DigestPrefix + hex.EncodeToString(sum[:])
+}
+
+// DigestMatch is what comparing two digests can tell.
+type DigestMatch int
+
+const (
+	// DigestsDiffer: the two sections differ (or exactly one is absent).
+	DigestsDiffer DigestMatch = iota
+	// DigestsEqual: the same section, or both absent.
+	DigestsEqual
+	// DigestsIncomparable: digests of two different formats, which say
+	// nothing about whether the sections are equal.
+	DigestsIncomparable
+)
+
+func (m DigestMatch) String() string {
+	switch m {
+	case DigestsEqual:
+		return "equal"
+	case DigestsIncomparable:
+		return "incomparable"
+	default:
+		return "differ"
+	}
+}
+
+// CompareDigests compares two digests of seccomp sections, as written by
+// Digest of this or another release. "" (no section) equals only "", in any
+// format: a section that is gone differs from every digest. Two digests of
+// different formats (their text up to the first ':') are incomparable,
+// never equal and never different.
+func CompareDigests(a, b string) DigestMatch {
+	switch {
+	case a == b:
+		return DigestsEqual
+	case a == "" || b == "":
+		return DigestsDiffer
+	case digestFormat(a) != digestFormat(b):
+		return DigestsIncomparable
+	default:
+		return DigestsDiffer
+	}
+}
+
+// digestFormat is a digest's text up to and including its first ':', or
+// the whole text when it has none (a format of its own).
+func digestFormat(d string) string {
+	if i := strings.IndexByte(d, ':'); i >= 0 {
+		return d[:i+1]
+	}
+	return d
 }
 
 // AppendBinary appends an encoding of every field of s to b. The encoding is

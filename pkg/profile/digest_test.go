@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -173,5 +174,39 @@ func TestDigestFields(t *testing.T) {
 	s.Flags = []specs.LinuxSeccompFlag{}
 	if profile.Digest(s) != want {
 		t.Error("an empty flag list must digest like none")
+	}
+}
+
+// A digest names its format, so a digest another release wrote (version 1,
+// "sha256:" of the JSON form) is never taken for equal or different.
+func TestCompareDigests(t *testing.T) {
+	enosys := uint(38)
+	s := &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, DefaultErrnoRet: &enosys}
+	v2 := profile.Digest(s)
+	if !strings.HasPrefix(v2, profile.DigestPrefix) || len(v2) != len(profile.DigestPrefix)+64 {
+		t.Fatalf("Digest = %q, want %q and 64 hex digits", v2, profile.DigestPrefix)
+	}
+	v1 := "sha256:" + strings.TrimPrefix(v2, profile.DigestPrefix) // same hex, older format
+	other := profile.Digest(&specs.LinuxSeccomp{DefaultAction: specs.ActErrno})
+	tests := []struct {
+		a, b string
+		want profile.DigestMatch
+	}{
+		{v2, v2, profile.DigestsEqual},
+		{v2, other, profile.DigestsDiffer},
+		{"", "", profile.DigestsEqual},
+		{v2, "", profile.DigestsDiffer},
+		{"", v1, profile.DigestsDiffer},
+		{v1, v2, profile.DigestsIncomparable},
+		{v2, v1, profile.DigestsIncomparable},
+		{v1, v1, profile.DigestsEqual},
+		{"sha256:aa", "sha256:bb", profile.DigestsDiffer},
+		{"sha256-v3:aa", v2, profile.DigestsIncomparable},
+		{"nocolon", v2, profile.DigestsIncomparable},
+	}
+	for _, tc := range tests {
+		if got := profile.CompareDigests(tc.a, tc.b); got != tc.want {
+			t.Errorf("CompareDigests(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
 	}
 }

@@ -28,7 +28,8 @@ type installer struct {
 	Remove func(ctx context.Context) error
 }
 
-// helmRelease is the name deploy/README.md uses.
+// helmRelease is the name deploy/README.md uses. It contains the chart's
+// name, so the chart's objects are named after the release alone.
 const helmRelease = "nri-seccomp"
 
 // helmInstaller installs the chart with the test cluster's values; extra
@@ -38,8 +39,8 @@ func helmInstaller(t *testing.T, extra ...string) *installer {
 	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
 	return &installer{
 		Name:      "helm",
-		DaemonSet: helmRelease + "-nri-seccomp",
-		ConfigMap: helmRelease + "-nri-seccomp-policy",
+		DaemonSet: helmRelease,
+		ConfigMap: helmRelease + "-policy",
 		Apply: func(ctx context.Context, tag, policy string) error {
 			args := []string{"upgrade", "--install", helmRelease, chart, "-n", pluginNamespace, "--create-namespace",
 				"--set", "image.repository=" + imageRepo,
