@@ -108,6 +108,9 @@ var (
 // Plugin implements the NRI stub interfaces nri-seccomp needs.
 type Plugin struct {
 	logger *log.Entry
+	// line is how decision lines are written for the logger as last seen
+	// (decisionline.go).
+	line   atomic.Pointer[lineCache]
 	loader DeciderLoader
 	node   string
 	now    func() time.Time
@@ -453,30 +456,11 @@ func (p *Plugin) refusal(rec Record, cause error) error {
 	return fmt.Errorf("%w: %s/%s container %q: %w", ErrRefused, rec.Namespace, rec.Pod, rec.Container, cause)
 }
 
-// record writes the decision line and the decision log entry. The entry is
-// built fresh for every call: the shared logger is never modified.
+// record writes the decision line and the decision log entry. The shared
+// logger is never modified.
 func (p *Plugin) record(ctx context.Context, rec Record) {
 	rec.Node = p.node
-	entry := p.logger.WithContext(ctx).WithFields(log.Fields{
-		"pod":          rec.Namespace + "/" + rec.Pod,
-		"container":    rec.Container,
-		"container_id": rec.ContainerID,
-		"image":        rec.Image,
-		"profile_type": rec.ProfileType,
-		"rules":        rec.Rules,
-		"mode":         rec.Mode,
-		"exempt":       rec.Exempt,
-		"changed":      rec.Changed,
-		"digest":       rec.Digest,
-		"revision":     rec.PolicyRevision,
-		"notes":        rec.Notes,
-		"latency":      (time.Duration(rec.LatencyMicros) * time.Microsecond).String(),
-	})
-	if rec.Error != "" {
-		entry.WithField("error", rec.Error).Error("seccomp decision failed, container refused")
-	} else {
-		entry.Info("seccomp decision")
-	}
+	p.logDecision(ctx, &rec)
 	p.noteDecision(rec)
 	if p.onDecision != nil {
 		p.onDecision(rec)
