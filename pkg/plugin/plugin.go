@@ -82,6 +82,11 @@ type Options struct {
 	// posture scan keeps the decisions of running containers from it. It
 	// runs on the creation path and must be quick.
 	OnDecision func(Record)
+	// OnPolicy, when set, is called after another policy came into force
+	// (a reload that changed it, or one named by the runtime
+	// configuration), outside the creation path: the daemon resizes its
+	// memory limit to the new policy's live heap.
+	OnPolicy func()
 
 	// Events, when set, is told of every decision that set or changed a
 	// container's seccomp (the daemon's --kube-events).
@@ -121,6 +126,8 @@ type Plugin struct {
 	metrics *metrics.Metrics
 	// onDecision is Options.OnDecision.
 	onDecision func(Record)
+	// onPolicy is Options.OnPolicy.
+	onPolicy func()
 	// sink, when set, hears of every decision that changed a profile.
 	sink EventSink
 	// validating: subscribe to ValidateContainerAdjustment.
@@ -172,6 +179,7 @@ func New(opts Options) (*Plugin, error) {
 		now:          time.Now,
 		metrics:      opts.Metrics,
 		onDecision:   opts.OnDecision,
+		onPolicy:     opts.OnPolicy,
 		sink:         opts.Events,
 		validating:   !opts.DisableValidation,
 		dlog:         opts.DecisionLog,

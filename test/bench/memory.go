@@ -60,7 +60,7 @@ func runMemory(ctx context.Context, env *Env) (*Result, error) {
 	}
 	connectTook := time.Since(started)
 
-	t := Table{Header: []string{"when", "VmRSS", "VmHWM (peak so far)", "Go heap in use", "Go memory from the OS"}}
+	t := Table{Header: []string{"when", "VmRSS", "of which anonymous (RssAnon)", "of which file pages (RssFile)", "VmHWM (peak so far)", "Go heap in use", "Go memory from the OS"}}
 	type reading struct{ rss, hwm int64 }
 	// read measures whichever plugin p is at the time: the 1000-rule one,
 	// then the one with the shipped policy.
@@ -72,12 +72,16 @@ func runMemory(ctx context.Context, env *Env) (*Result, error) {
 		if err != nil {
 			return reading{}, err
 		}
+		anon, file, err := procStatusRSSSplit(p.pid())
+		if err != nil {
+			return reading{}, err
+		}
 		// After /proc, since the scrape itself allocates in the plugin.
 		heap, sys, err := p.goMemStats(ctx)
 		if err != nil {
 			return reading{}, err
 		}
-		t.AddRow(when, MiB(rss), MiB(hwm), MiB(heap), MiB(sys))
+		t.AddRow(when, MiB(rss), MiB(anon), MiB(file), MiB(hwm), MiB(heap), MiB(sys))
 		logf("   %s: VmRSS %s, VmHWM %s", when, MiB(rss), MiB(hwm))
 		return reading{rss, hwm}, nil
 	}
