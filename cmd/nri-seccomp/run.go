@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	runtimemetrics "runtime/metrics"
 	"sync"
 	"syscall"
 
@@ -69,7 +70,10 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 	logger := log.L.WithField("node", *node)
 
-	opts := plugin.Options{Logger: logger, Node: *node, Loader: loadDecider, DisableValidation: !*validate}
+	opts := plugin.Options{Logger: logger, Node: *node, Loader: loadDecider, DisableValidation: !*validate,
+		OnPolicy: func() {
+			logger.WithField("memory_limit", sizeMemoryLimit()).Debug("memory limit sized to the policy in force")
+		}}
 	if code := scanning.options(&opts, stderr); code >= 0 {
 		return code
 	}
@@ -81,7 +85,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	case err == nil:
 		opts.Decider = eng
 		opts.PolicyPath = *policyPath
-		logger.WithField("policy", *policyPath).WithField("revision", eng.Revision()).Info("policy loaded")
+		logger.WithFields(log.Fields{"policy": *policyPath, "revision": eng.Revision(), "memory_limit": sizeMemoryLimit()}).Info("policy loaded")
 	case preinstalled() && !policyGiven && errors.Is(err, fs.ErrNotExist):
 		// containerd started us with no flags; the policy may be named by
 		// the plugin's configuration (conf.d), which arrives later.
@@ -185,18 +189,55 @@ func handleSignals(ctx context.Context, logger *log.Entry, sigC <-chan os.Signal
 // pre-installed plugin.
 func preinstalled() bool { return os.Getenv(api.PluginSocketEnvVar) != "" }
 
-// defaultMemoryLimit is the daemon's soft memory limit for the Go runtime
-// when GOMEMLIMIT is not set. Without one the collector lets the heap grow
-// to twice the live data between collections (GOGC=100), and with a
-// 1000-rule policy that peaked above 40 MiB resident; with it the collector
-// runs earlier as the heap nears 32 MiB (docs/benchmarks.md, section 6). It
-// is soft: the heap may grow past it rather than fail. GOMEMLIMIT (a value,
-// or "off") overrides it.
-const defaultMemoryLimit = 32 << 20
+// The daemon's soft memory limit for the Go runtime, when GOMEMLIMIT is not
+// set. Without one the collector lets the heap grow to twice the live data
+// between collections (GOGC=100): with a 1000-rule policy that peaked above
+// 40 MiB resident. A fixed limit low enough for that policy would make the
+// collector run without pause for a policy ten times larger, whose live
+// heap alone is near it; so the limit follows the policy in force: its live
+// heap plus memoryLimitHeadroom (caches, posture book, one creation's
+// messages, garbage), at least memoryLimitFloor (docs/benchmarks.md,
+// section 6). It is soft: the heap may grow past it rather than fail.
+// GOMEMLIMIT (a value, or "off") overrides it.
+const (
+	memoryLimitFloor    = 24 << 20
+	memoryLimitHeadroom = 16 << 20
+)
 
-// applyMemoryLimit sets defaultMemoryLimit unless the environment sets one.
+// applyMemoryLimit sets memoryLimitFloor unless the environment sets a
+// limit; sizeMemoryLimit raises it once a policy is loaded.
 func applyMemoryLimit() {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(defaultMemoryLimit)
+		debug.SetMemoryLimit(memoryLimitFloor)
 	}
+}
+
+// sizeMemoryLimit runs whenever another policy comes into force, off the
+// creation path. It collects the garbage of loading it and returns the
+// freed memory to the OS (parsing a 1000-rule policy leaves several MiB,
+// which would otherwise stay resident), then, unless GOMEMLIMIT is set,
+// sets the soft limit from the live heap. It returns the limit in force.
+func sizeMemoryLimit() int64 {
+	debug.FreeOSMemory()
+	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
+		return debug.SetMemoryLimit(-1)
+	}
+	limit := memoryLimitFor(liveHeap())
+	debug.SetMemoryLimit(limit)
+	return limit
+}
+
+// memoryLimitFor is the soft limit for a live heap of live bytes.
+func memoryLimitFor(live uint64) int64 {
+	return max(memoryLimitFloor, int64(min(live, 1<<50))+memoryLimitHeadroom)
+}
+
+// liveHeap is the heap the last collection found live.
+func liveHeap() uint64 {
+	s := []runtimemetrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	runtimemetrics.Read(s)
+	if s[0].Value.Kind() != runtimemetrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }

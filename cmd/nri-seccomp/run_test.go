@@ -254,13 +254,44 @@ func TestApplyMemoryLimit(t *testing.T) {
 	os.Unsetenv("GOMEMLIMIT")
 	debug.SetMemoryLimit(math.MaxInt64)
 	applyMemoryLimit()
-	if got := debug.SetMemoryLimit(-1); got != defaultMemoryLimit {
-		t.Fatalf("limit %d, want %d", got, defaultMemoryLimit)
+	if got := debug.SetMemoryLimit(-1); got != memoryLimitFloor {
+		t.Fatalf("limit %d, want %d", got, memoryLimitFloor)
 	}
 	t.Setenv("GOMEMLIMIT", "off")
 	debug.SetMemoryLimit(math.MaxInt64)
 	applyMemoryLimit()
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Fatalf("GOMEMLIMIT set: limit changed to %d", got)
+	}
+	if got := sizeMemoryLimit(); got != math.MaxInt64 {
+		t.Fatalf("GOMEMLIMIT set: limit sized to %d", got)
+	}
+}
+
+// Once a policy is loaded, the limit is the live heap plus the headroom,
+// never below the floor; GOMEMLIMIT unset.
+func TestSizeMemoryLimit(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	t.Setenv("GOMEMLIMIT", "")
+	os.Unsetenv("GOMEMLIMIT")
+	for _, tc := range []struct {
+		live uint64
+		want int64
+	}{
+		{0, memoryLimitFloor},
+		{4 << 20, memoryLimitFloor},
+		{memoryLimitFloor - memoryLimitHeadroom, memoryLimitFloor},
+		{memoryLimitFloor - memoryLimitHeadroom + 1, memoryLimitFloor + 1},
+		{100 << 20, 100<<20 + memoryLimitHeadroom},
+		{math.MaxUint64, 1<<50 + memoryLimitHeadroom},
+	} {
+		if got := memoryLimitFor(tc.live); got != tc.want {
+			t.Errorf("live %d: limit %d, want %d", tc.live, got, tc.want)
+		}
+	}
+	// This test process's own heap: whatever it is, the limit follows it.
+	got := sizeMemoryLimit()
+	if want := memoryLimitFor(liveHeap()); got != want || debug.SetMemoryLimit(-1) != want {
+		t.Fatalf("limit %d, want %d", got, want)
 	}
 }

@@ -168,6 +168,11 @@ func New(pol *policy.Policy, opts Options) (*Engine, error) {
 	// compiled profile: large policies repeat a few bodies across many
 	// namespaces, and a full profile model is tens of KiB.
 	bodies := map[string]*profile.Profile{}
+	// And the named profiles' models are built once: a profile shared by
+	// hundreds of bodies (each with its own deny list) would otherwise be
+	// built again for each, and kept whole wherever the deny list changes
+	// nothing in it.
+	models := map[string]*profile.Profile{}
 	for _, r := range pol.Rules {
 		c := compiled{rule: r}
 		if r.Action != policy.ActionExempt {
@@ -175,7 +180,7 @@ func New(pol *policy.Policy, opts Options) (*Engine, error) {
 			p, ok := bodies[k]
 			if !ok {
 				var err error
-				if p, err = e.compileBody(pol, r); err != nil {
+				if p, err = e.compileBody(pol, r, models); err != nil {
 					return nil, err
 				}
 				bodies[k] = p
@@ -561,17 +566,23 @@ func bodyKey(r *policy.Rule) string {
 }
 
 // compileBody builds what a rule asks for: its named profile (or allow-all)
-// minus its deny list, with SECCOMP_FILTER_FLAG_LOG for logDenied.
-func (e *Engine) compileBody(pol *policy.Policy, r *policy.Rule) (*profile.Profile, error) {
+// minus its deny list, with SECCOMP_FILTER_FLAG_LOG for logDenied. models
+// holds the named profiles' models built so far (models are never modified
+// once built, so rules share them).
+func (e *Engine) compileBody(pol *policy.Policy, r *policy.Rule, models map[string]*profile.Profile) (*profile.Profile, error) {
 	p := profile.AllowAll()
 	if r.Profile != "" {
-		s, ok := pol.Profile(r.Profile)
+		m, ok := models[r.Profile]
 		if !ok {
-			return nil, fmt.Errorf("%w: %s:%d: rule %s: unknown profile %q", policy.ErrInvalidPolicy, r.File, r.Line, r.Name, r.Profile)
-		}
-		m, err := profile.FromSpec(s, e.native)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s:%d: rule %s: profile %s: %w", policy.ErrInvalidPolicy, r.File, r.Line, r.Name, r.Profile, err)
+			s, ok := pol.Profile(r.Profile)
+			if !ok {
+				return nil, fmt.Errorf("%w: %s:%d: rule %s: unknown profile %q", policy.ErrInvalidPolicy, r.File, r.Line, r.Name, r.Profile)
+			}
+			var err error
+			if m, err = profile.FromSpec(s, e.native); err != nil {
+				return nil, fmt.Errorf("%w: %s:%d: rule %s: profile %s: %w", policy.ErrInvalidPolicy, r.File, r.Line, r.Name, r.Profile, err)
+			}
+			models[r.Profile] = m
 		}
 		p = m
 	}

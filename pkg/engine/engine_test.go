@@ -420,6 +420,34 @@ rules:
 	}
 }
 
+// A named profile's model is built once per policy, whatever the number of
+// rule bodies naming it: bodies that differ only in their deny lists share
+// its entries, and a body whose deny list refuses only what the profile
+// already refuses (keyctl) is the model itself.
+func TestNamedProfileModelBuiltOnce(t *testing.T) {
+	e := newEngine(t, `apiVersion: nri-seccomp.io/v1alpha1
+kind: SeccompPolicy
+rules:
+- {name: a, match: {namespaces: [a]}, action: inject, profile: hardened}
+- {name: b, match: {namespaces: [b]}, action: tighten, profile: hardened, deny: [mkdir]}
+- {name: c, match: {namespaces: [c]}, action: tighten, profile: hardened, deny: [keyctl]}
+`)
+	a, b, c := e.rules[0].profile, e.rules[1].profile, e.rules[2].profile
+	if a == b {
+		t.Fatal("denying mkdir changes hardened; the bodies must not share a profile")
+	}
+	if c != a {
+		t.Fatal("hardened already refuses keyctl: the body must be hardened's model itself")
+	}
+	read := a.Syscalls["read"]
+	if read == nil {
+		t.Fatal("hardened has no entry for read; the test checks nothing")
+	}
+	if b.Syscalls["read"] != read {
+		t.Fatal("rule bodies naming the same profile built its model again")
+	}
+}
+
 // Rules that ask for the same thing share one compiled profile; rules that
 // differ in any part of what they ask for (here only the errno) do not.
 func TestRuleBodiesShared(t *testing.T) {

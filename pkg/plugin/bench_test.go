@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/containerd/log"
 	"github.com/containerd/nri/pkg/api"
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/proto"
@@ -29,9 +31,16 @@ func BenchmarkCreateContainer(b *testing.B) {
 		b.Fatal(err)
 	}
 	rd := SeccompToNRI(builtins["runtime-default"])
+	// The daemon logs to a file (its stderr), in containerd/log's JSON
+	// format, with its node field.
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devNull.Close()
 	l := logrus.New()
-	l.Out, l.Formatter = io.Discard, &logrus.JSONFormatter{}
-	p, err := New(Options{Decider: e, Logger: logrus.NewEntry(l), DecisionLog: NewDecisionLog(io.Discard), Metrics: metrics.New(), Node: "node-1"})
+	l.Out, l.Formatter = devNull, &logrus.JSONFormatter{TimestampFormat: log.RFC3339NanoFixed}
+	p, err := New(Options{Decider: e, Logger: logrus.NewEntry(l).WithField("node", "node-1"), DecisionLog: NewDecisionLog(io.Discard), Metrics: metrics.New(), Node: "node-1"})
 	if err != nil {
 		b.Fatal(err)
 	}

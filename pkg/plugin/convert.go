@@ -126,17 +126,7 @@ func SeccompFromNRI(p *api.LinuxSeccomp) *specs.LinuxSeccomp {
 	for _, f := range p.GetFlags() {
 		out.Flags = append(out.Flags, specs.LinuxSeccompFlag(f))
 	}
-	if len(p.GetSyscalls()) > 0 {
-		out.Syscalls = api.ToOCILinuxSyscalls(p.GetSyscalls())
-		for i := range out.Syscalls {
-			// NRI converts absent args into an empty slice; keep the
-			// runtime-spec form canonical (nil) so digests of the same
-			// policy agree whichever way it came in.
-			if len(out.Syscalls[i].Args) == 0 {
-				out.Syscalls[i].Args = nil
-			}
-		}
-	}
+	out.Syscalls = syscallsFromNRI(p.GetSyscalls())
 	return out
 }
 
@@ -175,4 +165,43 @@ func writtenDigest(dec *Decision) string {
 func lostDefaultErrno(s *specs.LinuxSeccomp) bool {
 	const eperm = 1
 	return s != nil && s.DefaultErrnoRet != nil && *s.DefaultErrnoRet != eperm
+}
+
+// syscallsFromNRI is NRI's ToOCILinuxSyscalls with the arguments and errnos
+// of all rules in one allocation each instead of one per rule (it runs for
+// every container that has a profile), and absent arguments left nil, not
+// an empty slice, so the runtime-spec form is canonical and digests of the
+// same policy agree whichever way it came in. Names are shared with the
+// message, as NRI's conversion shares them.
+func syscallsFromNRI(in []*api.LinuxSyscall) []specs.LinuxSyscall {
+	if len(in) == 0 {
+		return nil
+	}
+	nargs, nerrno := 0, 0
+	for _, sc := range in {
+		nargs += len(sc.GetArgs())
+		if sc.GetErrnoRet() != nil {
+			nerrno++
+		}
+	}
+	out := make([]specs.LinuxSyscall, len(in))
+	args := make([]specs.LinuxSeccompArg, 0, nargs)
+	errnos := make([]uint, 0, nerrno)
+	for i, sc := range in {
+		out[i] = specs.LinuxSyscall{Names: sc.GetNames(), Action: specs.LinuxSeccompAction(sc.GetAction())}
+		if e := sc.GetErrnoRet(); e != nil {
+			errnos = append(errnos, uint(e.GetValue()))
+			out[i].ErrnoRet = &errnos[len(errnos)-1]
+		}
+		if len(sc.GetArgs()) == 0 {
+			continue
+		}
+		start := len(args)
+		for _, a := range sc.GetArgs() {
+			args = append(args, specs.LinuxSeccompArg{Index: uint(a.GetIndex()), Value: a.GetValue(),
+				ValueTwo: a.GetValueTwo(), Op: specs.LinuxSeccompOperator(a.GetOp())})
+		}
+		out[i].Args = args[start:len(args):len(args)]
+	}
+	return out
 }

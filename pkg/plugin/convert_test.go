@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
 	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
 )
 
@@ -306,5 +307,43 @@ func TestRecordDigestIsOfTheWrittenSection(t *testing.T) {
 				t.Errorf("record digest %v; want %s, the digest of the section containerd writes %s", got, tc.want, written)
 			}
 		})
+	}
+}
+
+// The slab conversion gives what NRI's own conversion gives (absent
+// arguments as nil), over containerd's RuntimeDefault and rules with several
+// arguments, errnos and neither; and appending to one rule's arguments
+// cannot reach the next rule's.
+func TestSyscallsFromNRIMatchesNRI(t *testing.T) {
+	builtins, err := engine.Builtins()
+	if err != nil {
+		t.Fatal(err)
+	}
+	many := &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{
+		{Names: []string{"a"}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{{Index: 0, Value: 1, Op: specs.OpEqualTo}, {Index: 1, Value: 2, ValueTwo: 3, Op: specs.OpMaskedEqual}}},
+		{Names: []string{"b"}, Action: specs.ActErrno, ErrnoRet: uintp(38)},
+		{Names: []string{"c", "d"}, Action: specs.ActAllow, ErrnoRet: uintp(0), Args: []specs.LinuxSeccompArg{{Index: 5, Value: 7, Op: specs.OpNotEqual}}},
+		{Names: []string{"e"}, Action: specs.ActLog},
+	}}
+	for name, s := range map[string]*specs.LinuxSeccomp{"runtime-default": builtins["runtime-default"], "mixed": many} {
+		msg := SeccompToNRI(s)
+		want := api.ToOCILinuxSyscalls(msg.GetSyscalls())
+		for i := range want {
+			if len(want[i].Args) == 0 {
+				want[i].Args = nil
+			}
+		}
+		got := syscallsFromNRI(msg.GetSyscalls())
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: got %+v\nwant %+v", name, got, want)
+		}
+	}
+	got := syscallsFromNRI(SeccompToNRI(many).GetSyscalls())
+	_ = append(got[0].Args, specs.LinuxSeccompArg{Index: 9})
+	if got[2].Args[0].Index != 5 {
+		t.Fatal("appending to a rule's arguments overwrote the next rule's")
+	}
+	if syscallsFromNRI(nil) != nil {
+		t.Fatal("no rules converts to nil")
 	}
 }

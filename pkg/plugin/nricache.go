@@ -19,9 +19,6 @@ import (
 type nriPolicies struct {
 	mu sync.Mutex
 	m  map[*specs.LinuxSeccomp]*api.LinuxSeccomp
-	// wire holds the deterministic encoding of the messages in m, for
-	// validation to compare with (same bound, emptied with m).
-	wire map[*api.LinuxSeccomp][]byte
 }
 
 // maxNRIPolicies bounds the cache: a node runs a handful of distinct
@@ -39,13 +36,9 @@ func (c *nriPolicies) get(s *specs.LinuxSeccomp) *api.LinuxSeccomp {
 	}
 	if c.m == nil || len(c.m) >= maxNRIPolicies {
 		c.m = make(map[*specs.LinuxSeccomp]*api.LinuxSeccomp, maxNRIPolicies)
-		c.wire = make(map[*api.LinuxSeccomp][]byte, maxNRIPolicies)
 	}
 	p := SeccompToNRI(s)
 	c.m[s] = p
-	if w, err := deterministic.Marshal(p); err == nil {
-		c.wire[p] = w // same() marshals it itself otherwise
-	}
 	return p
 }
 
@@ -56,7 +49,9 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 // proto.Equal answers). Every known field is compared directly: marshalling
 // the incoming policy to compare encodings was a third of the plugin's work
 // per container. A message carrying fields this build does not know (a newer
-// runtime's) is compared by deterministic encoding, which covers those too.
+// runtime's) is compared by deterministic encoding, which covers those too;
+// that case is rare enough that the encodings are not kept (they were a
+// RuntimeDefault-sized buffer per cached policy, for nothing).
 func (c *nriPolicies) same(got, want *api.LinuxSeccomp) (bool, error) {
 	if got == nil || want == nil {
 		return got == want, nil
@@ -64,14 +59,9 @@ func (c *nriPolicies) same(got, want *api.LinuxSeccomp) (bool, error) {
 	if !unknownFieldsIn(got) && !unknownFieldsIn(want) {
 		return equalSeccomp(got, want), nil
 	}
-	c.mu.Lock()
-	w, ok := c.wire[want]
-	c.mu.Unlock()
-	if !ok {
-		var err error
-		if w, err = deterministic.Marshal(want); err != nil {
-			return false, err
-		}
+	w, err := deterministic.Marshal(want)
+	if err != nil {
+		return false, err
 	}
 	g, err := deterministic.Marshal(got)
 	if err != nil {

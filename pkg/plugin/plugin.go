@@ -82,6 +82,11 @@ type Options struct {
 	// posture scan keeps the decisions of running containers from it. It
 	// runs on the creation path and must be quick.
 	OnDecision func(Record)
+	// OnPolicy, when set, is called after another policy came into force
+	// (a reload that changed it, or one named by the runtime
+	// configuration), outside the creation path: the daemon resizes its
+	// memory limit to the new policy's live heap.
+	OnPolicy func()
 
 	// Events, when set, is told of every decision that set or changed a
 	// container's seccomp (the daemon's --kube-events).
@@ -108,6 +113,9 @@ var (
 // Plugin implements the NRI stub interfaces nri-seccomp needs.
 type Plugin struct {
 	logger *log.Entry
+	// line is how decision lines are written for the logger as last seen
+	// (decisionline.go).
+	line   atomic.Pointer[lineCache]
 	loader DeciderLoader
 	node   string
 	now    func() time.Time
@@ -118,6 +126,8 @@ type Plugin struct {
 	metrics *metrics.Metrics
 	// onDecision is Options.OnDecision.
 	onDecision func(Record)
+	// onPolicy is Options.OnPolicy.
+	onPolicy func()
 	// sink, when set, hears of every decision that changed a profile.
 	sink EventSink
 	// validating: subscribe to ValidateContainerAdjustment.
@@ -169,6 +179,7 @@ func New(opts Options) (*Plugin, error) {
 		now:          time.Now,
 		metrics:      opts.Metrics,
 		onDecision:   opts.OnDecision,
+		onPolicy:     opts.OnPolicy,
 		sink:         opts.Events,
 		validating:   !opts.DisableValidation,
 		dlog:         opts.DecisionLog,
@@ -453,30 +464,11 @@ func (p *Plugin) refusal(rec Record, cause error) error {
 	return fmt.Errorf("%w: %s/%s container %q: %w", ErrRefused, rec.Namespace, rec.Pod, rec.Container, cause)
 }
 
-// record writes the decision line and the decision log entry. The entry is
-// built fresh for every call: the shared logger is never modified.
+// record writes the decision line and the decision log entry. The shared
+// logger is never modified.
 func (p *Plugin) record(ctx context.Context, rec Record) {
 	rec.Node = p.node
-	entry := p.logger.WithContext(ctx).WithFields(log.Fields{
-		"pod":          rec.Namespace + "/" + rec.Pod,
-		"container":    rec.Container,
-		"container_id": rec.ContainerID,
-		"image":        rec.Image,
-		"profile_type": rec.ProfileType,
-		"rules":        rec.Rules,
-		"mode":         rec.Mode,
-		"exempt":       rec.Exempt,
-		"changed":      rec.Changed,
-		"digest":       rec.Digest,
-		"revision":     rec.PolicyRevision,
-		"notes":        rec.Notes,
-		"latency":      (time.Duration(rec.LatencyMicros) * time.Microsecond).String(),
-	})
-	if rec.Error != "" {
-		entry.WithField("error", rec.Error).Error("seccomp decision failed, container refused")
-	} else {
-		entry.Info("seccomp decision")
-	}
+	p.logDecision(ctx, &rec)
 	p.noteDecision(rec)
 	if p.onDecision != nil {
 		p.onDecision(rec)

@@ -77,8 +77,12 @@ func appendJSONStrings(b []byte, ss []string) []byte {
 // characters, quote and backslash escaped, <, > and & as \u003c etc.,
 // invalid UTF-8 as U+FFFD, and U+2028, U+2029 escaped.
 func appendJSONString(b []byte, s string) []byte {
+	return append(appendJSONChars(append(b, '"'), s), '"')
+}
+
+// appendJSONChars is appendJSONString without the quotes.
+func appendJSONChars(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
@@ -124,8 +128,7 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }
 
 // lineBufs are the decision log's line buffers.

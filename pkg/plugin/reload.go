@@ -40,12 +40,20 @@ func (st *policyState) get() Decider {
 	return st.decider
 }
 
+// policyChanged tells Options.OnPolicy that another policy is in force.
+func (p *Plugin) policyChanged() {
+	if p.onPolicy != nil {
+		p.onPolicy()
+	}
+}
+
 func (p *Plugin) swapPolicy(st *policyState) {
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
 	old := p.policy.Load()
 	p.policy.Store(st)
 	p.metrics.PolicyLoaded(st.revision, true, p.now())
+	p.policyChanged()
 	if old == nil || old.path != st.path {
 		select {
 		case p.policyMoved <- struct{}{}:
@@ -123,6 +131,7 @@ func (p *Plugin) Reload(reason string) (changed bool, err error) {
 	}
 	p.policy.Store(st)
 	p.metrics.PolicyLoaded(st.revision, true, p.now())
+	p.policyChanged()
 	logger.WithFields(log.Fields{"policy": st.path, "revision": st.revision, "previous_revision": old.revision}).Info("policy reloaded")
 	return true, nil
 }

@@ -410,3 +410,29 @@ func TestPolicyFile(t *testing.T) {
 		}
 	}
 }
+
+// OnPolicy hears of each policy that comes into force, after it is in force
+// (the daemon sizes its memory limit to it), and of nothing else: not an
+// unchanged reload, not a refused one.
+func TestReloadCallsOnPolicy(t *testing.T) {
+	p, path, _, _, _ := newReloadPlugin(t, policyA)
+	var revisions []string
+	p.onPolicy = func() { revisions = append(revisions, p.PolicyRevision()) }
+	if _, err := p.Reload("test"); err != nil {
+		t.Fatal(err)
+	}
+	writePolicy(t, path, policyBad)
+	if _, err := p.Reload("test"); err == nil {
+		t.Fatal("a bad policy reloaded")
+	}
+	if len(revisions) != 0 {
+		t.Fatalf("OnPolicy called %d times without a new policy", len(revisions))
+	}
+	writePolicy(t, path, policyB)
+	if changed, err := p.Reload("test"); err != nil || !changed {
+		t.Fatalf("reload: changed=%v err=%v", changed, err)
+	}
+	if len(revisions) != 1 || revisions[0] != p.PolicyRevision() {
+		t.Fatalf("OnPolicy saw revisions %q, want the new one %q once", revisions, p.PolicyRevision())
+	}
+}

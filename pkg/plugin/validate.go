@@ -39,16 +39,17 @@ const (
 // plugin as a validator for that creation; the call fails on the closed
 // connection and NRI refuses the container. See docs/security.md.
 func (p *Plugin) ValidateContainerAdjustment(ctx context.Context, req *api.ValidateContainerAdjustmentRequest) error {
-	pod, ctr := req.GetPod(), req.GetContainer()
-	logger := p.logger.WithContext(ctx).WithFields(log.Fields{
-		"pod":          pod.GetNamespace() + "/" + pod.GetName(),
-		"container":    ctr.GetName(),
-		"container_id": ctr.GetId(),
-	})
 	reason, err := p.checkAdjustment(req)
 	if err != nil {
 		p.metrics.Validation(true, reason)
-		logger.WithError(err).WithField("reason", reason).Error("container adjustment rejected")
+		// The entry is built only for a rejection: an accepted
+		// adjustment logs nothing, and this call runs for every container.
+		pod, ctr := req.GetPod(), req.GetContainer()
+		p.logger.WithContext(ctx).WithFields(log.Fields{
+			"pod":          pod.GetNamespace() + "/" + pod.GetName(),
+			"container":    ctr.GetName(),
+			"container_id": ctr.GetId(),
+		}).WithError(err).WithField("reason", reason).Error("container adjustment rejected")
 		return err
 	}
 	p.metrics.Validation(false, "")

@@ -435,9 +435,31 @@ func (p *pluginProc) goMemStats(ctx context.Context) (heapInuse, sys int64, err 
 // procStatusMemory reads VmRSS (resident now) and VmHWM (resident at its peak)
 // from /proc/PID/status, in bytes.
 func procStatusMemory(pid int) (rss, hwm int64, err error) {
+	v, err := procStatusKiB(pid, "VmRSS", "VmHWM")
+	if err != nil {
+		return 0, 0, err
+	}
+	return v[0], v[1], nil
+}
+
+// procStatusRSSSplit reads how VmRSS divides: RssAnon (memory the process
+// wrote: Go's heap, stacks, runtime) and RssFile (file pages mapped: the
+// binary's code and read-only data, as many of them as the kernel mapped,
+// which depends on the page cache rather than on the program).
+func procStatusRSSSplit(pid int) (anon, file int64, err error) {
+	v, err := procStatusKiB(pid, "RssAnon", "RssFile")
+	if err != nil {
+		return 0, 0, err
+	}
+	return v[0], v[1], nil
+}
+
+// procStatusKiB reads the given "Key:   N kB" lines of /proc/PID/status, in
+// bytes.
+func procStatusKiB(pid int, keys ...string) ([]int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, fmt.Errorf("reading the plugin's memory: %w", err)
+		return nil, fmt.Errorf("reading the plugin's memory: %w", err)
 	}
 	kib := func(key string) (int64, error) {
 		for _, l := range strings.Split(string(b), "\n") {
@@ -455,13 +477,13 @@ func procStatusMemory(pid int) (rss, hwm int64, err error) {
 		}
 		return 0, fmt.Errorf("/proc/%d/status has no %s", pid, key)
 	}
-	if rss, err = kib("VmRSS"); err != nil {
-		return 0, 0, err
+	out := make([]int64, len(keys))
+	for i, k := range keys {
+		if out[i], err = kib(k); err != nil {
+			return nil, err
+		}
 	}
-	if hwm, err = kib("VmHWM"); err != nil {
-		return 0, 0, err
-	}
-	return rss, hwm, nil
+	return out, nil
 }
 
 // runtimeDefaultNRI is containerd's RuntimeDefault profile as NRI carries it

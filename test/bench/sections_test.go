@@ -697,6 +697,29 @@ func TestProcStatusMemory(t *testing.T) {
 	if _, _, err := procStatusMemory(cmd.Process.Pid); err == nil || !strings.Contains(err.Error(), "VmRSS") {
 		t.Errorf("a zombie's status: %v; want an error naming VmRSS", err)
 	}
+	if _, _, err := procStatusRSSSplit(cmd.Process.Pid); err == nil || !strings.Contains(err.Error(), "RssAnon") {
+		t.Errorf("a zombie's status: %v; want an error naming RssAnon", err)
+	}
+}
+
+// VmRSS divides into anonymous and file pages (and shared memory, none in a
+// Go test binary worth a MiB): the two parts add up to about the whole.
+func TestProcStatusRSSSplit(t *testing.T) {
+	anon, file, err := procStatusRSSSplit(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rss, _, err := procStatusMemory(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if anon <= 0 || file <= 0 || anon%1024 != 0 || file%1024 != 0 {
+		t.Fatalf("RssAnon %d, RssFile %d bytes", anon, file)
+	}
+	// Read at two moments: allow the heap to move a little in between.
+	if d := rss - anon - file; d < -1<<20 || d > 1<<20 {
+		t.Errorf("VmRSS %d is not RssAnon %d + RssFile %d", rss, anon, file)
+	}
 }
 
 func TestGoMemStats(t *testing.T) {
