@@ -16,35 +16,9 @@ func TestRecordAppendJSONMatchesEncodingJSON(t *testing.T) {
 	s := uint64(rand.Int64())
 	t.Logf("seed %d", s)
 	r := rand.New(rand.NewPCG(s, 5))
-	pieces := []string{"", "a", "kube-system", "é", "日本", "\"", "\\", "\n", "\r", "\t", "\b", "\f", "\x00", "\x1f", "\x7f",
-		"<", ">", "&", "\u2028", "\u2029", "\xff", "\xe2\x80", "sha256:0c48", "🙂", "\ufffd"}
-	str := func() string {
-		var b []byte
-		for range r.IntN(5) {
-			b = append(b, pieces[r.IntN(len(pieces))]...)
-		}
-		return string(b)
-	}
-	strs := func() []string {
-		switch r.IntN(3) {
-		case 0:
-			return nil
-		case 1:
-			return []string{}
-		}
-		out := make([]string, 1+r.IntN(3))
-		for i := range out {
-			out[i] = str()
-		}
-		return out
-	}
 	for range 20000 {
-		rec := Record{
-			Time: time.Unix(r.Int64N(1<<33), r.Int64N(1e9)).In(time.FixedZone("z", (r.IntN(48)-24)*1800)),
-			Node: str(), Namespace: str(), Pod: str(), PodUID: str(), Container: str(), ContainerID: str(),
-			Image: str(), ProfileType: str(), Rules: strs(), Mode: str(), Exempt: r.IntN(2) == 0, Changed: r.IntN(2) == 0,
-			Digest: str(), PolicyRevision: str(), Notes: strs(), LatencyMicros: r.Int64N(1<<40) - 1<<39, Error: str(),
-		}
+		rec := randomRecord(r)
+		rec.Time = time.Unix(r.Int64N(1<<33), r.Int64N(1e9)).In(time.FixedZone("z", (r.IntN(48)-24)*1800))
 		if r.IntN(4) == 0 {
 			rec.Time = rec.Time.UTC()
 		}
