@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,19 +27,33 @@ func TestPolicyLoads(t *testing.T) {
 	if err := os.WriteFile(rec, []byte(`{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],"syscalls":[{"names":["read","write","exit_group"],"action":"SCMP_ACT_ALLOW"}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	recAll := map[string]map[string]string{}
+	for _, t := range recordedTreatments() {
+		recAll[t.Name] = map[string]string{"redis": rec, "python": rec}
+	}
 	for name, pol := range map[string]string{
-		"phase1": policy(treatments, nil, true),
-		"phase2": policy(treatments[len(treatments)-1:], map[string]string{"redis": rec, "python": rec}, false),
+		"phase1": policy(append(slices.Clone(treatments), learns...), nil),
+		"phase2": policy(recordedTreatments(), recAll),
 	} {
 		p, err := policypkg.Parse([]byte(pol), name+".yaml", policypkg.Options{Builtins: builtins})
 		if err != nil {
 			t.Errorf("%s: %v\n%s", name, err, pol)
 			continue
 		}
-		if want := map[string]int{"phase1": len(treatments), "phase2": 2}[name]; len(p.Rules) != want {
+		if want := map[string]int{"phase1": len(treatments) - len(recordedTreatments()) + len(learns), "phase2": 2 * len(recordedTreatments())}[name]; len(p.Rules) != want {
 			t.Errorf("%s: %d rules, want %d", name, len(p.Rules), want)
 		}
 	}
+}
+
+func recordedTreatments() []Treatment {
+	var out []Treatment
+	for _, t := range treatments {
+		if t.recorded() {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func TestMergeAllow(t *testing.T) {
