@@ -62,19 +62,21 @@ var RuntimeBase = []string{
 // /proc/thread-self/fd) and calls execve. Capabilities, user and working
 // directory are set before the filter, so capget, capset, prctl, setgroups,
 // setuid, setgid, chdir, fchdir, fchown and the rest of RuntimeBase's runc
-// part are not needed. Left: those calls, the Go runtime's (runc's other
-// threads keep running under the filter: futex, nanosleep, sched_yield,
-// signals for preemption, mmap), what a process needs to be exec'd and to
-// exit, and the timing-dependent restart_syscall and rt_sigreturn. Measured
-// with runc 1.2.8 (test/workloads, the recorded-nnp columns). A profile
+// part are not needed. Measured with runc 1.2.8 (test/workloads, learning
+// with no_new_privs, records of comm "runc:[2:INIT]"): close, execve, fcntl,
+// fstat, fstatfs, futex, getdents64, getpid, openat, openat2, statx, write
+// (without no_new_privs the same runs logged 29 names). Added: the rest of
+// the Go runtime's calls (runc's other threads keep running under the
+// filter: nanosleep, sched_yield, preemption signals, memory), exit and
+// exit_group, and the timing-dependent restart_syscall. A profile
 // built on it makes runc fail to start a container WITHOUT no_new_privs
 // ("operation not permitted" from capset or setgroups): `profile lint`'s
 // runc check names what it lacks.
 var RuntimeBaseNoNewPrivs = []string{
-	"close", "execve", "exit", "exit_group", "fcntl", "fstat", "futex",
-	"getdents64", "getpid", "gettid", "madvise", "mmap", "munmap", "nanosleep",
-	"newfstatat", "openat", "read", "restart_syscall", "rt_sigprocmask",
-	"rt_sigreturn", "sched_yield", "sigaltstack", "tgkill", "write",
+	"close", "execve", "exit", "exit_group", "fcntl", "fstat", "fstatfs",
+	"futex", "getdents64", "getpid", "gettid", "madvise", "mmap", "munmap",
+	"nanosleep", "openat", "openat2", "restart_syscall", "rt_sigprocmask",
+	"rt_sigreturn", "sched_yield", "sigaltstack", "statx", "tgkill", "write",
 }
 
 // ProfileOptions selects the workload a profile is recorded for: the pod

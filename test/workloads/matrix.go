@@ -42,6 +42,9 @@ type Treatment struct {
 	// `nri-seccomp record`.
 	Learn       string
 	RecordFlags []string
+	// Misuse: a recorded profile applied where it does not belong, to
+	// show how it fails; left out of the goals.
+	Misuse bool
 }
 
 // recorded reports whether t is a column of recorded profiles.
@@ -71,6 +74,8 @@ var treatments = []Treatment{
 		NoNewPrivs: true, Learn: "learn-nnp", RecordFlags: []string{"--no-new-privs"}},
 	{Name: "recorded-nnp+families", Doc: "both", Namespace: "wl-recorded-nnp-fam", Seccomp: harness.SeccompRuntimeDefault,
 		NoNewPrivs: true, Learn: "learn-nnp", RecordFlags: []string{"--no-new-privs", "--families"}},
+	{Name: "nnp-profile-without-nnp", Doc: "recorded-nnp's profile applied to a container WITHOUT no_new_privs (a misuse: it must fail loudly, not run)", Namespace: "wl-nnp-misuse", Seccomp: harness.SeccompRuntimeDefault,
+		Learn: "learn-nnp", RecordFlags: []string{"--no-new-privs"}, Misuse: true},
 }
 
 // learn is the documented audit-mode rule (docs/audit.md): refuse-all in
@@ -152,10 +157,13 @@ type Run struct {
 	Recorded map[string]map[string][]string
 	// Widened: per recorded treatment, per workload, record's "widened:"
 	// lines.
-	Widened     map[string]map[string][]string
-	Workloads   []Workload `json:"-"`
-	Treatments  []Treatment
-	Kernel      string
+	Widened    map[string]map[string][]string
+	Workloads  []Workload `json:"-"`
+	Treatments []Treatment
+	Kernel     string
+	// AuditLost is how many records the kernel's audit dropped during the
+	// run (auditctl -s "lost", after minus before); -1: unknown.
+	AuditLost   int `json:"audit_lost"`
 	ImageSizes  map[string]int64
 	PackageRefs map[string]string
 }
@@ -176,6 +184,12 @@ func matrix(ctx context.Context, o options, root string, built map[string]images
 		return err
 	}
 	defer stopAuditd()
+	// The kernel counts the records it could not queue (rate limit,
+	// backlog full): a lost record is a syscall the matrix cannot see.
+	lostBefore, err := auditStatus("lost")
+	if err != nil {
+		return err
+	}
 	work, err := os.MkdirTemp("", "workloads-")
 	if err != nil {
 		return err
@@ -308,6 +322,12 @@ func matrix(ctx context.Context, o options, root string, built map[string]images
 		run.Cells = append(run.Cells, cells...)
 	}
 	run.MatrixTook = time.Since(start)
+	if lost, err := auditStatus("lost"); err == nil {
+		run.AuditLost = lost - lostBefore
+	} else {
+		logf("audit lost counter: %v", err)
+		run.AuditLost = -1
+	}
 	if k, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		run.Kernel = strings.TrimSpace(string(k))
 	}

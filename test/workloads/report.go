@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -75,6 +76,13 @@ func size(c *Cell) string {
 	return fmt.Sprintf("%d / %d", c.Allowed, c.BPF)
 }
 
+func lostText(n int) string {
+	if n < 0 {
+		return "unknown"
+	}
+	return strconv.Itoa(n)
+}
+
 // Report renders docs/compatibility.md.
 func Report(r *Run) string {
 	var b strings.Builder
@@ -87,7 +95,8 @@ func Report(r *Run) string {
 	p("\nKernel %s, containerd 2.4.2 with the plugin over NRI, runc 1.2.8 (for `logDenied`), auditd receiving the\n", r.Kernel)
 	p("kernel's seccomp records, the plugin's `--audit-events` attributing them to pods. Images built here from\n")
 	p("Debian 12 packages pinned in `test/workloads/images.lock` (no registry): %s for all of them this run\n", r.ImagesTook.Round(100*time.Millisecond))
-	p("(cached builds only check hashes); the matrix took %s.\n\n", r.MatrixTook.Round(time.Second))
+	p("(cached builds only check hashes); the matrix took %s. Audit records the kernel dropped during the run\n", r.MatrixTook.Round(time.Second))
+	p("(rate limit or backlog full, `auditctl -s` lost): %s.\n\n", lostText(r.AuditLost))
 
 	p("## Workloads and exercises\n\n")
 	p("Every workload listens on 127.0.0.1 (host network) and is driven from the host, by its own client run from\n")
@@ -250,7 +259,7 @@ func goals(b *strings.Builder, r *Run) {
 	}
 	var rec []Treatment
 	for _, t := range r.Treatments {
-		if t.recorded() {
+		if t.recorded() && !t.Misuse {
 			rec = append(rec, t)
 		}
 	}
@@ -462,7 +471,11 @@ func method(b *strings.Builder) {
 - **Recording.** Two replicas are two pods run one after the other, each started, exercised with A and
   stopped gracefully, so start-up and shutdown are learnt; the harness merges the two recordings (union of
   the allow-lists) because ` + "`nri-seccomp record`" + ` takes one pod. B's restart is a new container in the same pod
-  (the recorded profile applies to it too).
+  (the recorded profile applies to it too). The no_new_privs columns learn from two more replicas run with
+  no_new_privs (CRI ` + "`no_new_privs`" + `, what Kubernetes sets for ` + "`allowPrivilegeEscalation: false`" + `) and enforce
+  on containers with it; ` + "`--families`" + ` columns use the same recordings as their plain neighbours. Refusals the
+  daemon matched to no pod while a cell ran are shown in the cell and counted as false refusals of recorded
+  columns (they may be the cell's: a process that exited before it was attributed).
 - **What this does not show.** Exercises are minutes of synthetic traffic, not a day of production; the
   clients run outside the filter; only amd64; only glibc programs from Debian 12 (musl, static Go and
   32-bit programs behave differently, see policies/README.md).
