@@ -70,8 +70,9 @@ var RuntimeBase = []string{
 // filter: nanosleep, sched_yield, preemption signals, memory), exit and
 // exit_group, and the timing-dependent restart_syscall. A profile
 // built on it makes runc fail to start a container WITHOUT no_new_privs
-// ("operation not permitted" from capset or setgroups): `profile lint`'s
-// runc check names what it lacks.
+// (measured, runc 1.2.8: "unable to apply bounding set: operation not
+// permitted", its prctl(PR_CAPBSET_DROP) refused): `profile lint`'s runc
+// check names what it lacks.
 var RuntimeBaseNoNewPrivs = []string{
 	"close", "execve", "exit", "exit_group", "fcntl", "fstat", "fstatfs",
 	"futex", "getdents64", "getpid", "gettid", "madvise", "mmap", "munmap",
@@ -268,7 +269,7 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 // NoNewPrivsNote is the warning a profile recorded with NoNewPrivs carries.
 const NoNewPrivsNote = "for containers with no_new_privs ONLY (allowPrivilegeEscalation: false): the base set is runc's " +
 	"no_new_privs one, so under this profile runc fails to start a container without no_new_privs " +
-	"(capset, setgroups: operation not permitted); `profile lint` names what it lacks for those"
+	"(runc 1.2.8: \"unable to apply bounding set: operation not permitted\"); `profile lint` names what it lacks for those"
 
 // unattributedDuring counts the records no container was matched to that
 // were made while the selected runs were recorded (a syscall group whose

@@ -194,6 +194,10 @@ func failureDetails(r *Run) []string {
 		switch {
 		case c.StartErr != "":
 			e = "start: " + c.StartErr
+			// crictl's prefix hides runc's reason past the cut.
+			if i := strings.Index(c.StartErr, "runc create failed: "); i >= 0 {
+				e = "start: " + c.StartErr[i:]
+			}
 		case c.AErr != "":
 			e = "A: " + c.AErr
 		case c.BErr != "":
