@@ -65,19 +65,22 @@ var RuntimeBase = []string{
 // part are not needed. Measured with runc 1.2.8 (test/workloads, learning
 // with no_new_privs, records of comm "runc:[2:INIT]"): close, execve, fcntl,
 // fstat, fstatfs, futex, getdents64, getpid, openat, openat2, statx, write
-// (without no_new_privs the same runs logged 29 names). Added: the rest of
-// the Go runtime's calls (runc's other threads keep running under the
-// filter: nanosleep, sched_yield, preemption signals, memory), exit and
-// exit_group, and the timing-dependent restart_syscall. A profile
+// (without no_new_privs the same runs logged 29 names); runc 1.1.5 also
+// epoll_ctl (test/e2e TestRecordNoNewPrivs: the Go runtime's netpoller as
+// runc closes a pollable file). Added: the rest of the Go runtime's calls
+// (runc's other threads keep running under the filter: nanosleep,
+// sched_yield, preemption signals, memory), exit and exit_group, and the
+// timing-dependent restart_syscall. A profile
 // built on it makes runc fail to start a container WITHOUT no_new_privs
 // (measured, runc 1.2.8: "unable to apply bounding set: operation not
 // permitted", its prctl(PR_CAPBSET_DROP) refused): `profile lint`'s runc
 // check names what it lacks.
 var RuntimeBaseNoNewPrivs = []string{
-	"close", "execve", "exit", "exit_group", "fcntl", "fstat", "fstatfs",
-	"futex", "getdents64", "getpid", "gettid", "madvise", "mmap", "munmap",
-	"nanosleep", "openat", "openat2", "restart_syscall", "rt_sigprocmask",
-	"rt_sigreturn", "sched_yield", "sigaltstack", "statx", "tgkill", "write",
+	"close", "epoll_ctl", "execve", "exit", "exit_group", "fcntl", "fstat",
+	"fstatfs", "futex", "getdents64", "getpid", "gettid", "madvise", "mmap",
+	"munmap", "nanosleep", "openat", "openat2", "restart_syscall",
+	"rt_sigprocmask", "rt_sigreturn", "sched_yield", "sigaltstack", "statx",
+	"tgkill", "write",
 }
 
 // ProfileOptions selects the workload a profile is recorded for: the pod

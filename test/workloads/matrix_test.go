@@ -152,3 +152,20 @@ func TestGoalsPerRecordedColumn(t *testing.T) {
 		t.Errorf("the misuse column counts in the goals:\n%s", out)
 	}
 }
+
+// Re-running some workloads replaces their cells and recordings only.
+func TestMergeRunPerWorkload(t *testing.T) {
+	r := &Run{Recorded: map[string]map[string][]string{"recorded-nnp": {"redis": {"read"}, "python": {"read"}}},
+		Cells:      []*Cell{{Workload: "python", Treatment: "recorded-nnp", Pod: "python", Allowed: 73}, {Workload: "redis", Treatment: "recorded-nnp", Pod: "redis", Allowed: 58}},
+		ImageSizes: map[string]int64{}, AuditLost: 0}
+	next := &Run{Recorded: map[string]map[string][]string{"recorded-nnp": {"python": {"read", "epoll_ctl"}}},
+		Widened: map[string]map[string][]string{"recorded-nnp": {"python": {"w"}}},
+		Cells:   []*Cell{{Workload: "python", Treatment: "recorded-nnp", Pod: "python", Allowed: 74}}, AuditLost: 2}
+	mergeRun(r, next)
+	if got := r.Recorded["recorded-nnp"]; len(got["redis"]) != 1 || len(got["python"]) != 2 || len(r.Widened["recorded-nnp"]["python"]) != 1 {
+		t.Fatalf("recorded %v, widened %v", r.Recorded, r.Widened)
+	}
+	if len(r.Cells) != 2 || r.Cells[0].Allowed != 74 || r.Cells[1].Allowed != 58 || r.AuditLost != 2 {
+		t.Fatalf("cells %+v %+v, lost %d", r.Cells[0], r.Cells[1], r.AuditLost)
+	}
+}

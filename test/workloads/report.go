@@ -431,11 +431,30 @@ func mergeRun(r, next *Run) {
 	for _, c := range next.Learn {
 		r.Learn = replace(r.Learn, c)
 	}
-	for k, v := range next.Recorded {
-		r.Recorded[k] = v
+	// Per treatment, per workload: a run of some workloads replaces only
+	// theirs.
+	if r.Recorded == nil {
+		r.Recorded = map[string]map[string][]string{}
 	}
-	for k, v := range next.Widened {
-		r.Widened[k] = v
+	if r.Widened == nil {
+		r.Widened = map[string]map[string][]string{}
+	}
+	for _, m := range []struct {
+		into, from map[string]map[string][]string
+	}{{r.Recorded, next.Recorded}, {r.Widened, next.Widened}} {
+		for t, byWorkload := range m.from {
+			if m.into[t] == nil {
+				m.into[t] = map[string][]string{}
+			}
+			for w, v := range byWorkload {
+				m.into[t][w] = v
+			}
+		}
+	}
+	if r.AuditLost >= 0 && next.AuditLost >= 0 {
+		r.AuditLost += next.AuditLost
+	} else {
+		r.AuditLost = -1
 	}
 	for k, v := range next.ImageSizes {
 		r.ImageSizes[k] = v
