@@ -163,7 +163,10 @@ type Run struct {
 	Kernel     string
 	// AuditLost is how many records the kernel's audit dropped during the
 	// run (auditctl -s "lost", after minus before); -1: unknown.
-	AuditLost   int `json:"audit_lost"`
+	AuditLost int `json:"audit_lost"`
+	// Merged lists the cells a later run replaced (-render with several
+	// files), so the report says which figures come from which run.
+	Merged      []string `json:"merged,omitempty"`
 	ImageSizes  map[string]int64
 	PackageRefs map[string]string
 }

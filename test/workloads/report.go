@@ -97,6 +97,9 @@ func Report(r *Run) string {
 	p("Debian 12 packages pinned in `test/workloads/images.lock` (no registry): %s for all of them this run\n", r.ImagesTook.Round(100*time.Millisecond))
 	p("(cached builds only check hashes); the matrix took %s. Audit records the kernel dropped during the run\n", r.MatrixTook.Round(time.Second))
 	p("(rate limit or backlog full, `auditctl -s` lost): %s.\n\n", lostText(r.AuditLost))
+	if len(r.Merged) > 0 {
+		p("Re-run later and merged into this report (`-render` with several runs; a change between the runs): %s.\n\n", strings.Join(r.Merged, ", "))
+	}
 
 	p("## Workloads and exercises\n\n")
 	p("Every workload listens on 127.0.0.1 (host network) and is driven from the host, by its own client run from\n")
@@ -427,6 +430,7 @@ func mergeRun(r, next *Run) {
 	}
 	for _, c := range next.Cells {
 		r.Cells = replace(r.Cells, c)
+		r.Merged = append(r.Merged, c.Workload+" under "+c.Treatment)
 	}
 	for _, c := range next.Learn {
 		r.Learn = replace(r.Learn, c)
