@@ -142,6 +142,14 @@ func TestBuildProfileNoNewPrivs(t *testing.T) {
 	if !slices.Contains(res.Notes, NoNewPrivsNote) {
 		t.Fatalf("notes %q", res.Notes)
 	}
+	if slices.Contains(res.Notes, capsetNote) {
+		t.Fatalf("capset note without capset: %q", res.Notes)
+	}
+	// A recording from containers without no_new_privs shows runc's capset.
+	withCapset, err := BuildProfile(reportOf(t, event("SCMP_ARCH_X86_64", "capset", "SCMP_ACT_LOG", "pid")), ProfileOptions{Namespace: "shop", Pod: "web-1", NoNewPrivs: true})
+	if err != nil || !slices.Contains(withCapset.Notes, capsetNote) {
+		t.Fatalf("capset seen: notes %q, %v", withCapset.Notes, err)
+	}
 	problems, err := profiletool.RuncStartProblems(res.Profile)
 	if err != nil {
 		t.Fatal(err)

@@ -70,8 +70,7 @@ var RuntimeBase = []string{
 // runc closes a pollable file). Added: the rest of the Go runtime's calls
 // (runc's other threads keep running under the filter: nanosleep,
 // sched_yield, preemption signals, memory), exit and exit_group, and the
-// timing-dependent restart_syscall. A profile
-// built on it makes runc fail to start a container WITHOUT no_new_privs
+// timing-dependent restart_syscall. A profile built on it makes runc fail to start a container WITHOUT no_new_privs
 // (measured, runc 1.2.8: "unable to apply bounding set: operation not
 // permitted", its prctl(PR_CAPBSET_DROP) refused): `profile lint`'s runc
 // check names what it lacks.
@@ -247,6 +246,9 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 	if o.NoNewPrivs {
 		base = RuntimeBaseNoNewPrivs
 		res.Notes = append(res.Notes, NoNewPrivsNote)
+		if seen["capset"] {
+			res.Notes = append(res.Notes, capsetNote)
+		}
 	}
 	for _, n := range base {
 		if known(n) && !seen[n] {
@@ -273,6 +275,12 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 const NoNewPrivsNote = "for containers with no_new_privs ONLY (allowPrivilegeEscalation: false): the base set is runc's " +
 	"no_new_privs one, so under this profile runc fails to start a container without no_new_privs " +
 	"(runc 1.2.8: \"unable to apply bounding set: operation not permitted\"); `profile lint` names what it lacks for those"
+
+// capsetNote: with --no-new-privs, a recording that holds capset was most
+// likely made without no_new_privs (runc's capset then runs under the
+// filter), so it holds runc's calls and the smaller base gains nothing.
+const capsetNote = "capset was seen: runc makes it under the filter only for containers WITHOUT no_new_privs, " +
+	"so these records are probably not from no_new_privs containers (allowed as seen)"
 
 // unattributedDuring counts the records no container was matched to that
 // were made while the selected runs were recorded (a syscall group whose
