@@ -144,6 +144,8 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		includeRefused = flags.Bool("include-refused", false, "also allow syscalls that were refused, not only logged")
 		unattributed   = flags.Bool("include-unattributed", false, "also use records no container was matched to (all of them): only for a log that holds nothing but this workload")
 		arch           = flags.String("arch", "", "architecture family to record for: x86_64 (with x86, x32) or aarch64 (with arm); default: the records' family")
+		noNewPrivs     = flags.Bool("no-new-privs", false, "the recorded containers ran with no_new_privs (allowPrivilegeEscalation: false) and the profile is for such containers only: the much smaller base set runc needs then (a container without no_new_privs fails to start under it)")
+		families       = flags.Bool("families", false, "also allow the siblings of what was seen (fsync with fdatasync, wait4 with waitid, kill with tgkill, ...); every addition is listed")
 		output         = &oneOf{value: "text", allowed: []string{"text", "json"}}
 	)
 	flags.Var(output, "output", "summary `format`: text (on stderr, the profile on -o) or json (one object on stdout, the profile in it, and on -o when that is a file)")
@@ -158,7 +160,8 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nri-seccomp record: --log is required")
 		return exitUsage
 	}
-	opts := audit.ProfileOptions{Namespace: *ns, Pod: *pod, Owner: *owner, Container: *container, IncludeRefused: *includeRefused, IncludeUnattributed: *unattributed}
+	opts := audit.ProfileOptions{Namespace: *ns, Pod: *pod, Owner: *owner, Container: *container, IncludeRefused: *includeRefused, IncludeUnattributed: *unattributed,
+		NoNewPrivs: *noNewPrivs, Families: *families}
 	if *arch != "" {
 		a, err := profiletool.ParseArch(*arch)
 		if err != nil {
@@ -223,8 +226,15 @@ func writeRecordText(res audit.ProfileResult, stderr io.Writer) int {
 	for _, n := range res.Notes {
 		fmt.Fprintln(&b, "note:", n)
 	}
-	fmt.Fprintf(&b, "recorded %s: %d syscalls seen (%s), %d more from the runtime base set\n",
+	for _, w := range res.Widened {
+		fmt.Fprintln(&b, "widened:", w.String())
+	}
+	fmt.Fprintf(&b, "recorded %s: %d syscalls seen (%s), %d more from the runtime base set",
 		strings.Join(res.Containers, ", "), len(res.Seen), strings.Join(res.Seen, " "), len(res.Base))
+	if n := widenedCount(res.Widened); n > 0 {
+		fmt.Fprintf(&b, ", %d from families", n)
+	}
+	b.WriteString("\n")
 	for _, a := range res.Profile.Architectures {
 		fmt.Fprintf(&b, "  seen through %s: %s\n", a, strings.Join(res.SeenByArch[string(a)], " "))
 	}
@@ -237,11 +247,20 @@ func writeRecordText(res audit.ProfileResult, stderr io.Writer) int {
 	return exitOK
 }
 
+func widenedCount(ws []audit.Widening) int {
+	n := 0
+	for _, w := range ws {
+		n += len(w.Added)
+	}
+	return n
+}
+
 // recordJSON is record's summary for machines.
 type recordJSON struct {
 	Containers []string            `json:"containers"`
 	Seen       []string            `json:"seen"`
 	Base       []string            `json:"base"`
+	Widened    []audit.Widening    `json:"widened"`
 	SeenByArch map[string][]string `json:"seen_by_arch"`
 	Notes      []string            `json:"notes"`
 	Coverage   audit.Coverage      `json:"coverage"`
@@ -250,7 +269,10 @@ type recordJSON struct {
 }
 
 func writeRecordJSON(res audit.ProfileResult, stdout, stderr io.Writer) int {
-	v := recordJSON{Containers: res.Containers, Seen: nonNil(res.Seen), Base: nonNil(res.Base), SeenByArch: res.SeenByArch,
+	if res.Widened == nil {
+		res.Widened = []audit.Widening{}
+	}
+	v := recordJSON{Containers: res.Containers, Seen: nonNil(res.Seen), Base: nonNil(res.Base), Widened: res.Widened, SeenByArch: res.SeenByArch,
 		Notes: nonNil(res.Notes), Coverage: res.Coverage, Warning: audit.NotCovered, Profile: res.Profile}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

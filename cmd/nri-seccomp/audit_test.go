@@ -331,6 +331,7 @@ warning: ` + audit.NotCovered + "\n"
 		Containers []string
 		Seen       []string
 		Base       []string
+		Widened    []audit.Widening
 		SeenByArch map[string][]string `json:"seen_by_arch"`
 		Notes      []string
 		Coverage   audit.Coverage
@@ -344,8 +345,9 @@ warning: ` + audit.NotCovered + "\n"
 	wantCov := audit.Coverage{Pods: []string{"web-7d4b9c-k8m2p", "web-7d4b9c-x2x9q"}, Runs: 3, Records: 375, Syscalls: 4,
 		First: at("10:00:00"), Last: at("11:00:00"), Container: []audit.ContainerCoverage{{
 			Container: "app", Pods: 2, Runs: 3, Records: 375, Syscalls: 4, First: at("10:00:00"), Last: at("11:00:00"),
-			LastNew: at("10:40:00"), LastNewSyscalls: []string{"sendfile"}, QuietSeconds: 1200}}}
-	if !reflect.DeepEqual(got.Coverage, wantCov) || got.Warning != audit.NotCovered ||
+			LastNew: at("10:40:00"), LastNewSyscalls: []string{"sendfile"}, QuietSeconds: 1200}},
+		UnattributedNotAllowed: []string{}}
+	if !reflect.DeepEqual(got.Coverage, wantCov) || got.Widened == nil || len(got.Widened) != 0 || got.Warning != audit.NotCovered ||
 		strings.Join(got.Containers, ",") != "shop/web-7d4b9c-k8m2p/app,shop/web-7d4b9c-x2x9q/app" ||
 		strings.Join(got.Seen, ",") != "mkdir,read,sendfile,write" || len(got.Base) != len(audit.RuntimeBase)-countIn(got.Seen, audit.RuntimeBase) || len(got.Notes) != 4 ||
 		strings.Join(got.SeenByArch["SCMP_ARCH_X86_64"], ",") != "mkdir,read,sendfile,write" {

@@ -131,6 +131,12 @@ type Coverage struct {
 	First     time.Time           `json:"first_record,omitzero"`
 	Last      time.Time           `json:"last_record,omitzero"`
 	Container []ContainerCoverage `json:"containers"`
+	// Unattributed counts the records of the input that no container was
+	// matched to, made between First and Last: possibly the workload's,
+	// lost to the profile. UnattributedNotAllowed are their syscalls the
+	// profile does not allow.
+	Unattributed           int      `json:"unattributed_records"`
+	UnattributedNotAllowed []string `json:"unattributed_not_allowed"`
 }
 
 // ContainerCoverage is the coverage and convergence of one container name
@@ -192,7 +198,7 @@ func (r *run) use(name string, t time.Time) {
 
 // coverage sums the runs up, per container name and in all.
 func coverage(runs []*run, allowed int) Coverage {
-	cov := Coverage{Runs: len(runs), Syscalls: allowed, Pods: []string{}, Container: []ContainerCoverage{}}
+	cov := Coverage{Runs: len(runs), Syscalls: allowed, Pods: []string{}, Container: []ContainerCoverage{}, UnattributedNotAllowed: []string{}}
 	byName := map[string][]*run{}
 	for _, r := range runs {
 		cov.Records = addSat(cov.Records, r.records)
@@ -298,6 +304,14 @@ func (c Coverage) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "; last new syscall (%s) first seen %s: none new in the last %s and in the last %d of %d %s\n",
 			strings.Join(cc.LastNewSyscalls, " "), stamp(cc.LastNew), time.Duration(cc.QuietSeconds)*time.Second,
 			cc.RunsWithoutNew, cc.Runs, plural(cc.Runs, "run", "runs"))
+	}
+	if c.Unattributed > 0 {
+		fmt.Fprintf(&b, "warning: %d %s made while these runs were recorded matched no container (a process that exited before it was attributed, or another workload's); the profile may miss them",
+			c.Unattributed, plural(c.Unattributed, "record", "records"))
+		if len(c.UnattributedNotAllowed) > 0 {
+			fmt.Fprintf(&b, "; among them, not allowed: %s", strings.Join(c.UnattributedNotAllowed, " "))
+		}
+		b.WriteString(" (audit report lists them by executable)\n")
 	}
 	fmt.Fprintf(&b, "warning: %s\n", NotCovered)
 	_, err := io.WriteString(w, b.String())

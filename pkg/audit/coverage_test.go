@@ -100,6 +100,7 @@ func TestRecordMergesReplicas(t *testing.T) {
 			First: at("10:02:30"), Last: at("11:10:00"),
 			LastNew: at("10:02:30"), LastNewSyscalls: []string{"nanosleep"}, QuietSeconds: 67*60 + 30, RunsWithoutNew: 0,
 		}},
+		UnattributedNotAllowed: []string{},
 	}
 	if !reflect.DeepEqual(res.Coverage, want) {
 		t.Errorf("coverage\n%+v\nwant\n%+v", res.Coverage, want)

@@ -52,6 +52,36 @@ var RuntimeBase = []string{
 	"setgroups", "setuid", "sigaltstack", "statx", "tgkill", "uname", "write",
 }
 
+// RuntimeBaseNoNewPrivs is RuntimeBase for containers with no_new_privs
+// (Kubernetes' allowPrivilegeEscalation: false, required by Pod Security
+// "restricted"). runc 1.2 then installs the filter as late as it can, just
+// before execve (libcontainer/standard_init_linux.go: "Set seccomp as close
+// to execve as possible"): after it, runc only closes its sync and log
+// pipes, opens and writes the exec fifo through /proc/thread-self/fd, closes
+// the descriptors the container must not inherit (reading
+// /proc/thread-self/fd) and calls execve. Capabilities, user and working
+// directory are set before the filter, so capget, capset, prctl, setgroups,
+// setuid, setgid, chdir, fchdir, fchown and the rest of RuntimeBase's runc
+// part are not needed. Measured with runc 1.2.8 (test/workloads, learning
+// with no_new_privs, records of comm "runc:[2:INIT]"): close, execve, fcntl,
+// fstat, fstatfs, futex, getdents64, getpid, openat, openat2, statx, write
+// (without no_new_privs the same runs logged 29 names); runc 1.1.5 also
+// epoll_ctl (test/e2e TestRecordNoNewPrivs: the Go runtime's netpoller as
+// runc closes a pollable file). Added: the rest of the Go runtime's calls
+// (runc's other threads keep running under the filter: nanosleep,
+// sched_yield, preemption signals, memory), exit and exit_group, and the
+// timing-dependent restart_syscall. A profile built on it makes runc fail to start a container WITHOUT no_new_privs
+// (measured, runc 1.2.8: "unable to apply bounding set: operation not
+// permitted", its prctl(PR_CAPBSET_DROP) refused): `profile lint`'s runc
+// check names what it lacks.
+var RuntimeBaseNoNewPrivs = []string{
+	"close", "epoll_ctl", "execve", "exit", "exit_group", "fcntl", "fstat",
+	"fstatfs", "futex", "getdents64", "getpid", "gettid", "madvise", "mmap",
+	"munmap", "nanosleep", "openat", "openat2", "restart_syscall",
+	"rt_sigprocmask", "rt_sigreturn", "sched_yield", "sigaltstack", "statx",
+	"tgkill", "write",
+}
+
 // ProfileOptions selects the workload a profile is recorded for: the pod
 // named Pod, or every pod of Owner (OwnedBy: replicas, and the pods that
 // replaced them), in Namespace.
@@ -77,14 +107,23 @@ type ProfileOptions struct {
 	// SCMP_ARCH_AARCH64 for aarch64 and arm). "" takes the family the
 	// records are from, and is an error when they are from several.
 	Arch specs.Arch
+	// NoNewPrivs: the recorded containers ran with no_new_privs and the
+	// profile is for containers that do too: RuntimeBaseNoNewPrivs is
+	// added instead of RuntimeBase. The records must come from such
+	// containers, or they hold runc's own calls anyway.
+	NoNewPrivs bool
+	// Families also allows the siblings of what was seen (Families).
+	Families bool
 }
 
 // ProfileResult is a recorded profile and how it came about.
 type ProfileResult struct {
 	Profile *specs.LinuxSeccomp
 	// Seen are the syscalls the records showed, sorted; Base those of
-	// RuntimeBase that were not seen.
+	// RuntimeBase (or RuntimeBaseNoNewPrivs) that were not seen.
 	Seen, Base []string
+	// Widened: what Families added (with ProfileOptions.Families).
+	Widened []Widening
 	// SeenByArch are the syscalls seen through each ABI of the family.
 	SeenByArch map[string][]string
 	// Containers are the matched containers ("ns/pod/container",
@@ -193,8 +232,26 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 		res.SeenByArch[a] = slices.Sorted(maps.Keys(names))
 	}
 	names := slices.Clone(res.Seen)
-	for _, n := range RuntimeBase {
-		if _, ok := syscalls.Number(string(native), n); ok && !seen[n] {
+	known := func(n string) bool { _, ok := syscalls.Number(string(native), n); return ok }
+	if o.Families {
+		res.Widened = familyWidening(Families, seen, known)
+		for _, w := range res.Widened {
+			names = append(names, w.Added...)
+			for _, n := range w.Added {
+				seen[n] = true // not added again as base
+			}
+		}
+	}
+	base := RuntimeBase
+	if o.NoNewPrivs {
+		base = RuntimeBaseNoNewPrivs
+		res.Notes = append(res.Notes, NoNewPrivsNote)
+		if seen["capset"] {
+			res.Notes = append(res.Notes, capsetNote)
+		}
+	}
+	for _, n := range base {
+		if known(n) && !seen[n] {
 			res.Base = append(res.Base, n)
 			names = append(names, n)
 		}
@@ -206,11 +263,57 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 		Architectures: family,
 		Syscalls:      []specs.LinuxSyscall{{Names: names, Action: specs.ActAllow}},
 	}
+	res.Coverage.Unattributed, res.Coverage.UnattributedNotAllowed = unattributedDuring(rep, o, res.Coverage, names)
 	if _, ok := syscalls.Number(string(native), "clone3"); ok && !seen["clone3"] {
 		res.Profile.Syscalls = append(res.Profile.Syscalls, clone3ENOSYS())
 		res.Notes = append(res.Notes, clone3Note)
 	}
 	return res, nil
+}
+
+// NoNewPrivsNote is the warning a profile recorded with NoNewPrivs carries.
+const NoNewPrivsNote = "for containers with no_new_privs ONLY (allowPrivilegeEscalation: false): the base set is runc's " +
+	"no_new_privs one, so under this profile runc fails to start a container without no_new_privs " +
+	"(runc 1.2.8: \"unable to apply bounding set: operation not permitted\"); `profile lint` names what it lacks for those"
+
+// capsetNote: with --no-new-privs, a recording that holds capset was most
+// likely made without no_new_privs (runc's capset then runs under the
+// filter), so it holds runc's calls and the smaller base gains nothing.
+const capsetNote = "capset was seen: runc makes it under the filter only for containers WITHOUT no_new_privs, " +
+	"so these records are probably not from no_new_privs containers (allowed as seen)"
+
+// unattributedDuring counts the records no container was matched to that
+// were made while the selected runs were recorded (a syscall group whose
+// first and last record overlap the coverage's span), and names their
+// syscalls the profile does not allow. Such records may be the workload's
+// own (a process that exited before the daemon could attribute it): the
+// profile may miss them, and record says so instead of dropping them
+// silently. Nothing to count when IncludeUnattributed used them.
+func unattributedDuring(rep Report, o ProfileOptions, cov Coverage, allowed []string) (int, []string) {
+	if o.IncludeUnattributed || cov.First.IsZero() {
+		return 0, []string{}
+	}
+	n := 0
+	missing := map[string]bool{}
+	for _, c := range rep.Containers {
+		if c.Attributed {
+			continue
+		}
+		for _, s := range c.Syscalls {
+			if s.Last.Before(cov.First) || s.First.After(cov.Last) {
+				continue
+			}
+			n = addSat(n, s.Count)
+			if !slices.Contains(allowed, s.Syscall) {
+				missing[Printable(s.Syscall)] = true
+			}
+		}
+	}
+	out := slices.Sorted(maps.Keys(missing))
+	if out == nil {
+		out = []string{}
+	}
+	return n, out
 }
 
 // clone3Note says why a recorded profile names clone3.

@@ -34,7 +34,21 @@ type Treatment struct {
 	Namespace string
 	Seccomp   string // CRI profile type of the container
 	Rule      string // the policy rule (YAML, one list item), %s = namespace
+	// NoNewPrivs runs the containers with no_new_privs (Kubernetes'
+	// allowPrivilegeEscalation: false).
+	NoNewPrivs bool
+	// Learn names the learning treatment a recorded column's profiles come
+	// from ("" for a fixed treatment), RecordFlags the extra flags of
+	// `nri-seccomp record`.
+	Learn       string
+	RecordFlags []string
+	// Misuse: a recorded profile applied where it does not belong, to
+	// show how it fails; left out of the goals.
+	Misuse bool
 }
+
+// recorded reports whether t is a column of recorded profiles.
+func (t Treatment) recorded() bool { return t.Learn != "" }
 
 // Treatments, in the report's order. Every enforcing rule has logDenied
 // (runc 1.2.8), so refusals reach the audit log. "containerd" tightens
@@ -52,13 +66,35 @@ var treatments = []Treatment{
 		Rule: "- name: hardened\n  match: {namespaces: [%s]}\n  action: inject\n  profile: hardened\n  logDenied: true\n"},
 	{Name: "minimal", Doc: "`minimal`, injected", Namespace: "wl-minimal", Seccomp: harness.SeccompUnconfined,
 		Rule: "- name: minimal\n  match: {namespaces: [%s]}\n  action: inject\n  profile: minimal\n  logDenied: true\n"},
-	{Name: "recorded", Doc: "its recorded profile (`tighten` over `RuntimeDefault`), learnt under A on two replicas", Namespace: "wl-recorded", Seccomp: harness.SeccompRuntimeDefault},
+	{Name: "recorded", Doc: "its recorded profile (`tighten` over `RuntimeDefault`), learnt under A on two replicas", Namespace: "wl-recorded", Seccomp: harness.SeccompRuntimeDefault,
+		Learn: "learn"},
+	{Name: "recorded+families", Doc: "the same recording with `record --families` (siblings of what was seen, listed below)", Namespace: "wl-recorded-fam", Seccomp: harness.SeccompRuntimeDefault,
+		Learn: "learn", RecordFlags: []string{"--families"}},
+	{Name: "recorded-nnp", Doc: "learnt and enforced with no_new_privs (`allowPrivilegeEscalation: false`), `record --no-new-privs` (runc's smaller base set)", Namespace: "wl-recorded-nnp", Seccomp: harness.SeccompRuntimeDefault,
+		NoNewPrivs: true, Learn: "learn-nnp", RecordFlags: []string{"--no-new-privs"}},
+	{Name: "recorded-nnp+families", Doc: "both", Namespace: "wl-recorded-nnp-fam", Seccomp: harness.SeccompRuntimeDefault,
+		NoNewPrivs: true, Learn: "learn-nnp", RecordFlags: []string{"--no-new-privs", "--families"}},
+	{Name: "nnp-profile-without-nnp", Doc: "recorded-nnp's profile applied to a container WITHOUT no_new_privs (a misuse: it must fail loudly, not run)", Namespace: "wl-nnp-misuse", Seccomp: harness.SeccompRuntimeDefault,
+		Learn: "learn-nnp", RecordFlags: []string{"--no-new-privs"}, Misuse: true},
 }
 
 // learn is the documented audit-mode rule (docs/audit.md): refuse-all in
 // audit mode over RuntimeDefault logs every call the workload makes.
-var learn = Treatment{Name: "learn", Namespace: "wl-learn", Seccomp: harness.SeccompRuntimeDefault,
-	Rule: "- name: learn\n  match: {namespaces: [%s]}\n  action: tighten\n  profile: refuse-all\n  mode: audit\n"}
+var learns = []Treatment{
+	{Name: "learn", Namespace: "wl-learn", Seccomp: harness.SeccompRuntimeDefault,
+		Rule: "- name: learn\n  match: {namespaces: [%s]}\n  action: tighten\n  profile: refuse-all\n  mode: audit\n"},
+	{Name: "learn-nnp", Namespace: "wl-learn-nnp", Seccomp: harness.SeccompRuntimeDefault, NoNewPrivs: true,
+		Rule: "- name: learn-nnp\n  match: {namespaces: [%s]}\n  action: tighten\n  profile: refuse-all\n  mode: audit\n"},
+}
+
+func learnTreatment(name string) Treatment {
+	for _, l := range learns {
+		if l.Name == name {
+			return l
+		}
+	}
+	panic("no learning treatment " + name)
+}
 
 const replicas = 2
 
@@ -77,7 +113,11 @@ type Cell struct {
 	BPF       int      `json:"bpf"`     // BPF instructions; 0: no filter
 	RefusedA  []string `json:"refused_a,omitempty"`
 	RefusedB  []string `json:"refused_b,omitempty"`
-	Seconds   float64  `json:"seconds"`
+	// Unattributed are refusals logged while the cell ran that the daemon
+	// matched to no pod (a process that exited before it was attributed):
+	// shown, never dropped, since they may be this cell's.
+	Unattributed []string `json:"unattributed,omitempty"`
+	Seconds      float64  `json:"seconds"`
 	// times bound the phases for the refusals: start..aEnd is A (with
 	// start-up), aEnd..end is B (with the restart and the final stop).
 	start, aEnd, end time.Time
@@ -107,16 +147,26 @@ func wantedTreatment(o options, name string) bool {
 
 // Run is everything the report needs.
 type Run struct {
-	Date        string        `json:"date"`
-	Smoke       bool          `json:"smoke"`
-	ImagesTook  time.Duration `json:"images_took"`
-	MatrixTook  time.Duration `json:"matrix_took"`
-	Cells       []*Cell       `json:"cells"`
-	Learn       []*Cell       `json:"learn"`
-	Recorded    map[string][]string
-	Workloads   []Workload `json:"-"`
-	Treatments  []Treatment
-	Kernel      string
+	Date       string        `json:"date"`
+	Smoke      bool          `json:"smoke"`
+	ImagesTook time.Duration `json:"images_took"`
+	MatrixTook time.Duration `json:"matrix_took"`
+	Cells      []*Cell       `json:"cells"`
+	Learn      []*Cell       `json:"learn"`
+	// Recorded: per recorded treatment, per workload, the names allowed.
+	Recorded map[string]map[string][]string
+	// Widened: per recorded treatment, per workload, record's "widened:"
+	// lines.
+	Widened    map[string]map[string][]string
+	Workloads  []Workload `json:"-"`
+	Treatments []Treatment
+	Kernel     string
+	// AuditLost is how many records the kernel's audit dropped during the
+	// run (auditctl -s "lost", after minus before); -1: unknown.
+	AuditLost int `json:"audit_lost"`
+	// Merged lists the cells a later run replaced (-render with several
+	// files), so the report says which figures come from which run.
+	Merged      []string `json:"merged,omitempty"`
 	ImageSizes  map[string]int64
 	PackageRefs map[string]string
 }
@@ -137,6 +187,12 @@ func matrix(ctx context.Context, o options, root string, built map[string]images
 		return err
 	}
 	defer stopAuditd()
+	// The kernel counts the records it could not queue (rate limit,
+	// backlog full): a lost record is a syscall the matrix cannot see.
+	lostBefore, err := auditStatus("lost")
+	if err != nil {
+		return err
+	}
 	work, err := os.MkdirTemp("", "workloads-")
 	if err != nil {
 		return err
@@ -158,7 +214,8 @@ func matrix(ctx context.Context, o options, root string, built map[string]images
 	}
 	logf("containerd ready, %d workload images imported", len(built))
 
-	run := &Run{Date: time.Now().UTC().Format("2006-01-02"), Smoke: o.smoke, ImagesTook: took, Recorded: map[string][]string{}}
+	run := &Run{Date: time.Now().UTC().Format("2006-01-02"), Smoke: o.smoke, ImagesTook: took,
+		Recorded: map[string]map[string][]string{}, Widened: map[string]map[string][]string{}}
 	var wls []Workload
 	for _, w := range Workloads() {
 		if wanted(o, w.Name) {
@@ -166,29 +223,41 @@ func matrix(ctx context.Context, o options, root string, built map[string]images
 		}
 	}
 	run.Workloads = wls
+	var rec []Treatment
+	learnWanted := map[string]bool{}
 	for _, t := range treatments {
 		if wantedTreatment(o, t.Name) {
 			run.Treatments = append(run.Treatments, t)
+			if t.recorded() {
+				rec = append(rec, t)
+				learnWanted[t.Learn] = true
+			}
+		}
+	}
+	var learning []Treatment
+	for _, l := range learns {
+		if learnWanted[l.Name] {
+			learning = append(learning, l)
 		}
 	}
 
 	// Phase 1: the fixed treatments and the learning runs, one daemon.
 	events1 := filepath.Join(c.Dir, "events-1.jsonl")
-	pol1 := policy(run.Treatments, nil, true)
+	pol1 := policy(append(slices.Clone(run.Treatments), learning...), nil)
 	p, err := startPlugin(ctx, c, o.bin, work, "policy-1.yaml", pol1, events1)
 	if err != nil {
 		return err
 	}
 	for _, w := range wls {
 		for _, t := range run.Treatments {
-			if t.Name == "recorded" {
+			if t.recorded() {
 				continue
 			}
 			run.Cells = append(run.Cells, runCell(ctx, c, w, built[w.Image], t, w.Name, true))
 		}
-		if wantedTreatment(o, "recorded") {
+		for _, l := range learning {
 			for r := 1; r <= replicas; r++ {
-				run.Learn = append(run.Learn, runCell(ctx, c, w, built[w.Image], learn, fmt.Sprintf("%s-%d", w.Name, r), false))
+				run.Learn = append(run.Learn, runCell(ctx, c, w, built[w.Image], l, fmt.Sprintf("%s-%d", w.Name, r), false))
 			}
 		}
 	}
@@ -206,44 +275,47 @@ func matrix(ctx context.Context, o options, root string, built map[string]images
 	attribute(run.Learn, ev1)
 
 	// Record, one profile per workload from both replicas, then enforce.
-	if wantedTreatment(o, "recorded") {
-		profiles := map[string]string{}
-		for _, w := range wls {
-			path, names, err := record(ctx, o.bin, events1, work, w.Name)
-			if err != nil {
-				logf("record %s: %v", w.Name, err)
-				continue
+	if len(rec) > 0 {
+		profiles := map[string]map[string]string{}
+		for _, t := range rec {
+			profiles[t.Name] = map[string]string{}
+			run.Recorded[t.Name] = map[string][]string{}
+			run.Widened[t.Name] = map[string][]string{}
+			for _, w := range wls {
+				r, err := record(ctx, o.bin, events1, work, w.Name, t)
+				if err != nil {
+					logf("record %s for %s: %v", w.Name, t.Name, err)
+					continue
+				}
+				profiles[t.Name][w.Name] = r.path
+				run.Recorded[t.Name][w.Name] = r.names
+				run.Widened[t.Name][w.Name] = r.widened
 			}
-			profiles[w.Name] = path
-			run.Recorded[w.Name] = names
 		}
 		events2 := filepath.Join(c.Dir, "events-2.jsonl")
-		var rec []Treatment
-		for _, t := range run.Treatments {
-			if t.Name == "recorded" {
-				rec = append(rec, t)
-			}
-		}
-		p2, err := startPlugin(ctx, c, o.bin, work, "policy-2.yaml", policy(rec, profiles, false), events2)
+		p2, err := startPlugin(ctx, c, o.bin, work, "policy-2.yaml", policy(rec, profiles), events2)
 		if err != nil {
 			return err
 		}
 		var cells []*Cell
 		for _, w := range wls {
-			t := rec[0]
-			if profiles[w.Name] == "" {
-				cells = append(cells, &Cell{Workload: w.Name, Treatment: t.Name, StartErr: "no recorded profile"})
-				continue
+			for _, t := range rec {
+				if profiles[t.Name][w.Name] == "" {
+					cells = append(cells, &Cell{Workload: w.Name, Treatment: t.Name, StartErr: "no recorded profile"})
+					continue
+				}
+				cells = append(cells, runCell(ctx, c, w, built[w.Image], t, w.Name, true))
 			}
-			cells = append(cells, runCell(ctx, c, w, built[w.Image], t, w.Name, true))
 		}
 		time.Sleep(2500 * time.Millisecond)
 		if _, err := p2.Stop(); err != nil {
 			logf("stopping the daemon: %v", err)
 		}
 		keep(o, events2)
-		for _, n := range slices.Sorted(maps.Keys(profiles)) {
-			keep(o, profiles[n])
+		for _, t := range slices.Sorted(maps.Keys(profiles)) {
+			for _, n := range slices.Sorted(maps.Keys(profiles[t])) {
+				keep(o, profiles[t][n])
+			}
 		}
 		ev2, err := readEvents(events2)
 		if err != nil {
@@ -253,6 +325,12 @@ func matrix(ctx context.Context, o options, root string, built map[string]images
 		run.Cells = append(run.Cells, cells...)
 	}
 	run.MatrixTook = time.Since(start)
+	if lost, err := auditStatus("lost"); err == nil {
+		run.AuditLost = lost - lostBefore
+	} else {
+		logf("audit lost counter: %v", err)
+		run.AuditLost = -1
+	}
 	if k, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		run.Kernel = strings.TrimSpace(string(k))
 	}
@@ -304,33 +382,35 @@ func keep(o options, path string) {
 	}
 }
 
-// policy writes one policy for the treatments; recorded profiles are
-// declared by file and matched by the pod's workload label.
-func policy(ts []Treatment, recorded map[string]string, withLearn bool) string {
+// policy writes one policy for the treatments (learning ones included);
+// recorded profiles are declared by file, per recorded treatment and
+// workload, and matched by the pod's workload label.
+func policy(ts []Treatment, recorded map[string]map[string]string) string {
 	var b strings.Builder
 	b.WriteString("apiVersion: nri-seccomp.io/v1alpha1\nkind: SeccompPolicy\nprofiles:\n  refuse-all: {inline: {defaultAction: SCMP_ACT_ERRNO}}\n")
-	names := make([]string, 0, len(recorded))
-	for n := range recorded {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		fmt.Fprintf(&b, "  rec-%s: {file: %s}\n", n, recorded[n])
+	for _, t := range slices.Sorted(maps.Keys(recorded)) {
+		for _, n := range slices.Sorted(maps.Keys(recorded[t])) {
+			fmt.Fprintf(&b, "  %s: {file: %s}\n", recProfile(t, n), recorded[t][n])
+		}
 	}
 	b.WriteString("rules:\n")
 	for _, t := range ts {
-		if t.Name == "recorded" {
-			for _, n := range names {
-				fmt.Fprintf(&b, "- name: recorded-%s\n  match: {namespaces: [%s], podSelector: {matchLabels: {workload: %s}}}\n  action: tighten\n  profile: rec-%s\n  logDenied: true\n", n, t.Namespace, n, n)
+		if t.recorded() {
+			for _, n := range slices.Sorted(maps.Keys(recorded[t.Name])) {
+				fmt.Fprintf(&b, "- name: %s\n  match: {namespaces: [%s], podSelector: {matchLabels: {workload: %s}}}\n  action: tighten\n  profile: %s\n  logDenied: true\n",
+					recProfile(t.Name, n), t.Namespace, n, recProfile(t.Name, n))
 			}
 			continue
 		}
 		fmt.Fprintf(&b, t.Rule, t.Namespace)
 	}
-	if withLearn {
-		fmt.Fprintf(&b, learn.Rule, learn.Namespace)
-	}
 	return b.String()
+}
+
+// recProfile names a recorded profile (and its rule) in the policy.
+func recProfile(treatment, workload string) string {
+	r := strings.NewReplacer("+", "-")
+	return "rec-" + r.Replace(treatment) + "-" + workload
 }
 
 func startPlugin(ctx context.Context, c *harness.Containerd, bin, work, name, pol, events string) (*harness.Plugin, error) {
@@ -373,7 +453,7 @@ func runCell(ctx context.Context, c *harness.Containerd, w Workload, img images.
 		cell.StartErr = err.Error()
 		return cell
 	}
-	spec := harness.ContainerSpec{Name: "app", Image: img.Ref, Command: w.Command(port), Seccomp: t.Seccomp, Labels: map[string]string{"workload": w.Name}}
+	spec := harness.ContainerSpec{Name: "app", Image: img.Ref, Command: w.Command(port), Seccomp: t.Seccomp, NoNewPrivs: t.NoNewPrivs, Labels: map[string]string{"workload": w.Name}}
 	var ct *harness.Container
 	e := &env{port: port, rootfs: img.Rootfs}
 	e.pid = func() (int, error) { return pidOf(ctx, ct) }
@@ -560,8 +640,11 @@ func readEvents(path string) ([]audit.Event, error) {
 // by phase at the end of A.
 func attribute(cells []*Cell, evs []audit.Event) {
 	for _, c := range cells {
-		a, b := map[string]bool{}, map[string]bool{}
+		a, b, un := map[string]bool{}, map[string]bool{}, map[string]bool{}
 		for _, ev := range evs {
+			if ev.Refused && ev.Namespace == "" && !ev.Time.Before(c.start) && !ev.Time.After(c.end) {
+				un[ev.Syscall] = true
+			}
 			if !ev.Refused || ev.Namespace != c.namespace || ev.Pod != c.Pod {
 				continue
 			}
@@ -571,7 +654,7 @@ func attribute(cells []*Cell, evs []audit.Event) {
 				b[ev.Syscall] = true
 			}
 		}
-		c.RefusedA, c.RefusedB = sortedKeys(a), sortedKeys(b)
+		c.RefusedA, c.RefusedB, c.Unattributed = sortedKeys(a), sortedKeys(b), sortedKeys(un)
 	}
 }
 
@@ -584,37 +667,60 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// record runs `nri-seccomp record` for each learning replica and merges
-// the profiles: the union of what either replica was seen calling.
-func record(ctx context.Context, bin, events, work, name string) (string, []string, error) {
-	var profs []*specs.LinuxSeccomp
+// recording is one recorded profile of the matrix.
+type recording struct {
+	path    string
+	names   []string
+	widened []string // record's "widened:" lines, of both replicas
+}
+
+// record runs `nri-seccomp record` (with t's flags) for each learning
+// replica of t.Learn and merges the profiles: the union of what either
+// replica was seen calling.
+func record(ctx context.Context, bin, events, work, name string, t Treatment) (recording, error) {
+	var (
+		profs []*specs.LinuxSeccomp
+		res   recording
+	)
+	ns := learnTreatment(t.Learn).Namespace
 	for r := 1; r <= replicas; r++ {
-		out := filepath.Join(work, fmt.Sprintf("rec-%s-%d.json", name, r))
-		cmd := exec.CommandContext(ctx, bin, "record", "--log", events, "--namespace", learn.Namespace, "--pod", fmt.Sprintf("%s-%d", name, r), "-o", out)
+		out := filepath.Join(work, fmt.Sprintf("%s-%d.json", recProfile(t.Name, name), r))
+		args := append([]string{"record", "--log", events, "--namespace", ns, "--pod", fmt.Sprintf("%s-%d", name, r), "-o", out}, t.RecordFlags...)
+		cmd := exec.CommandContext(ctx, bin, args...)
 		cmd.WaitDelay = 5 * time.Second
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return "", nil, fmt.Errorf("%w: %s", err, b)
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			return res, fmt.Errorf("%w: %s", err, b)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if w, ok := strings.CutPrefix(l, "widened: "); ok && !slices.Contains(res.widened, w) {
+				res.widened = append(res.widened, w)
+			}
+			if strings.HasPrefix(l, "warning: ") && !strings.Contains(l, audit.NotCovered) {
+				logf("record %s for %s: %s", name, t.Name, l)
+			}
 		}
 		data, err := os.ReadFile(out)
 		if err != nil {
-			return "", nil, err
+			return res, err
 		}
 		var s specs.LinuxSeccomp
 		if err := json.Unmarshal(data, &s); err != nil {
-			return "", nil, err
+			return res, err
 		}
 		profs = append(profs, &s)
 	}
 	merged := mergeAllow(profs)
 	data, err := json.MarshalIndent(merged, "", "  ")
 	if err != nil {
-		return "", nil, err
+		return res, err
 	}
-	path := filepath.Join(work, "rec-"+name+".json")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return "", nil, err
+	res.path = filepath.Join(work, recProfile(t.Name, name)+".json")
+	if err := os.WriteFile(res.path, data, 0o644); err != nil {
+		return res, err
 	}
-	return path, allowedNames(merged), nil
+	res.names = allowedNames(merged)
+	return res, nil
 }
 
 // mergeAllow is the union of recorded allow-lists: the first profile, with

@@ -42,8 +42,12 @@ type ContainerSpec struct {
 	Seccomp      string
 	LocalhostRef string
 	Privileged   bool
-	Labels       map[string]string
-	Annotations  map[string]string
+	// NoNewPrivs sets the CRI security context's no_new_privs (Kubernetes'
+	// allowPrivilegeEscalation: false): runc then installs the seccomp
+	// filter just before execve instead of before dropping capabilities.
+	NoNewPrivs  bool
+	Labels      map[string]string
+	Annotations map[string]string
 }
 
 // Pod is a running pod sandbox.
@@ -109,6 +113,9 @@ func (p *Pod) CreateContainer(ctx context.Context, spec ContainerSpec) (*Contain
 	sc := map[string]any{
 		"namespace_options": map[string]any{"network": 2, "pid": 1},
 		"privileged":        spec.Privileged,
+	}
+	if spec.NoNewPrivs {
+		sc["no_new_privs"] = true
 	}
 	if spec.Seccomp != "" {
 		t, ok := profileTypes[spec.Seccomp]
