@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/nri-seccomp
 PKGS    := ./...
 
-.PHONY: all deps build image test unit lint verify fuzz e2e soak cluster-test demo bench bench-smoke bench-go workloads workloads-smoke deploy-check monitoring-check clean
+.PHONY: all deps build image test unit lint verify fuzz e2e soak cluster-test demo bench bench-smoke bench-go workloads workloads-smoke workload-images deploy-check monitoring-check clean
 
 all: build
 
@@ -112,9 +112,13 @@ workloads: build
 # CI's subset: redis and python, A and B under hardened and recorded. Fails
 # when the machinery fails or hardened breaks a workload; recorded misses are
 # reported (bin/workloads-smoke.md), not failed on.
-workloads-smoke: build
-	$(GO) run ./test/workloads -cache $(WORKLOADS_CACHE) -smoke -images
+workloads-smoke: build workload-images
 	flock $(E2E_LOCK) $(GO) run ./test/workloads -cache $(WORKLOADS_CACHE) -smoke -bin $(CURDIR)/$(BIN) -out bin/workloads-smoke.md
+
+# The smoke subset's images (redis, python), built or found cached; no
+# containerd, no lock (.ci/run builds them in the background).
+workload-images:
+	$(GO) run ./test/workloads -cache $(WORKLOADS_CACHE) -smoke -images
 
 # The in-process go benchmarks alone (no root).
 bench-go:
