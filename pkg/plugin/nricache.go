@@ -16,9 +16,19 @@ import (
 // allocations per container. The NRI message is only read after that (the
 // stub marshals it; validation compares with it), so one copy serves every
 // answer.
+//
+// It also keeps the digest of what containerd writes for each section
+// (writtenDigest): for a section with a default errno that is a second
+// digest of a RuntimeDefault-sized section, too much to repeat per
+// container.
 type nriPolicies struct {
 	mu sync.Mutex
-	m  map[*specs.LinuxSeccomp]*api.LinuxSeccomp
+	m  map[*specs.LinuxSeccomp]*nriPolicy
+}
+
+type nriPolicy struct {
+	nri    *api.LinuxSeccomp
+	digest string // "" until written asks for it
 }
 
 // maxNRIPolicies bounds the cache: a node runs a handful of distinct
@@ -31,15 +41,34 @@ func (c *nriPolicies) get(s *specs.LinuxSeccomp) *api.LinuxSeccomp {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p, ok := c.m[s]; ok {
-		return p
+	return c.entry(s).nri
+}
+
+// written is writtenDigest(dec), computed once per section.
+func (c *nriPolicies) written(dec *Decision) string {
+	if !dec.Changed || dec.Seccomp == nil || dec.Seccomp.DefaultErrnoRet == nil {
+		return dec.Digest
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entry(dec.Seccomp)
+	if e.digest == "" {
+		e.digest = writtenDigest(dec)
+	}
+	return e.digest
+}
+
+// entry finds or makes s's entry; c.mu is held.
+func (c *nriPolicies) entry(s *specs.LinuxSeccomp) *nriPolicy {
+	if e, ok := c.m[s]; ok {
+		return e
 	}
 	if c.m == nil || len(c.m) >= maxNRIPolicies {
-		c.m = make(map[*specs.LinuxSeccomp]*api.LinuxSeccomp, maxNRIPolicies)
+		c.m = make(map[*specs.LinuxSeccomp]*nriPolicy, maxNRIPolicies)
 	}
-	p := SeccompToNRI(s)
-	c.m[s] = p
-	return p
+	e := &nriPolicy{nri: SeccompToNRI(s)}
+	c.m[s] = e
+	return e
 }
 
 // deterministic encodes messages so that equal messages give equal bytes.

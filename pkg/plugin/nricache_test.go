@@ -108,3 +108,30 @@ func TestNRIPoliciesSameEveryField(t *testing.T) {
 	}
 	t.Log(fmt.Sprint(len(ms), " mutations"))
 }
+
+// written gives writtenDigest's answer, the engine's digest when there is no
+// default errno to lose, and digests a section once however many
+// containers it answers.
+func TestNRIPoliciesWrittenOncePerSection(t *testing.T) {
+	errno := uint(38)
+	s := &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, DefaultErrnoRet: &errno,
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"getpid"}, Action: specs.ActAllow}}}
+	dec := &Decision{Changed: true, Seccomp: s, Digest: "engine-digest"}
+	var c nriPolicies
+	want := writtenDigest(dec)
+	if want == dec.Digest {
+		t.Fatal("writtenDigest should differ from the engine's digest for a default errno")
+	}
+	for range 3 {
+		if got := c.written(dec); got != want {
+			t.Fatalf("written %q, want %q", got, want)
+		}
+	}
+	if e := c.m[s]; e == nil || e.digest != want || e.nri != c.get(s) {
+		t.Fatalf("entry %+v: want the digest kept beside the section's NRI form", e)
+	}
+	noErrno := &Decision{Changed: true, Seccomp: &specs.LinuxSeccomp{DefaultAction: specs.ActErrno}, Digest: "engine-digest"}
+	if got := c.written(noErrno); got != "engine-digest" {
+		t.Fatalf("no default errno: written %q, want the engine's digest", got)
+	}
+}

@@ -397,7 +397,7 @@ func (p *Plugin) decide(pod *api.PodSandbox, ctr *api.Container, rec *Record) (*
 		}
 		rec.Mode = dec.Mode
 		rec.Exempt = dec.Exempt
-		rec.Digest = writtenDigest(dec)
+		rec.Digest = p.converted.written(dec)
 		rec.PolicyRevision = dec.PolicyRevision
 	}
 	rec.Notes = notes
