@@ -122,40 +122,10 @@ func Report(r *Run) string {
 	p("refused for the pod (`SECCOMP_FILTER_FLAG_LOG`), during either. `clone3` is refused with ENOSYS by design in\n")
 	p("every filtered column (containerd's choice, kept by every built-in and by recorded profiles): glibc then falls\n")
 	p("back to `clone`.\n\n")
-	p("| workload |")
-	for _, t := range r.Treatments {
-		p(" %s |", t.Name)
-	}
-	p("\n|---|")
-	for range r.Treatments {
-		p("---|")
-	}
-	p("\n")
-	for _, w := range r.Workloads {
-		p("| %s |", w.Name)
-		for _, t := range r.Treatments {
-			p(" %s |", verdict(cellOf(r, w.Name, t.Name)))
-		}
-		p("\n")
-	}
+	matrixTable(p, r, verdict)
 	p("\nSyscalls the filter allows (x86_64 names, at least for some arguments) / BPF instructions (libseccomp 2.5.4,\n")
 	p("as runc compiles it), read from the OCI spec containerd handed runc after the plugin's adjustment:\n\n")
-	p("| workload |")
-	for _, t := range r.Treatments {
-		p(" %s |", t.Name)
-	}
-	p("\n|---|")
-	for range r.Treatments {
-		p("---|")
-	}
-	p("\n")
-	for _, w := range r.Workloads {
-		p("| %s |", w.Name)
-		for _, t := range r.Treatments {
-			p(" %s |", size(cellOf(r, w.Name, t.Name)))
-		}
-		p("\n")
-	}
+	matrixTable(p, r, size)
 	failures := failureDetails(r)
 	if len(failures) > 0 {
 		p("\nWhy cells failed (first error):\n\n")
@@ -509,4 +479,25 @@ func method(b *strings.Builder) {
   clients run outside the filter; only amd64; only glibc programs from Debian 12 (musl, static Go and
   32-bit programs behave differently, see policies/README.md).
 `)
+}
+
+// matrixTable writes one workload-by-treatment table whose cells are
+// cell(the run of that workload under that treatment).
+func matrixTable(p func(string, ...any), r *Run, cell func(*Cell) string) {
+	p("| workload |")
+	for _, t := range r.Treatments {
+		p(" %s |", t.Name)
+	}
+	p("\n|---|")
+	for range r.Treatments {
+		p("---|")
+	}
+	p("\n")
+	for _, w := range r.Workloads {
+		p("| %s |", w.Name)
+		for _, t := range r.Treatments {
+			p(" %s |", cell(cellOf(r, w.Name, t.Name)))
+		}
+		p("\n")
+	}
 }
