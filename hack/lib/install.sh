@@ -3,8 +3,10 @@
 # test/cluster/install.sh). Sourced, not run. Each installer defines its own
 # step/die (their prefixes name the installer in CI logs) before using these.
 
-# Compile on a shared machine without starving it.
-BUILD=(nice -n 10)
+# Compile on a shared machine without starving it; a caller that has nice'd
+# the whole installer already (.ci/run's background jobs) sets
+# NRI_SECCOMP_BUILD_NICE=0 so the two do not add up to nice 19.
+BUILD=(nice -n "${NRI_SECCOMP_BUILD_NICE:-10}")
 
 # deb_installed PACKAGE [VERSION]: whether dpkg has PACKAGE installed (at
 # exactly VERSION when given).
