@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
-	"github.com/nri-seccomp/nri-seccomp/pkg/profiletool"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/profiletool"
 )
 
 // stringList is a repeatable string flag.

@@ -18,11 +18,11 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
 )
 
-const auditTestdata = "../../pkg/audit/testdata/"
+const auditTestdata = "../../internal/audit/testdata/"
 
 func TestAuditReportCommand(t *testing.T) {
 	code, out, errs := cli(t, "audit", "report", "--log", auditTestdata+"events.jsonl", "--log", auditTestdata+"auditd-raw.log",

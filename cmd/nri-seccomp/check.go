@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
-	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/policy"
 )
 
 // checkResult is `check --output json`. Field names are a public interface.

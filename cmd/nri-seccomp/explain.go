@@ -7,10 +7,10 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
-	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
-	"github.com/nri-seccomp/nri-seccomp/pkg/runcinfo"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
+	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 )
 
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
@@ -71,7 +71,7 @@ or a file that cannot be read.`, stderr)
 		req.Profile = p
 	}
 
-	eng, err := engine.Load(*policyPath, engine.Options{Explain: true, SeccompFlags: runcinfo.SeccompFlags(runcPath())})
+	eng, err := engine.Load(*policyPath, engine.Options{Explain: true, SeccompFlags: runc.SeccompFlags(runcPath())})
 	if err != nil {
 		return reportLoadError(stderr, "explain", err)
 	}

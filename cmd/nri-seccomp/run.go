@@ -18,8 +18,8 @@ import (
 	"github.com/containerd/nri/pkg/api"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
-	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
+	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
 )
 
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {

@@ -15,11 +15,11 @@ import (
 
 	"github.com/containerd/log"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
-	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
-	"github.com/nri-seccomp/nri-seccomp/pkg/procevents"
-	"github.com/nri-seccomp/nri-seccomp/pkg/registry"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/containers"
+	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
+	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/procevents"
 )
 
 // auditRun holds `run --audit` flags and, once started, the pipeline.
@@ -85,10 +85,10 @@ func (a *auditRun) start(ctx context.Context, p *plugin.Plugin, logger *log.Entr
 	}
 	src := auditSource(*a.source, logger, prom)
 
-	reg := registry.New()
+	reg := containers.New()
 	if prom != nil {
 		// A container's series go when the registry forgets it.
-		reg.OnForget(func(c registry.Container) { prom.Forget(c.Namespace, c.Pod, c.Name) })
+		reg.OnForget(func(c containers.Container) { prom.Forget(c.Namespace, c.Pod, c.Name) })
 	}
 	p.SetRegistry(reg)
 	pipe := audit.NewPipeline(audit.PipelineOptions{
@@ -115,7 +115,7 @@ func (a *auditRun) start(ctx context.Context, p *plugin.Plugin, logger *log.Entr
 // connector (no CAP_NET_ADMIN, no CONFIG_PROC_EVENTS) the daemon warns and
 // attributes from /proc only. Either way a ticker expires what the registry
 // keeps for its grace periods (removed containers, exited processes).
-func (a *auditRun) followProcesses(ctx context.Context, reg *registry.Registry, logger *log.Entry, prom *audit.PromCounters) {
+func (a *auditRun) followProcesses(ctx context.Context, reg *containers.Registry, logger *log.Entry, prom *audit.PromCounters) {
 	feed := &procFeed{reg: reg, prom: prom}
 	var (
 		l   *procevents.Listener
@@ -178,7 +178,7 @@ const expireEvery = 10 * time.Second
 
 // procFeed hands the connector's events to the registry.
 type procFeed struct {
-	reg    *registry.Registry
+	reg    *containers.Registry
 	prom   *audit.PromCounters
 	lost   atomic.Bool
 	events atomic.Int64

@@ -10,8 +10,8 @@ import (
 	"github.com/containerd/log"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/kubeevents"
-	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
+	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
 )
 
 // eventsRun holds `run --kube-events` flags and, once set up, the sink.

@@ -11,10 +11,10 @@ import (
 
 	"github.com/containerd/log"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
+	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
 	"github.com/nri-seccomp/nri-seccomp/internal/posture"
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
-	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
 )
 
 // postureRun holds `run`'s posture flags: the periodic scan of every

@@ -6,8 +6,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
 	"github.com/nri-seccomp/nri-seccomp/internal/posture"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
 )
 
 // The daemon's decision hook carries what the decision log carries: the

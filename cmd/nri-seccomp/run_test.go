@@ -18,7 +18,7 @@ import (
 	"github.com/containerd/nri/pkg/adaptation"
 	"github.com/containerd/nri/pkg/api"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
 )
 
 // countPlugins is an adaptation.Metrics that tracks connected plugins.

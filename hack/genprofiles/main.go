@@ -35,7 +35,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 // hardenedDeny lists what hardened refuses outright. Some of these
@@ -85,7 +85,7 @@ var socketFamilies = []uint64{unix.AF_UNIX, unix.AF_INET, unix.AF_INET6, unix.AF
 const socketcallErrno = unix.ENOSYS
 
 // minimalNames is the allow-list of minimal: what runc still calls after it
-// has loaded the filter (FACTS.md; pkg/profiletool's runc check), and what a
+// has loaded the filter (FACTS.md; internal/profiletool's runc check), and what a
 // static Go or C (glibc, musl) binary serving the network needs. 64-bit
 // entry points only (and socketcall, kept refused with ENOSYS): a 32-bit
 // binary gets EPERM.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 )
 
 // WriteMarkdown writes the report as a document an auditor can file: node

@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 )
 
 // WriteText writes the report for people, one container per line, problems

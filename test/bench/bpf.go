@@ -9,10 +9,10 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/profiletool"
 	"github.com/nri-seccomp/nri-seccomp/internal/seccompbpf"
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
-	"github.com/nri-seccomp/nri-seccomp/pkg/profiletool"
 )
 
 func init() {

@@ -31,8 +31,8 @@ import (
 	"github.com/containerd/nri/pkg/stub"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
 )
 
 // nriRuntimeVersion is what the in-process runtime announces: the containerd

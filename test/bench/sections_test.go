@@ -21,10 +21,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/net/bpf"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/policy"
 	"github.com/nri-seccomp/nri-seccomp/internal/seccompbpf"
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
-	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
 	"github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
 

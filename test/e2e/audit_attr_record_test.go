@@ -15,7 +15,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
 

@@ -14,7 +14,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
 

@@ -19,8 +19,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	"github.com/nri-seccomp/nri-seccomp/internal/seccompbpf"
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
 	"github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 	"github.com/nri-seccomp/nri-seccomp/test/workloads/images"
 )

@@ -10,9 +10,9 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	policypkg "github.com/nri-seccomp/nri-seccomp/pkg/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	policypkg "github.com/nri-seccomp/nri-seccomp/internal/policy"
 )
 
 // The generated policies load in the daemon's own loader, with and

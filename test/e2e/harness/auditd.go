@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 )
 
 // PrivateAuditd makes sure an auditd receives the kernel's audit records for
