@@ -20,6 +20,7 @@ import (
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 )
 
 const auditTestdata = "../../internal/audit/testdata/"
@@ -135,7 +136,7 @@ func TestRecordCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The allow-list, and clone3 refused with ENOSYS (libc falls back to clone).
-	if p.DefaultAction != specs.ActErrno || len(p.Syscalls) != 2 || len(p.Syscalls[0].Names) != len(audit.RuntimeBase)+1 ||
+	if p.DefaultAction != specs.ActErrno || len(p.Syscalls) != 2 || len(p.Syscalls[0].Names) != len(runc.RuntimeBase)+1 ||
 		strings.Join(p.Syscalls[1].Names, ",") != "clone3" || p.Syscalls[1].ErrnoRet == nil || *p.Syscalls[1].ErrnoRet != 38 {
 		t.Fatalf("profile: %s", data)
 	}
@@ -349,7 +350,7 @@ warning: ` + audit.NotCovered + "\n"
 		UnattributedNotAllowed: []string{}}
 	if !reflect.DeepEqual(got.Coverage, wantCov) || got.Widened == nil || len(got.Widened) != 0 || got.Warning != audit.NotCovered ||
 		strings.Join(got.Containers, ",") != "shop/web-7d4b9c-k8m2p/app,shop/web-7d4b9c-x2x9q/app" ||
-		strings.Join(got.Seen, ",") != "mkdir,read,sendfile,write" || len(got.Base) != len(audit.RuntimeBase)-countIn(got.Seen, audit.RuntimeBase) || len(got.Notes) != 4 ||
+		strings.Join(got.Seen, ",") != "mkdir,read,sendfile,write" || len(got.Base) != len(runc.RuntimeBase)-countIn(got.Seen, runc.RuntimeBase) || len(got.Notes) != 4 ||
 		strings.Join(got.SeenByArch["SCMP_ARCH_X86_64"], ",") != "mkdir,read,sendfile,write" {
 		t.Errorf("json summary:\n%s", stdout)
 	}

@@ -9,7 +9,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nri-seccomp/nri-seccomp/internal/profiletool"
+	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 	"github.com/nri-seccomp/nri-seccomp/internal/syscalls"
 )
 
@@ -109,23 +109,6 @@ func TestBuildProfileFamilies(t *testing.T) {
 	lintClean(t, fam.Profile, specs.ArchX86_64)
 }
 
-func TestRuntimeBaseNoNewPrivs(t *testing.T) {
-	if !slices.IsSorted(RuntimeBaseNoNewPrivs) || len(slices.Compact(slices.Clone(RuntimeBaseNoNewPrivs))) != len(RuntimeBaseNoNewPrivs) {
-		t.Fatal("RuntimeBaseNoNewPrivs must be sorted and without duplicates")
-	}
-	for _, n := range RuntimeBaseNoNewPrivs {
-		if !slices.Contains(RuntimeBase, n) {
-			t.Errorf("RuntimeBaseNoNewPrivs has %s, which RuntimeBase lacks", n)
-		}
-	}
-	// runc's part before the filter under no_new_privs.
-	for _, n := range []string{"capget", "capset", "prctl", "setgroups", "setuid", "setgid", "chdir", "getcwd"} {
-		if slices.Contains(RuntimeBaseNoNewPrivs, n) {
-			t.Errorf("RuntimeBaseNoNewPrivs has %s, which runc calls before the filter under no_new_privs", n)
-		}
-	}
-}
-
 // --no-new-privs swaps the base set, says so, and the profile fails `profile
 // lint`'s runc check loudly for containers without no_new_privs.
 func TestBuildProfileNoNewPrivs(t *testing.T) {
@@ -134,9 +117,9 @@ func TestBuildProfileNoNewPrivs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := slices.Concat(RuntimeBaseNoNewPrivs, []string{"mkdir"})
+	want := slices.Concat(runc.RuntimeBaseNoNewPrivs, []string{"mkdir"})
 	slices.Sort(want)
-	if !slices.Equal(res.Profile.Syscalls[0].Names, want) || !slices.Equal(res.Base, RuntimeBaseNoNewPrivs) {
+	if !slices.Equal(res.Profile.Syscalls[0].Names, want) || !slices.Equal(res.Base, runc.RuntimeBaseNoNewPrivs) {
 		t.Fatalf("allowed %v, base %v", res.Profile.Syscalls[0].Names, res.Base)
 	}
 	if !slices.Contains(res.Notes, NoNewPrivsNote) {
@@ -150,7 +133,7 @@ func TestBuildProfileNoNewPrivs(t *testing.T) {
 	if err != nil || !slices.Contains(withCapset.Notes, capsetNote) {
 		t.Fatalf("capset seen: notes %q, %v", withCapset.Notes, err)
 	}
-	problems, err := profiletool.RuncStartProblems(res.Profile)
+	problems, err := runc.StartProblems(res.Profile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,27 +14,7 @@ import (
 
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/internal/profiletool"
-	"github.com/nri-seccomp/nri-seccomp/internal/syscalls"
 )
-
-func TestRuntimeBaseNames(t *testing.T) {
-	if !slices.IsSorted(RuntimeBase) || len(slices.Compact(slices.Clone(RuntimeBase))) != len(RuntimeBase) {
-		t.Fatal("RuntimeBase must be sorted and without duplicates")
-	}
-	for _, n := range RuntimeBase {
-		if _, ok := syscalls.Number("SCMP_ARCH_X86_64", n); !ok {
-			t.Errorf("RuntimeBase: %q is no x86_64 syscall", n)
-		}
-	}
-	// What FACTS.md says runc 1.1.5 calls after the filter, and
-	// restart_syscall, which the kernel has any process call after a signal
-	// (a recording sees it or not by timing: test/workloads).
-	for _, n := range []string{"execve", "getcwd", "fstatfs", "close", "capset", "setgroups", "write", "restart_syscall"} {
-		if !slices.Contains(RuntimeBase, n) {
-			t.Errorf("RuntimeBase lacks %s", n)
-		}
-	}
-}
 
 func TestBuildProfile(t *testing.T) {
 	rep := buildReport(t, time.Time{}, readDecisions(t), "kmsg.txt", "auditd-enriched.log", "events.jsonl")
@@ -102,18 +82,6 @@ func TestBuildProfileErrors(t *testing.T) {
 	}
 	if _, err := BuildProfile(Report{}, ProfileOptions{Namespace: "a", Pod: "b"}); err == nil || !strings.Contains(err.Error(), "attributed to: no container") {
 		t.Errorf("empty report: %v", err)
-	}
-}
-
-// runc's own needs, as `profile lint` checks them, are all in the base set:
-// a recorded profile must start a container under runc 1.2 (openat2).
-func TestRuntimeBaseCoversRuncNeeds(t *testing.T) {
-	for _, g := range profiletool.RuncNeeds() {
-		for _, n := range g.Names {
-			if !slices.Contains(RuntimeBase, n) {
-				t.Errorf("RuntimeBase lacks %s (%s)", n, g.Why)
-			}
-		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 	"github.com/nri-seccomp/nri-seccomp/internal/policy"
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
+	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 )
 
 // CheckSummary is what `check` reports for a valid policy.
@@ -98,14 +99,14 @@ func runcProfileWarnings(pol *policy.Policy) []policy.Problem {
 			}
 			where = "used by " + strings.Join(ruleNames, ", ")
 		}
-		problems, err := RuncStartProblems(prof)
+		problems, err := runc.StartProblems(prof)
 		switch {
 		case err != nil:
 			w.Message = fmt.Sprintf("profile %q: cannot be evaluated: %v", name, err)
 		case len(problems) == 0:
 			continue
 		default:
-			w.Message = fmt.Sprintf("profile %q (%s): %s", name, where, FormatRuncProblems(problems))
+			w.Message = fmt.Sprintf("profile %q (%s): %s", name, where, runc.FormatProblems(problems))
 		}
 		out = append(out, w)
 	}
@@ -125,9 +126,9 @@ func runcDenyWarnings(pol *policy.Policy) []policy.Problem {
 		for j, d := range r.Deny {
 			deny[j] = d.Name
 		}
-		if problems := RuncDenyProblems(deny); len(problems) > 0 {
+		if problems := runc.DenyProblems(deny); len(problems) > 0 {
 			out = append(out, policy.Problem{File: r.File, Line: r.Line, Field: paths[i] + ".deny",
-				Message: fmt.Sprintf("rule %q: %s", r.Name, FormatRuncProblems(problems))})
+				Message: fmt.Sprintf("rule %q: %s", r.Name, runc.FormatProblems(problems))})
 		}
 	}
 	return out

@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
+	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 	"github.com/nri-seccomp/nri-seccomp/internal/syscalls"
 )
 
@@ -131,7 +132,7 @@ func Lint(data []byte, opts LintOptions) []Finding {
 			add(SevWarning, CheckKillThread, fmt.Sprintf("syscalls[%d].action", i), "SCMP_ACT_KILL kills only the calling thread (runc maps it to kill-thread): use SCMP_ACT_KILL_PROCESS")
 		}
 	}
-	for _, rp := range runcProblems(p) {
+	for _, rp := range runc.ProfileProblems(p) {
 		sev := SevError
 		if rp.Conditional {
 			sev = SevWarning

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 )
 
 // A profile runc can start a container with (a deny list), to which each
@@ -118,7 +120,7 @@ func TestLintNoBPF(t *testing.T) {
 // filter.
 func runcNames(t *testing.T) string {
 	var names []string
-	for _, n := range RuncNeeds() {
+	for _, n := range runc.Needs() {
 		names = append(names, n.Names...)
 	}
 	b, err := json.Marshal(names)

@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
 
 // `record --no-new-privs` for real, under runc 1.1.5 and 1.2.8: with
 // no_new_privs, what runc itself calls under the filter is within
-// audit.RuntimeBaseNoNewPrivs; the recorded profile starts the same
+// runc.RuntimeBaseNoNewPrivs; the recorded profile starts the same
 // container with no_new_privs; and applied to a container WITHOUT
 // no_new_privs it fails loudly: the container does not start, and the
 // error says why.
@@ -37,8 +38,8 @@ func TestRecordNoNewPrivs(t *testing.T) {
 	}
 }
 
-func recordNoNewPrivs(t *testing.T, bin, runc string) {
-	c := StartContainerd(t, h.ContainerdOptions{Runc: runc})
+func recordNoNewPrivs(t *testing.T, bin, runcBin string) {
+	c := StartContainerd(t, h.ContainerdOptions{Runc: runcBin})
 	events := filepath.Join(c.Dir, "audit-events.jsonl")
 	learn := StartPlugin(t, c, bin, writePolicy(t, learnPolicy), "--audit", "--audit-events", events, "--audit-window", "1s")
 	workload := []string{h.ProbePath, "mkdir", "/tmp/learned"}
@@ -57,7 +58,7 @@ func recordNoNewPrivs(t *testing.T, bin, runc string) {
 			continue
 		}
 		runcCalls = append(runcCalls, ev.Syscall)
-		if !slices.Contains(audit.RuntimeBaseNoNewPrivs, ev.Syscall) {
+		if !slices.Contains(runc.RuntimeBaseNoNewPrivs, ev.Syscall) {
 			missing = append(missing, ev.Syscall)
 		}
 	}
@@ -67,7 +68,7 @@ func recordNoNewPrivs(t *testing.T, bin, runc string) {
 		t.Fatalf("runc under no_new_privs: %v (expected its late-filter calls, no capset)", runcCalls)
 	}
 	if len(missing) > 0 {
-		t.Errorf("audit.RuntimeBaseNoNewPrivs lacks %v, which runc called under the filter with no_new_privs", missing)
+		t.Errorf("runc.RuntimeBaseNoNewPrivs lacks %v, which runc called under the filter with no_new_privs", missing)
 	}
 	if code, err := learn.Stop(); err != nil || code != 0 {
 		t.Fatalf("stop the learning daemon: %d %v", code, err)

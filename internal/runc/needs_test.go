@@ -1,4 +1,4 @@
-package plugin
+package runc
 
 import (
 	"reflect"
@@ -16,8 +16,8 @@ func TestRuncStartProblems(t *testing.T) {
 		}
 	}
 	var everything []string
-	for _, g := range runcNeeds {
-		everything = append(everything, g.names...)
+	for _, g := range needs {
+		everything = append(everything, g.Names...)
 	}
 
 	tests := []struct {
@@ -66,7 +66,7 @@ func TestRuncStartProblems(t *testing.T) {
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ps, err := RuncStartProblems(tc.s)
+			ps, err := StartProblems(tc.s)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,7 +95,7 @@ func TestRuncStartProblems(t *testing.T) {
 }
 
 func TestRuncStartProblemsShortAllowList(t *testing.T) {
-	ps, err := RuncStartProblems(&specs.LinuxSeccomp{
+	ps, err := StartProblems(&specs.LinuxSeccomp{
 		DefaultAction: specs.ActErrno,
 		Syscalls:      []specs.LinuxSyscall{{Names: []string{"read", "write", "exit_group"}, Action: specs.ActAllow}},
 	})
@@ -114,24 +114,47 @@ func TestRuncStartProblemsShortAllowList(t *testing.T) {
 	if strings.Contains(strings.Join(names, ","), "write") {
 		t.Error("write is allowed but reported")
 	}
-	msg := FormatRuncProblems(ps)
+	msg := FormatProblems(ps)
 	if !strings.HasPrefix(msg, "runc cannot start a container with it: refuses execve (SCMP_ACT_ERRNO(EPERM)): runc executes") {
 		t.Errorf("message = %q", msg)
 	}
 }
 
 func TestRuncStartProblemsInvalidProfile(t *testing.T) {
-	if _, err := RuncStartProblems(&specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_BOGUS"}); err == nil {
+	if _, err := StartProblems(&specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_BOGUS"}); err == nil {
 		t.Fatal("invalid profile accepted")
 	}
 }
 
 func TestRuncDenyProblems(t *testing.T) {
-	ps := RuncDenyProblems([]string{"keyctl", "execve", "bpf", "getcwd"})
+	ps := DenyProblems([]string{"keyctl", "execve", "bpf", "getcwd"})
 	if len(ps) != 2 || ps[0].Syscall != "execve" || ps[1].Syscall != "getcwd" {
 		t.Fatalf("got %v", ps)
 	}
-	if ps := RuncDenyProblems([]string{"keyctl"}); ps != nil {
+	if ps := DenyProblems([]string{"keyctl"}); ps != nil {
 		t.Fatalf("got %v", ps)
+	}
+}
+
+func TestNeedsIsACopy(t *testing.T) {
+	n := Needs()
+	n[0].Names[0] = "x"
+	if Needs()[0].Names[0] != "execve" {
+		t.Fatal("Needs exposes the package's table")
+	}
+}
+
+func uintp(v uint) *uint { return &v }
+
+// denyProfile refuses names with EPERM and allows the rest.
+func denyProfile(names ...string) *specs.LinuxSeccomp {
+	return &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86},
+		Syscalls: []specs.LinuxSyscall{{
+			Names:    names,
+			Action:   specs.ActErrno,
+			ErrnoRet: uintp(1),
+		}},
 	}
 }

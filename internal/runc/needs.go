@@ -1,4 +1,8 @@
-package profiletool
+package runc
+
+// What runc itself needs from a seccomp profile: the syscalls it makes after
+// installing the filter (`profile lint`, `check`), and the base set a
+// recorded profile always allows (`record`).
 
 import (
 	"fmt"
@@ -11,19 +15,19 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
-// RuncNeed is a group of syscalls runc itself makes after it has installed
+// Need is a group of syscalls runc itself makes after it has installed
 // the container's seccomp filter, with why.
-type RuncNeed struct {
+type Need struct {
 	Names []string
 	Why   string
 }
 
-// runcNeeds: runc installs the filter before its last setup steps unless the
+// needs: runc installs the filter before its last setup steps unless the
 // container has no_new_privs (then just before execve), and Debian's runc
 // 1.1.5 was measured failing with "operation not permitted" when a profile
 // refused getcwd, fstatfs or close. A profile that refuses any of these makes
 // every container fail to start, whatever the workload.
-var runcNeeds = []RuncNeed{
+var needs = []Need{
 	{[]string{"execve"}, "runc executes the container's process under the filter"},
 	{[]string{"getcwd", "chdir"}, "runc enters and checks the working directory (CVE-2024-21626)"},
 	{[]string{"fstatfs", "openat", "getdents64", "fcntl", "close"}, "runc closes the descriptors the container must not inherit"},
@@ -35,18 +39,18 @@ var runcNeeds = []RuncNeed{
 	{[]string{"futex", "rt_sigprocmask", "rt_sigreturn", "sched_yield", "nanosleep", "mmap", "munmap"}, "the Go runtime inside runc's init process"},
 }
 
-// RuncNeeds returns the syscall groups runc needs after loading the filter
+// Needs returns the syscall groups runc needs after loading the filter
 // (a copy).
-func RuncNeeds() []RuncNeed {
-	out := make([]RuncNeed, len(runcNeeds))
-	for i, n := range runcNeeds {
-		out[i] = RuncNeed{Names: slices.Clone(n.Names), Why: n.Why}
+func Needs() []Need {
+	out := make([]Need, len(needs))
+	for i, n := range needs {
+		out[i] = Need{Names: slices.Clone(n.Names), Why: n.Why}
 	}
 	return out
 }
 
-// RuncProblem is one syscall runc needs that a profile refuses.
-type RuncProblem struct {
+// Problem is one syscall runc needs that a profile refuses.
+type Problem struct {
 	Syscall string
 	// Verdict is the refusing action, e.g. "SCMP_ACT_ERRNO(EPERM)".
 	Verdict string
@@ -55,7 +59,7 @@ type RuncProblem struct {
 	Why         string
 }
 
-func (p RuncProblem) String() string {
+func (p Problem) String() string {
 	s := p.Syscall + " (" + p.Verdict
 	if p.Conditional {
 		s += " for some arguments"
@@ -63,10 +67,10 @@ func (p RuncProblem) String() string {
 	return s + "): " + p.Why
 }
 
-// RuncStartProblems lists the syscalls runc needs that s refuses on this
+// StartProblems lists the syscalls runc needs that s refuses on this
 // machine's architecture. A nil profile refuses nothing. An invalid profile
 // is an error (the loader reports those in detail).
-func RuncStartProblems(s *specs.LinuxSeccomp) ([]RuncProblem, error) {
+func StartProblems(s *specs.LinuxSeccomp) ([]Problem, error) {
 	if s == nil {
 		return nil, nil
 	}
@@ -74,17 +78,18 @@ func RuncStartProblems(s *specs.LinuxSeccomp) ([]RuncProblem, error) {
 	if err != nil {
 		return nil, err
 	}
-	return runcProblems(p), nil
+	return ProfileProblems(p), nil
 }
 
-func runcProblems(p *profile.Profile) []RuncProblem {
-	var out []RuncProblem
-	for _, group := range runcNeeds {
+// ProfileProblems lists the syscalls runc needs that the model p refuses.
+func ProfileProblems(p *profile.Profile) []Problem {
+	var out []Problem
+	for _, group := range needs {
 		for _, name := range group.Names {
 			sc, ok := p.Syscalls[name]
 			if !ok {
 				if p.Default.Level.Denies() {
-					out = append(out, RuncProblem{Syscall: name, Verdict: p.Default.String(), Why: group.Why})
+					out = append(out, Problem{Syscall: name, Verdict: p.Default.String(), Why: group.Why})
 				}
 				continue
 			}
@@ -96,28 +101,28 @@ func runcProblems(p *profile.Profile) []RuncProblem {
 				someAllowed = someAllowed || !r.Verdict.Level.Denies()
 			}
 			if worst.Level.Denies() {
-				out = append(out, RuncProblem{Syscall: name, Verdict: worst.String(), Conditional: someAllowed, Why: group.Why})
+				out = append(out, Problem{Syscall: name, Verdict: worst.String(), Conditional: someAllowed, Why: group.Why})
 			}
 		}
 	}
 	return out
 }
 
-// RuncDenyProblems lists deny-list entries that name a syscall runc needs.
-func RuncDenyProblems(names []string) []RuncProblem {
-	var out []RuncProblem
-	for _, group := range runcNeeds {
+// DenyProblems lists deny-list entries that name a syscall runc needs.
+func DenyProblems(names []string) []Problem {
+	var out []Problem
+	for _, group := range needs {
 		for _, name := range group.Names {
 			if slices.Contains(names, name) {
-				out = append(out, RuncProblem{Syscall: name, Verdict: "denied", Why: group.Why})
+				out = append(out, Problem{Syscall: name, Verdict: "denied", Why: group.Why})
 			}
 		}
 	}
 	return out
 }
 
-// FormatRuncProblems joins problems for a one-line warning.
-func FormatRuncProblems(ps []RuncProblem) string {
+// FormatProblems joins problems for a one-line warning.
+func FormatProblems(ps []Problem) string {
 	parts := make([]string, len(ps))
 	for i, p := range ps {
 		parts[i] = p.String()
