@@ -18,6 +18,7 @@ import (
 	"github.com/containerd/nri/pkg/api"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
 )
@@ -97,9 +98,9 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 
 	if *decisionLog != "" {
-		dl, err := plugin.OpenDecisionLog(*decisionLog)
+		dl, err := decisionlog.Open(*decisionLog)
 		if err != nil {
-			fmt.Fprintf(stderr, "nri-seccomp: refusing to start: %v\n", err)
+			fmt.Fprintf(stderr, "nri-seccomp: refusing to start: %v: %v\n", plugin.ErrConfig, err)
 			return exitFail
 		}
 		defer dl.Close()

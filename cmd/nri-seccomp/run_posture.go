@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/log"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
 	"github.com/nri-seccomp/nri-seccomp/internal/posture"
@@ -45,7 +46,7 @@ func (r *postureRun) options(opts *plugin.Options, stderr io.Writer) int {
 		return -1
 	}
 	r.book = posture.NewBook()
-	opts.OnDecision = func(rec plugin.Record) {
+	opts.OnDecision = func(rec decisionlog.Entry) {
 		if rec.Error != "" {
 			return // refused: the container never runs
 		}

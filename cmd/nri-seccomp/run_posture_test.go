@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
 	"github.com/nri-seccomp/nri-seccomp/internal/posture"
 )
@@ -20,9 +21,9 @@ func TestPostureDecisionHook(t *testing.T) {
 	if code := r.options(&opts, io.Discard); code != -1 || opts.OnDecision == nil {
 		t.Fatalf("options: code %d, hook set %v", code, opts.OnDecision != nil)
 	}
-	opts.OnDecision(plugin.Record{ContainerID: "c1", Namespace: "team", Pod: "web", Container: "app",
+	opts.OnDecision(decisionlog.Entry{ContainerID: "c1", Namespace: "team", Pod: "web", Container: "app",
 		Rules: []string{"team-default"}, Mode: "enforce", Digest: "sha256:aa", PolicyRevision: "sha256:5d18"})
-	opts.OnDecision(plugin.Record{ContainerID: "c2", Error: "no profile"})
+	opts.OnDecision(decisionlog.Entry{ContainerID: "c2", Error: "no profile"})
 	want := map[string]posture.Decision{"c1": {Rules: []string{"team-default"}, Mode: "enforce",
 		Revision: "sha256:5d18", Digest: "sha256:aa", Namespace: "team", Pod: "web", Container: "app"}}
 	if got := r.book.Snapshot(); !reflect.DeepEqual(got, want) {

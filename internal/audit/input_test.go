@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 )
 
 func TestPrintable(t *testing.T) {
@@ -271,7 +273,7 @@ func TestDecisionLogSkipsBrokenLines(t *testing.T) {
 	log := `{"time":"2026-11-26T21:02:20Z","namespace":"shop","pod":"web-1","container":"app","container_id":"c1"}
 {"time":"2026-11-26T21:02:21Z","event":"started","container_id":"c1","pid":27544}
 {"time":"2026-11-26T21:02:26Z","namespace":"shop","pod":"web-2","contai
-` + `{"x":"` + strings.Repeat("y", maxDecisionLine) + `"}
+` + `{"x":"` + strings.Repeat("y", decisionlog.MaxLine) + `"}
 {"time":"2026-11-26T21:02:27Z","event":"started","container_id":"c2","pid":27735}
 {"time":"2026-11-26T21:02:28Z","event":"sta`
 	d, err := ReadDecisionLog("decisions.jsonl", strings.NewReader(log))
@@ -284,7 +286,7 @@ func TestDecisionLogSkipsBrokenLines(t *testing.T) {
 	}
 	want := []string{
 		"decisions.jsonl:3: decision log: not a decision-log line: unexpected end of JSON input",
-		fmt.Sprintf("decisions.jsonl:4: decision log: line of %d bytes, over the limit of %d: skipped", maxDecisionLine+8, maxDecisionLine),
+		fmt.Sprintf("decisions.jsonl:4: decision log: line of %d bytes, over the limit of %d: skipped", decisionlog.MaxLine+8, decisionlog.MaxLine),
 		"decisions.jsonl:6: decision log: not a decision-log line: unexpected end of JSON input",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") || d.WarningCount != 3 {
@@ -298,7 +300,7 @@ func TestDecisionLogSkipsBrokenLines(t *testing.T) {
 	}
 
 	_, err = ReadDecisionLog("audit.log", strings.NewReader("type=SECCOMP msg=audit(1.000:1): pid=1\nnot json\n"))
-	if !errors.Is(err, ErrDecisionLog) || err.Error() != `bad decision log: audit.log: not one readable line (2 skipped; first: audit.log:1: decision log: not a decision-log line: invalid character 'y' in literal true (expecting 'r'))` {
+	if !errors.Is(err, decisionlog.ErrBadLog) || err.Error() != `bad decision log: audit.log: not one readable line (2 skipped; first: audit.log:1: decision log: not a decision-log line: invalid character 'y' in literal true (expecting 'r'))` {
 		t.Fatalf("not a decision log: %v", err)
 	}
 
@@ -362,7 +364,7 @@ func printableText(s string) bool {
 }
 
 // FuzzDecisionLog: any bytes as a decision log. No panic, no hang; an error
-// is ErrDecisionLog; warnings are bounded and printable; attribution and a
+// is decisionlog.ErrBadLog; warnings are bounded and printable; attribution and a
 // report over the same bytes hold up too.
 func FuzzDecisionLog(f *testing.F) {
 	data, err := os.ReadFile("testdata/decisions.jsonl")
@@ -375,7 +377,7 @@ func FuzzDecisionLog(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := ReadDecisionLog("fuzz\x1b.jsonl", bytes.NewReader(data))
 		if err != nil {
-			if !errors.Is(err, ErrDecisionLog) || !printableText(err.Error()) {
+			if !errors.Is(err, decisionlog.ErrBadLog) || !printableText(err.Error()) {
 				t.Fatalf("error %q", err)
 			}
 			return

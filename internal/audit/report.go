@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 )
 
 // SyscallCount is one syscall+action of one container in a report.
@@ -248,7 +250,7 @@ func (b *ReportBuilder) AddEvent(ev Event) {
 // Read adds every line of r, which is named name in warnings. A line longer
 // than maxLine is skipped with a warning.
 func (b *ReportBuilder) Read(name string, r io.Reader) error {
-	return readLines(context.Background(), r, maxLine, func(n int, line []byte) { b.AddLineAt(Pos{name, n}, line) },
+	return boundedio.ReadLines(context.Background(), r, maxLine, func(n int, line []byte) { b.AddLineAt(Pos{name, n}, line) },
 		func(n int, size int64) {
 			b.malformedAt(Pos{name, n}, fmt.Sprintf("line of %d bytes, over the limit of %d: skipped", size, maxLine))
 		})
@@ -382,33 +384,9 @@ type pidStart struct {
 	id string
 }
 
-// decisionLine holds the fields of both decision-log line kinds.
-type decisionLine struct {
-	Time        time.Time `json:"time"`
-	Event       string    `json:"event"`
-	ContainerID string    `json:"container_id"`
-	PID         int       `json:"pid"`
-	Namespace   string    `json:"namespace"`
-	Pod         string    `json:"pod"`
-	PodUID      string    `json:"pod_uid"`
-	Container   string    `json:"container"`
-	Rules       []string  `json:"rules"`
-	Mode        string    `json:"mode"`
-	Exempt      bool      `json:"exempt"`
-	Digest      string    `json:"digest"`
-	Revision    string    `json:"policy_revision"`
-	Error       string    `json:"error"`
-}
-
-// ErrDecisionLog marks an unreadable decision log.
-var ErrDecisionLog = errors.New("bad decision log")
-
-// maxDecisionLine bounds one decision-log line; the plugin writes < 4 KiB.
-const maxDecisionLine = 1 << 20
-
 // ReadDecisionLog reads a decision log, named name in warnings and errors.
 // A line that is not JSON (one cut short by a crash mid-write) or is longer
-// than maxDecisionLine is skipped with a warning naming it; a file without
+// than decisionlog.MaxLine is skipped with a warning naming it; a file without
 // a single readable line, or one that cannot be read, is an error.
 func ReadDecisionLog(name string, r io.Reader) (*DecisionLogAttributor, error) {
 	d := &DecisionLogAttributor{byID: map[string]containers.Container{}, exempt: map[string]bool{},
@@ -419,36 +397,23 @@ func ReadDecisionLog(name string, r io.Reader) (*DecisionLogAttributor, error) {
 			d.Warnings = append(d.Warnings, Warning{File: name, Line: n, Msg: "decision log: " + msg})
 		}
 	}
-	good := 0
-	err := readLines(context.Background(), r, maxDecisionLine, func(n int, raw []byte) {
-		line := bytes.TrimSpace(raw)
-		if len(line) == 0 {
-			return
-		}
-		var l decisionLine
-		if err := json.Unmarshal(line, &l); err != nil {
-			warn(n, fmt.Sprintf("not a decision-log line: %v", err))
-			return
-		}
-		good++
+	good, err := decisionlog.Read(r, func(_ int, l decisionlog.Line) {
 		switch {
 		case l.ContainerID == "":
-		case l.Event == "started" && l.PID > 0:
+		case l.IsStarted():
 			d.byPID[l.PID] = append(d.byPID[l.PID], pidStart{l.Time, l.ContainerID})
-		case l.Event == "" && l.Error == "":
+		case l.IsDecision():
 			d.byID[l.ContainerID] = containers.Container{ID: l.ContainerID, Namespace: l.Namespace, Pod: l.Pod,
 				PodUID: l.PodUID, Name: l.Container, Rules: l.Rules, Mode: l.Mode, Digest: l.Digest}
 			d.exempt[l.ContainerID] = l.Exempt
 			d.revision[l.ContainerID] = l.Revision
 		}
-	}, func(n int, size int64) {
-		warn(n, fmt.Sprintf("line of %d bytes, over the limit of %d: skipped", size, maxDecisionLine))
-	})
+	}, warn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrDecisionLog, Printable(name), err)
+		return nil, fmt.Errorf("%w: %s: %w", decisionlog.ErrBadLog, Printable(name), err)
 	}
 	if good == 0 && d.WarningCount > 0 {
-		return nil, fmt.Errorf("%w: %s: not one readable line (%d skipped; first: %s)", ErrDecisionLog, Printable(name), d.WarningCount, d.Warnings[0])
+		return nil, fmt.Errorf("%w: %s: not one readable line (%d skipped; first: %s)", decisionlog.ErrBadLog, Printable(name), d.WarningCount, d.Warnings[0])
 	}
 	for _, s := range d.byPID {
 		sort.Slice(s, func(i, j int) bool { return s[i].at.Before(s[j].at) })

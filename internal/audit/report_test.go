@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
-	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 )
 
 func golden(t *testing.T, name string, got []byte) {
@@ -157,11 +157,11 @@ func TestDecisionLogAttributor(t *testing.T) {
 // The decision log the plugin writes is what ReadDecisionLog reads.
 func TestDecisionLogContract(t *testing.T) {
 	var buf bytes.Buffer
-	dl := plugin.NewDecisionLog(&buf)
-	if err := dl.Write(plugin.Record{Time: time.Now(), Namespace: "ns", Pod: "p", Container: "c", ContainerID: "id1", Rules: []string{"r"}, Mode: "audit"}); err != nil {
+	dl := decisionlog.NewWriter(&buf)
+	if err := dl.Write(decisionlog.Entry{Time: time.Now(), Namespace: "ns", Pod: "p", Container: "c", ContainerID: "id1", Rules: []string{"r"}, Mode: "audit"}); err != nil {
 		t.Fatal(err)
 	}
-	buf.WriteString(`{"time":"` + time.Now().UTC().Format(time.RFC3339Nano) + `","event":"` + plugin.EventStarted + `","container_id":"id1","pid":4242}` + "\n")
+	buf.WriteString(`{"time":"` + time.Now().UTC().Format(time.RFC3339Nano) + `","event":"` + decisionlog.EventStarted + `","container_id":"id1","pid":4242}` + "\n")
 	d, err := ReadDecisionLog("decisions", &buf)
 	if err != nil {
 		t.Fatal(err)

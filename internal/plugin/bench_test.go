@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 )
@@ -40,7 +41,7 @@ func BenchmarkCreateContainer(b *testing.B) {
 	defer devNull.Close()
 	l := logrus.New()
 	l.Out, l.Formatter = devNull, &logrus.JSONFormatter{TimestampFormat: log.RFC3339NanoFixed}
-	p, err := New(Options{Decider: e, Logger: logrus.NewEntry(l).WithField("node", "node-1"), DecisionLog: NewDecisionLog(io.Discard), Metrics: metrics.New(), Node: "node-1"})
+	p, err := New(Options{Decider: e, Logger: logrus.NewEntry(l).WithField("node", "node-1"), DecisionLog: decisionlog.NewWriter(io.Discard), Metrics: metrics.New(), Node: "node-1"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
+	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
 
 func TestInputFromNRI(t *testing.T) {
@@ -299,7 +300,7 @@ func TestRecordDigestIsOfTheWrittenSection(t *testing.T) {
 				t.Fatal(err)
 			}
 			written := profile.Digest(runtimeWrites(adj.GetLinux().GetSeccompPolicy()))
-			recs := jsonLines(t, dlog.String())
+			recs := testutil.JSONLines(t, dlog.String())
 			if len(recs) != 1 {
 				t.Fatalf("%d records", len(recs))
 			}

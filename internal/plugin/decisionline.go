@@ -6,10 +6,13 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/containerd/log"
 	"github.com/sirupsen/logrus"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 )
 
 // The decision line is the daemon's log line for each decision ("seccomp
@@ -31,7 +34,7 @@ var decisionKeys = []string{"changed", "container", "container_id", "digest", "e
 	"latency", "mode", "notes", "pod", "profile_type", "revision", "rules"}
 
 // decisionFields is the decision line's fields as logrus gets them.
-func decisionFields(rec *Record) log.Fields {
+func decisionFields(rec *decisionlog.Entry) log.Fields {
 	return log.Fields{
 		"pod":          rec.Namespace + "/" + rec.Pod,
 		"container":    rec.Container,
@@ -50,7 +53,7 @@ func decisionFields(rec *Record) log.Fields {
 }
 
 // logDecision writes the decision line for rec.
-func (p *Plugin) logDecision(ctx context.Context, rec *Record) {
+func (p *Plugin) logDecision(ctx context.Context, rec *decisionlog.Entry) {
 	level := logrus.InfoLevel
 	if rec.Error != "" {
 		level = logrus.ErrorLevel
@@ -153,7 +156,7 @@ func newLineWriter(e *log.Entry, f *logrus.JSONFormatter, out *os.File) *lineWri
 }
 
 // write encodes rec's line and writes it with one Write.
-func (w *lineWriter) write(rec *Record, level logrus.Level) {
+func (w *lineWriter) write(rec *decisionlog.Entry, level logrus.Level) {
 	buf := lineBufs.Get().(*[]byte)
 	defer func() {
 		if cap(*buf) <= 64<<10 {
@@ -167,7 +170,7 @@ func (w *lineWriter) write(rec *Record, level logrus.Level) {
 }
 
 // appendLine appends rec's line without its newline, timed at now.
-func (w *lineWriter) appendLine(b []byte, rec *Record, level logrus.Level, now time.Time) []byte {
+func (w *lineWriter) appendLine(b []byte, rec *decisionlog.Entry, level logrus.Level, now time.Time) []byte {
 	keys := w.keys
 	if rec.Error != "" {
 		keys = w.errKeys
@@ -177,13 +180,13 @@ func (w *lineWriter) appendLine(b []byte, rec *Record, level logrus.Level, now t
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(appendJSONString(b, k), ':')
+		b = append(decisionlog.AppendString(b, k), ':')
 		b = w.appendValue(b, k, rec, level, now)
 	}
 	return append(b, '}')
 }
 
-func (w *lineWriter) appendValue(b []byte, k string, rec *Record, level logrus.Level, now time.Time) []byte {
+func (w *lineWriter) appendValue(b []byte, k string, rec *decisionlog.Entry, level logrus.Level, now time.Time) []byte {
 	switch k {
 	case logrus.FieldKeyTime:
 		b = append(b, '"')
@@ -191,42 +194,45 @@ func (w *lineWriter) appendValue(b []byte, k string, rec *Record, level logrus.L
 		return append(b, '"')
 	case logrus.FieldKeyMsg:
 		if rec.Error != "" {
-			return appendJSONString(b, msgRefused)
+			return decisionlog.AppendString(b, msgRefused)
 		}
-		return appendJSONString(b, msgDecision)
+		return decisionlog.AppendString(b, msgDecision)
 	case logrus.FieldKeyLevel:
-		return appendJSONString(b, level.String())
+		return decisionlog.AppendString(b, level.String())
 	case "changed":
 		return strconv.AppendBool(b, rec.Changed)
 	case "container":
-		return appendJSONString(b, rec.Container)
+		return decisionlog.AppendString(b, rec.Container)
 	case "container_id":
-		return appendJSONString(b, rec.ContainerID)
+		return decisionlog.AppendString(b, rec.ContainerID)
 	case "digest":
-		return appendJSONString(b, rec.Digest)
+		return decisionlog.AppendString(b, rec.Digest)
 	case "error":
-		return appendJSONString(b, rec.Error)
+		return decisionlog.AppendString(b, rec.Error)
 	case "exempt":
 		return strconv.AppendBool(b, rec.Exempt)
 	case "image":
-		return appendJSONString(b, rec.Image)
+		return decisionlog.AppendString(b, rec.Image)
 	case "latency":
-		return appendJSONString(b, (time.Duration(rec.LatencyMicros) * time.Microsecond).String())
+		return decisionlog.AppendString(b, (time.Duration(rec.LatencyMicros) * time.Microsecond).String())
 	case "mode":
-		return appendJSONString(b, rec.Mode)
+		return decisionlog.AppendString(b, rec.Mode)
 	case "notes":
-		return appendJSONStrings(b, rec.Notes)
+		return decisionlog.AppendStrings(b, rec.Notes)
 	case "pod":
 		// namespace/pod, as one string: escaping is per character.
-		b = appendJSONChars(append(b, '"'), rec.Namespace)
-		b = appendJSONChars(append(b, '/'), rec.Pod)
+		b = decisionlog.AppendChars(append(b, '"'), rec.Namespace)
+		b = decisionlog.AppendChars(append(b, '/'), rec.Pod)
 		return append(b, '"')
 	case "profile_type":
-		return appendJSONString(b, rec.ProfileType)
+		return decisionlog.AppendString(b, rec.ProfileType)
 	case "revision":
-		return appendJSONString(b, rec.PolicyRevision)
+		return decisionlog.AppendString(b, rec.PolicyRevision)
 	case "rules":
-		return appendJSONStrings(b, rec.Rules)
+		return decisionlog.AppendStrings(b, rec.Rules)
 	}
 	return append(b, w.base[k]...)
 }
+
+// lineBufs are the decision line's buffers (the decision log has its own).
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}

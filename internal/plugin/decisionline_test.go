@@ -12,43 +12,10 @@ import (
 
 	"github.com/containerd/log"
 	"github.com/sirupsen/logrus"
-)
 
-// randomRecord is a record whose strings hold everything encoding/json
-// escapes and whose optional fields are set or not.
-func randomRecord(r *rand.Rand) Record {
-	pieces := []string{"", "a", "kube-system", "é", "日本", "\"", "\\", "\n", "\r", "\t", "\b", "\f", "\x00", "\x1f", "\x7f",
-		"<", ">", "&", "/", "\u2028", "\u2029", "\xff", "\xe2\x80", "\x80", "sha256:0c48", "🙂", "\ufffd"}
-	str := func() string {
-		var b []byte
-		for range r.IntN(5) {
-			b = append(b, pieces[r.IntN(len(pieces))]...)
-		}
-		return string(b)
-	}
-	strs := func() []string {
-		switch r.IntN(3) {
-		case 0:
-			return nil
-		case 1:
-			return []string{}
-		}
-		out := make([]string, 1+r.IntN(3))
-		for i := range out {
-			out[i] = str()
-		}
-		return out
-	}
-	rec := Record{
-		Node: str(), Namespace: str(), Pod: str(), PodUID: str(), Container: str(), ContainerID: str(),
-		Image: str(), ProfileType: str(), Rules: strs(), Mode: str(), Exempt: r.IntN(2) == 0, Changed: r.IntN(2) == 0,
-		Digest: str(), PolicyRevision: str(), Notes: strs(), LatencyMicros: r.Int64N(1<<40) - 1<<39,
-	}
-	if r.IntN(3) == 0 {
-		rec.Error = str() + "x"
-	}
-	return rec
-}
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
+	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
+)
 
 // jsonLogger is a logger as `run --log-format json` sets it up, writing to
 // out, with the daemon's node field.
@@ -91,7 +58,7 @@ func TestDecisionLineMatchesLogrus(t *testing.T) {
 			ref := logrus.New()
 			ref.Out, ref.Formatter = &want, entry.Logger.Formatter
 			for range 5000 {
-				rec := randomRecord(r)
+				rec := testutil.RandomEntry(r)
 				now := time.Unix(r.Int64N(1<<33), r.Int64N(1e9)).In(time.FixedZone("z", (r.IntN(48)-24)*1800))
 				want.Reset()
 				e := (&logrus.Entry{Logger: ref, Data: entry.Data}).WithTime(now).WithFields(decisionFields(&rec))
@@ -172,8 +139,8 @@ func TestDecisionLineWritten(t *testing.T) {
 	}
 	defer f.Close()
 	p := &Plugin{logger: jsonLogger(f, log.RFC3339NanoFixed)}
-	ok := Record{Namespace: "prod", Pod: "web", Container: "app", Rules: []string{"floor"}, Changed: true, LatencyMicros: 1500}
-	bad := Record{Namespace: "prod", Pod: "web", Container: "app", Rules: []string{}, Error: "refused: no"}
+	ok := decisionlog.Entry{Namespace: "prod", Pod: "web", Container: "app", Rules: []string{"floor"}, Changed: true, LatencyMicros: 1500}
+	bad := decisionlog.Entry{Namespace: "prod", Pod: "web", Container: "app", Rules: []string{}, Error: "refused: no"}
 	p.logDecision(context.Background(), &ok)
 	p.logDecision(context.Background(), &bad)
 	p.logger.Logger.SetLevel(logrus.WarnLevel)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/containerd/nri/pkg/api"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
 
 // The drift report on connect: the runtime's Synchronize lists running
@@ -55,7 +57,7 @@ func TestIntegrationSynchronizeReportsDrift(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	var reported []string
-	for _, l := range jsonLines(t, logs.String()) {
+	for _, l := range testutil.JSONLines(t, logs.String()) {
 		if l["msg"] != "running container's seccomp differs from the current policy" {
 			continue
 		}

@@ -2,10 +2,7 @@ package plugin
 
 import (
 	"bytes"
-	"encoding/json"
-	"strings"
 	"sync"
-	"testing"
 
 	"github.com/containerd/log"
 	"github.com/containerd/nri/pkg/api"
@@ -50,24 +47,6 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-// jsonLines decodes every line of s into a map, failing the test on a line
-// that is not one JSON object.
-func jsonLines(t *testing.T, s string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("not a JSON line: %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // testLogger returns a JSON logger writing to the returned buffer.

@@ -23,6 +23,8 @@ import (
 	"github.com/containerd/nri/pkg/adaptation"
 	"github.com/containerd/nri/pkg/api"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
 
 // pluginCount is an adaptation.Metrics that only tracks connected plugins,
@@ -310,7 +312,7 @@ func TestIntegrationDecisions(t *testing.T) {
 		})
 	}
 
-	recs := jsonLines(t, dlog.String())
+	recs := testutil.JSONLines(t, dlog.String())
 	if len(recs) != 8 {
 		t.Errorf("%d decision records, want 8", len(recs))
 	}
@@ -394,7 +396,7 @@ func TestIntegrationConcurrentCreates(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	recs := jsonLines(t, dlog.String())
+	recs := testutil.JSONLines(t, dlog.String())
 	if len(recs) != n {
 		t.Fatalf("%d decision records, want %d", len(recs), n)
 	}

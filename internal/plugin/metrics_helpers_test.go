@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 )
 
@@ -93,7 +94,7 @@ func TestDecisionDurationIncludesLogging(t *testing.T) {
 	m := metrics.New()
 	var dl syncBuffer
 	d := &fakeDecider{fn: func(Input) (*Decision, error) { return &Decision{Changed: true, Seccomp: denyProfile("mkdir")}, nil }}
-	p, err := New(Options{Decider: d, Metrics: m, DecisionLog: NewDecisionLog(&dl)})
+	p, err := New(Options{Decider: d, Metrics: m, DecisionLog: decisionlog.NewWriter(&dl)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/containerd/nri/pkg/stub"
 	"sigs.k8s.io/yaml"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 	"github.com/nri-seccomp/nri-seccomp/internal/kubeevents"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 )
@@ -58,7 +59,7 @@ type Options struct {
 	// Logger receives the decision lines; log.L when nil.
 	Logger *log.Entry
 	// DecisionLog, when set, receives one JSON line per decision.
-	DecisionLog *DecisionLog
+	DecisionLog *decisionlog.Writer
 	// Node is recorded in the decision log.
 	Node string
 	// PolicyPath is where Decider was loaded from; Reload loads it again.
@@ -81,7 +82,7 @@ type Options struct {
 	// containers included (Error set), after the log line: the daemon's
 	// posture scan keeps the decisions of running containers from it. It
 	// runs on the creation path and must be quick.
-	OnDecision func(Record)
+	OnDecision func(decisionlog.Entry)
 	// OnPolicy, when set, is called after another policy came into force
 	// (a reload that changed it, or one named by the runtime
 	// configuration), outside the creation path: the daemon resizes its
@@ -125,7 +126,7 @@ type Plugin struct {
 
 	metrics *metrics.Metrics
 	// onDecision is Options.OnDecision.
-	onDecision func(Record)
+	onDecision func(decisionlog.Entry)
 	// onPolicy is Options.OnPolicy.
 	onPolicy func()
 	// sink, when set, hears of every decision that changed a profile.
@@ -152,7 +153,7 @@ type Plugin struct {
 	policyMoved chan struct{}
 
 	mu   sync.RWMutex
-	dlog *DecisionLog
+	dlog *decisionlog.Writer
 	// needsRuntime: Configure must name a policy (Options.PolicyFromRuntime).
 	needsRuntime bool
 	// configured counts successful Configure calls; the reconnect loop
@@ -286,7 +287,7 @@ func (p *Plugin) events() api.EventMask {
 func (p *Plugin) applyRuntimeConfig(logger *log.Entry, cfg RuntimeConfig) error {
 	var (
 		decider Decider
-		dlog    *DecisionLog
+		dlog    *decisionlog.Writer
 		err     error
 	)
 	if cfg.Policy == "" && p.needsRuntime {
@@ -307,7 +308,7 @@ func (p *Plugin) applyRuntimeConfig(logger *log.Entry, cfg RuntimeConfig) error 
 		}
 	}
 	if cfg.DecisionLog != "" {
-		if dlog, err = OpenDecisionLog(cfg.DecisionLog); err != nil {
+		if dlog, err = openDecisionLog(cfg.DecisionLog); err != nil {
 			logger.WithError(err).Error("bad plugin configuration from the runtime")
 			return err
 		}
@@ -342,15 +343,14 @@ func (p *Plugin) Shutdown(context.Context) {
 // plugin, and a panic must not take the daemon down with it.
 func (p *Plugin) CreateContainer(ctx context.Context, pod *api.PodSandbox, ctr *api.Container) (adj *api.ContainerAdjustment, _ []*api.ContainerUpdate, retErr error) {
 	start := p.now()
-	rec := Record{
+	rec := pendingEntry{Entry: decisionlog.Entry{
 		Namespace:   pod.GetNamespace(),
 		Pod:         pod.GetName(),
 		PodUID:      pod.GetUid(),
 		Container:   ctr.GetName(),
 		ContainerID: ctr.GetId(),
 		Rules:       []string{},
-		start:       start,
-	}
+	}, start: start}
 
 	defer func() {
 		if r := recover(); r != nil {
@@ -380,7 +380,7 @@ func (p *Plugin) CreateContainer(ctx context.Context, pod *api.PodSandbox, ctr *
 }
 
 // decide does the work of CreateContainer, filling rec as it learns things.
-func (p *Plugin) decide(pod *api.PodSandbox, ctr *api.Container, rec *Record) (*api.ContainerAdjustment, error) {
+func (p *Plugin) decide(pod *api.PodSandbox, ctr *api.Container, rec *pendingEntry) (*api.ContainerAdjustment, error) {
 	in := InputFromNRI(pod, ctr)
 	rec.Image = in.Image
 	rec.ProfileType = string(in.ProfileType)
@@ -460,24 +460,24 @@ func (e *panicError) Error() string {
 	return fmt.Sprintf("internal error: panic in the engine: %v", e.value)
 }
 
-func (p *Plugin) refusal(rec Record, cause error) error {
+func (p *Plugin) refusal(rec pendingEntry, cause error) error {
 	return fmt.Errorf("%w: %s/%s container %q: %w", ErrRefused, rec.Namespace, rec.Pod, rec.Container, cause)
 }
 
 // record writes the decision line and the decision log entry. The shared
 // logger is never modified.
-func (p *Plugin) record(ctx context.Context, rec Record) {
+func (p *Plugin) record(ctx context.Context, rec pendingEntry) {
 	rec.Node = p.node
-	p.logDecision(ctx, &rec)
-	p.noteDecision(rec)
+	p.logDecision(ctx, &rec.Entry)
+	p.noteDecision(rec.Entry)
 	if p.onDecision != nil {
-		p.onDecision(rec)
+		p.onDecision(rec.Entry)
 	}
 	p.postEvent(rec)
 
 	// Held while writing, so that Configure cannot close the log under us.
 	p.mu.RLock()
-	err := p.dlog.Write(rec)
+	err := p.dlog.Write(rec.Entry)
 	p.mu.RUnlock()
 	if err != nil {
 		// The decision is already made and applied; losing its audit
@@ -497,7 +497,7 @@ func (p *Plugin) record(ctx context.Context, rec Record) {
 // postEvent tells the event sink of a decision that set or changed the
 // container's seccomp; refusals already reach the pod's events through the
 // kubelet, and unchanged or exempt containers have nothing to explain.
-func (p *Plugin) postEvent(rec Record) {
+func (p *Plugin) postEvent(rec pendingEntry) {
 	if p.sink == nil || rec.Error != "" || !rec.Changed {
 		return
 	}
@@ -512,7 +512,29 @@ func (p *Plugin) postEvent(rec Record) {
 	p.sink.Post(d)
 }
 
-func (r *Record) outcome() string {
+// pendingEntry is the decision-log entry CreateContainer fills as it
+// learns things, with what only the metrics need beside it.
+type pendingEntry struct {
+	decisionlog.Entry
+	// applied is what the metrics count: each applied rule with its
+	// action and mode (the log only names the rules).
+	applied []metrics.AppliedRule
+	// start is when CreateContainer was called (monotonic): the metrics'
+	// latency runs from it to the end of the record.
+	start time.Time
+}
+
+// openDecisionLog opens the decision log a configuration names; failing
+// to is a configuration error.
+func openDecisionLog(path string) (*decisionlog.Writer, error) {
+	w, err := decisionlog.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return w, nil
+}
+
+func (r *pendingEntry) outcome() string {
 	switch {
 	case r.Error != "":
 		return metrics.OutcomeRefused

@@ -9,13 +9,15 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/containerd/nri/pkg/api"
 	"github.com/containerd/nri/pkg/stub"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
+	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
 
 var errEngine = errors.New("engine exploded")
@@ -25,7 +27,7 @@ func newTestPlugin(t *testing.T, fn func(Input) (*Decision, error)) (*Plugin, *f
 	d := &fakeDecider{fn: fn}
 	logger, logs := testLogger()
 	var dlog bytes.Buffer
-	p, err := New(Options{Decider: d, Logger: logger, DecisionLog: NewDecisionLog(&dlog), Node: "node-1"})
+	p, err := New(Options{Decider: d, Logger: logger, DecisionLog: decisionlog.NewWriter(&dlog), Node: "node-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +54,7 @@ func TestCreateContainer(t *testing.T) {
 		panicWith  any
 		wantAdjust *specs.LinuxSeccomp
 		wantErr    error
-		wantRec    Record
+		wantRec    decisionlog.Entry
 		wantNote   string
 	}{{
 		name: "changed: adjustment carries the engine's policy",
@@ -63,50 +65,50 @@ func TestCreateContainer(t *testing.T) {
 			Digest: "sha256:abc", PolicyRevision: "rev-1", Notes: []string{"approximated"},
 		},
 		wantAdjust: tight,
-		wantRec: Record{Rules: []string{"floor", "web"}, Mode: "enforce", Changed: true,
+		wantRec: decisionlog.Entry{Rules: []string{"floor", "web"}, Mode: "enforce", Changed: true,
 			Digest: "sha256:abc", PolicyRevision: "rev-1", Notes: []string{"approximated"}},
 	}, {
 		name:     "unchanged: no adjustment",
 		decision: &Decision{Rules: []RuleResult{{Name: "floor", Action: "tighten"}}, Mode: "enforce", Seccomp: tight, Digest: "sha256:abc"},
-		wantRec:  Record{Rules: []string{"floor"}, Mode: "enforce", Digest: "sha256:abc"},
+		wantRec:  decisionlog.Entry{Rules: []string{"floor"}, Mode: "enforce", Digest: "sha256:abc"},
 	}, {
 		name:     "exempt: no adjustment",
 		decision: &Decision{Rules: []RuleResult{{Name: "node-agents", Action: "exempt"}}, Exempt: true},
-		wantRec:  Record{Rules: []string{"node-agents"}, Exempt: true},
+		wantRec:  decisionlog.Entry{Rules: []string{"node-agents"}, Exempt: true},
 	}, {
 		name:     "no rule matched: no adjustment",
 		decision: &Decision{Skipped: []RuleResult{{Name: "floor", Reason: "namespace"}}},
-		wantRec:  Record{Rules: []string{}},
+		wantRec:  decisionlog.Entry{Rules: []string{}},
 	}, {
 		name:       "audit mode is recorded",
 		decision:   &Decision{Rules: []RuleResult{{Name: "trial", Mode: "audit"}}, Mode: "audit", Changed: true, Seccomp: tight},
 		wantAdjust: tight,
-		wantRec:    Record{Rules: []string{"trial"}, Mode: "audit", Changed: true},
+		wantRec:    decisionlog.Entry{Rules: []string{"trial"}, Mode: "audit", Changed: true},
 	}, {
 		name:       "default errno the runtime drops is noted",
 		decision:   &Decision{Rules: []RuleResult{{Name: "r"}}, Mode: "enforce", Changed: true, Seccomp: enosys},
 		wantAdjust: enosys,
-		wantRec:    Record{Rules: []string{"r"}, Mode: "enforce", Changed: true},
+		wantRec:    decisionlog.Entry{Rules: []string{"r"}, Mode: "enforce", Changed: true},
 		wantNote:   "defaultErrnoRet 38 is dropped",
 	}, {
 		name:    "engine error refuses the container",
 		err:     errEngine,
 		wantErr: errEngine,
-		wantRec: Record{Rules: []string{}},
+		wantRec: decisionlog.Entry{Rules: []string{}},
 	}, {
 		name:      "panic refuses the container",
 		panicWith: "index out of range",
 		wantErr:   ErrRefused,
-		wantRec:   Record{Rules: []string{}},
+		wantRec:   decisionlog.Entry{Rules: []string{}},
 	}, {
 		name:    "nil decision refuses the container",
 		wantErr: ErrRefused,
-		wantRec: Record{Rules: []string{}},
+		wantRec: decisionlog.Entry{Rules: []string{}},
 	}, {
 		name:     "changed to no seccomp at all refuses the container",
 		decision: &Decision{Rules: []RuleResult{{Name: "r"}}, Changed: true},
 		wantErr:  ErrRefused,
-		wantRec:  Record{Rules: []string{"r"}},
+		wantRec:  decisionlog.Entry{Rules: []string{"r"}},
 	}}
 
 	for _, tc := range tests {
@@ -152,7 +154,7 @@ func TestCreateContainer(t *testing.T) {
 				t.Errorf("Decide called %d times, want 1", n)
 			}
 
-			recs := jsonLines(t, dlog.String())
+			recs := testutil.JSONLines(t, dlog.String())
 			if len(recs) != 1 {
 				t.Fatalf("decision log has %d records, want 1: %s", len(recs), dlog.String())
 			}
@@ -204,7 +206,7 @@ func TestCreateContainer(t *testing.T) {
 				t.Errorf("notes = %v, want one containing %q", rec["notes"], tc.wantNote)
 			}
 
-			lines := jsonLines(t, logs.String())
+			lines := testutil.JSONLines(t, logs.String())
 			var decisions []map[string]any
 			for _, l := range lines {
 				if strings.HasPrefix(fmt.Sprint(l["msg"]), "seccomp decision") {
@@ -410,7 +412,7 @@ func TestConfigurePolicyOverride(t *testing.T) {
 	if !reflect.DeepEqual(loaded, []string{"/bad.yaml", "/good.yaml"}) {
 		t.Errorf("loaded %v", loaded)
 	}
-	recs := jsonLines(t, dlog.String())
+	recs := testutil.JSONLines(t, dlog.String())
 	if got := fmt.Sprint(recs[len(recs)-1]["rules"]); got != "[from-runtime-config]" {
 		t.Errorf("last record rules = %s", got)
 	}
@@ -438,7 +440,7 @@ func TestConfigureDecisionLogOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(jsonLines(t, string(data))); n != 1 {
+	if n := len(testutil.JSONLines(t, string(data))); n != 1 {
 		t.Errorf("%d records in the configured decision log, want 1", n)
 	}
 	if first.Len() != 0 {
@@ -451,65 +453,17 @@ func TestConfigureDecisionLogOverride(t *testing.T) {
 	}
 }
 
-func TestDecisionLogConcurrentLines(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "d.jsonl")
-	if err := os.WriteFile(path, []byte(`{"existing":true}`+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	l, err := OpenDecisionLog(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	for i := range 50 {
-		wg.Go(func() {
-			if err := l.Write(Record{Namespace: "ns", Pod: fmt.Sprint("pod-", i), Rules: []string{strings.Repeat("r", 5000)}}); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := jsonLines(t, string(data))
-	if len(recs) != 51 || recs[0]["existing"] != true {
-		t.Fatalf("got %d records (first %v), want the existing one plus 50", len(recs), recs[0])
-	}
-	seen := map[any]bool{}
-	for _, r := range recs[1:] {
-		seen[r["pod"]] = true
-	}
-	if len(seen) != 50 {
-		t.Errorf("%d distinct pods, want 50", len(seen))
-	}
-}
-
 func TestOpenDecisionLogError(t *testing.T) {
-	_, err := OpenDecisionLog(filepath.Join(t.TempDir(), "no", "such", "dir", "d.jsonl"))
+	_, err := openDecisionLog(filepath.Join(t.TempDir(), "no", "such", "dir", "d.jsonl"))
 	if !errors.Is(err, ErrConfig) || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("err = %v, want ErrConfig wrapping ErrNotExist", err)
-	}
-}
-
-func TestNilDecisionLog(t *testing.T) {
-	var l *DecisionLog
-	if err := l.Write(Record{}); err != nil {
-		t.Error(err)
-	}
-	if err := l.Close(); err != nil {
-		t.Error(err)
 	}
 }
 
 func TestDecisionLogWriteErrorDoesNotFailTheContainer(t *testing.T) {
 	d := &fakeDecider{fn: func(Input) (*Decision, error) { return &Decision{Changed: true, Seccomp: denyProfile("x")}, nil }}
 	logger, logs := testLogger()
-	p, err := New(Options{Decider: d, Logger: logger, DecisionLog: NewDecisionLog(failWriter{})})
+	p, err := New(Options{Decider: d, Logger: logger, DecisionLog: decisionlog.NewWriter(failWriter{})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -607,7 +561,7 @@ func TestRunStopsOnCancelWhileRuntimeIsAbsent(t *testing.T) {
 		t.Fatal("Run did not stop on cancel")
 	}
 	var retries []string
-	for _, l := range jsonLines(t, logs.String()) {
+	for _, l := range testutil.JSONLines(t, logs.String()) {
 		if strings.Contains(fmt.Sprint(l["msg"]), "reconnecting") {
 			retries = append(retries, fmt.Sprint(l["retry_in"]))
 		}

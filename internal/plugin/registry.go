@@ -2,12 +2,12 @@ package plugin
 
 import (
 	"context"
-	"time"
 
 	"github.com/containerd/nri/pkg/api"
 	"github.com/containerd/nri/pkg/stub"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 )
 
 // containerRegistry is the registry the plugin feeds; an alias so that
@@ -30,7 +30,7 @@ func (p *Plugin) SetRegistry(reg *containers.Registry) { p.reg = reg }
 
 // noteDecision records the identity and decision of a container the plugin
 // let through. A refused container never starts, so it is not recorded.
-func (p *Plugin) noteDecision(rec Record) {
+func (p *Plugin) noteDecision(rec decisionlog.Entry) {
 	if p.reg == nil || rec.Error != "" || rec.ContainerID == "" {
 		return
 	}
@@ -87,7 +87,7 @@ func (p *Plugin) PostStartContainer(_ context.Context, pod *api.PodSandbox, ctr 
 		return nil
 	}
 	p.mu.RLock()
-	err := p.dlog.writeStart(StartRecord{Time: c.Started, Event: EventStarted, Node: p.node, ContainerID: c.ID, PID: c.PID})
+	err := p.dlog.WriteStarted(decisionlog.Started{Time: c.Started, Event: decisionlog.EventStarted, Node: p.node, ContainerID: c.ID, PID: c.PID})
 	p.mu.RUnlock()
 	if err != nil {
 		p.logger.WithError(err).Warn("writing the decision log")
@@ -133,21 +133,3 @@ func (p *Plugin) syncRegistry(pods []*api.PodSandbox, ctrs []*api.Container) {
 	}
 	p.reg.Sync(cs)
 }
-
-// EventStarted marks a decision-log line that gives a started container's
-// init PID rather than a decision.
-const EventStarted = "started"
-
-// StartRecord is the decision-log line written when a container starts. It
-// names the container by id only: the decision line before it has the pod,
-// and a reader looking for a pod's decision cannot mistake this line for
-// one.
-type StartRecord struct {
-	Time        time.Time `json:"time"`
-	Event       string    `json:"event"`
-	Node        string    `json:"node,omitempty"`
-	ContainerID string    `json:"container_id"`
-	PID         int       `json:"pid"`
-}
-
-func (l *DecisionLog) writeStart(r StartRecord) error { return l.writeLine(r) }

@@ -12,6 +12,8 @@ import (
 	"github.com/containerd/nri/pkg/api"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
+	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
 
 // The registry follows a container through the lifecycle events: the
@@ -27,7 +29,7 @@ func TestRegistryLifecycle(t *testing.T) {
 		return &Decision{Rules: []RuleResult{{Name: "trial", Action: "tighten", Mode: "audit"}}, Mode: "audit",
 			Changed: true, Seccomp: denyProfile("mkdir"), Digest: "sha256:d"}, nil
 	}}
-	p, err := New(Options{Decider: d, Logger: logger, DecisionLog: NewDecisionLog(&dl), Node: "n1"})
+	p, err := New(Options{Decider: d, Logger: logger, DecisionLog: decisionlog.NewWriter(&dl), Node: "n1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +67,7 @@ func TestRegistryLifecycle(t *testing.T) {
 	if a.How != containers.ByPID || a.Container.Name != "app" || a.Container.Mode != "audit" || len(a.Container.Rules) != 1 {
 		t.Fatalf("attribution of the init PID: %+v", a)
 	}
-	lines := jsonLines(t, dl.String())
+	lines := testutil.JSONLines(t, dl.String())
 	last := lines[len(lines)-1]
 	if last["event"] != "started" || last["container_id"] != "ctr-app" || last["pid"] != 4242.0 || last["node"] != "n1" || last["namespace"] != nil {
 		t.Fatalf("start line: %v", last)
@@ -131,7 +133,7 @@ func TestSyncRegistry(t *testing.T) {
 
 func TestEventsWithoutRegistry(t *testing.T) {
 	var dl bytes.Buffer
-	p, err := New(Options{Decider: &fakeDecider{}, DecisionLog: NewDecisionLog(&dl)})
+	p, err := New(Options{Decider: &fakeDecider{}, DecisionLog: decisionlog.NewWriter(&dl)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +165,7 @@ func TestEventMask(t *testing.T) {
 	}{
 		{"shipped: validation", Options{}, false, []api.Event{api.Event_CREATE_CONTAINER, api.Event_VALIDATE_CONTAINER_ADJUSTMENT}},
 		{"no validation", Options{DisableValidation: true}, false, []api.Event{api.Event_CREATE_CONTAINER}},
-		{"decision log", Options{DecisionLog: NewDecisionLog(io.Discard)}, false,
+		{"decision log", Options{DecisionLog: decisionlog.NewWriter(io.Discard)}, false,
 			[]api.Event{api.Event_CREATE_CONTAINER, api.Event_VALIDATE_CONTAINER_ADJUSTMENT, api.Event_POST_START_CONTAINER}},
 		{"audit registry", Options{DisableValidation: true}, true,
 			[]api.Event{api.Event_CREATE_CONTAINER, api.Event_START_CONTAINER, api.Event_POST_START_CONTAINER, api.Event_REMOVE_CONTAINER}},
@@ -199,8 +201,8 @@ func TestOnDecision(t *testing.T) {
 		}
 		return &Decision{Rules: []RuleResult{{Name: "ops", Action: "exempt", Mode: "enforce"}}, Mode: "enforce", Exempt: true}, nil
 	}}
-	var got []Record
-	p, err := New(Options{Decider: d, OnDecision: func(r Record) { got = append(got, r) }})
+	var got []decisionlog.Entry
+	p, err := New(Options{Decider: d, OnDecision: func(r decisionlog.Entry) { got = append(got, r) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 	"github.com/nri-seccomp/nri-seccomp/internal/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
 
 const (
@@ -74,7 +76,7 @@ func newReloadPlugin(t *testing.T, content string) (p *Plugin, path string, m *m
 	logger, logs := testLogger()
 	m = metrics.New()
 	dlog = &syncBuffer{}
-	p, err = New(Options{Decider: d, Loader: engineLoader, PolicyPath: path, Logger: logger, Metrics: m, DecisionLog: NewDecisionLog(dlog)})
+	p, err = New(Options{Decider: d, Loader: engineLoader, PolicyPath: path, Logger: logger, Metrics: m, DecisionLog: decisionlog.NewWriter(dlog)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +303,7 @@ func TestReloadConcurrentCreates(t *testing.T) {
 		t.Fatalf("only %d reloads happened during the creations; the race was not exercised", n)
 	}
 	seen := map[string]int{}
-	for _, r := range jsonLines(t, dlog.String()) {
+	for _, r := range testutil.JSONLines(t, dlog.String()) {
 		digest, _ := r["digest"].(string)
 		rules, _ := r["rules"].([]any)
 		rule, ok := want[digest]

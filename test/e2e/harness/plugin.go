@@ -238,7 +238,7 @@ func (p *Plugin) Thaw() error { return p.signal(syscall.SIGCONT) }
 func (p *Plugin) LogTail(n int) string { return tail(p.LogPath, n) }
 
 // Decision is one line of the decision log, as internal/plugin writes it
-// (plugin.Record); only the fields the tests assert on.
+// (decisionlog.Entry); only the fields the tests assert on.
 type Decision struct {
 	Namespace   string   `json:"namespace"`
 	Pod         string   `json:"pod"`

@@ -1,4 +1,4 @@
-package plugin
+package decisionlog
 
 import (
 	"strconv"
@@ -8,45 +8,45 @@ import (
 )
 
 // appendJSON appends r encoded exactly as encoding/json encodes it (the
-// decision log's format; TestRecordAppendJSONMatchesEncodingJSON holds the
-// two together). Written out by hand because encoding a Record by
+// decision log's format; TestEntryAppendJSONMatchesEncodingJSON holds the
+// two together). Written out by hand because encoding an Entry by
 // reflection was one of the largest parts of the plugin's own work per
 // container.
-func (r *Record) appendJSON(b []byte) []byte {
+func (r *Entry) appendJSON(b []byte) []byte {
 	b = append(b, `{"time":`...)
 	b = appendJSONTime(b, r.Time)
 	if r.Node != "" {
-		b = appendJSONString(append(b, `,"node":`...), r.Node)
+		b = AppendString(append(b, `,"node":`...), r.Node)
 	}
-	b = appendJSONString(append(b, `,"namespace":`...), r.Namespace)
-	b = appendJSONString(append(b, `,"pod":`...), r.Pod)
+	b = AppendString(append(b, `,"namespace":`...), r.Namespace)
+	b = AppendString(append(b, `,"pod":`...), r.Pod)
 	if r.PodUID != "" {
-		b = appendJSONString(append(b, `,"pod_uid":`...), r.PodUID)
+		b = AppendString(append(b, `,"pod_uid":`...), r.PodUID)
 	}
-	b = appendJSONString(append(b, `,"container":`...), r.Container)
+	b = AppendString(append(b, `,"container":`...), r.Container)
 	if r.ContainerID != "" {
-		b = appendJSONString(append(b, `,"container_id":`...), r.ContainerID)
+		b = AppendString(append(b, `,"container_id":`...), r.ContainerID)
 	}
 	if r.Image != "" {
-		b = appendJSONString(append(b, `,"image":`...), r.Image)
+		b = AppendString(append(b, `,"image":`...), r.Image)
 	}
-	b = appendJSONString(append(b, `,"profile_type":`...), r.ProfileType)
-	b = appendJSONStrings(append(b, `,"rules":`...), r.Rules)
-	b = appendJSONString(append(b, `,"mode":`...), r.Mode)
+	b = AppendString(append(b, `,"profile_type":`...), r.ProfileType)
+	b = AppendStrings(append(b, `,"rules":`...), r.Rules)
+	b = AppendString(append(b, `,"mode":`...), r.Mode)
 	b = strconv.AppendBool(append(b, `,"exempt":`...), r.Exempt)
 	b = strconv.AppendBool(append(b, `,"changed":`...), r.Changed)
 	if r.Digest != "" {
-		b = appendJSONString(append(b, `,"digest":`...), r.Digest)
+		b = AppendString(append(b, `,"digest":`...), r.Digest)
 	}
 	if r.PolicyRevision != "" {
-		b = appendJSONString(append(b, `,"policy_revision":`...), r.PolicyRevision)
+		b = AppendString(append(b, `,"policy_revision":`...), r.PolicyRevision)
 	}
 	if len(r.Notes) > 0 {
-		b = appendJSONStrings(append(b, `,"notes":`...), r.Notes)
+		b = AppendStrings(append(b, `,"notes":`...), r.Notes)
 	}
 	b = strconv.AppendInt(append(b, `,"latency_us":`...), r.LatencyMicros, 10)
 	if r.Error != "" {
-		b = appendJSONString(append(b, `,"error":`...), r.Error)
+		b = AppendString(append(b, `,"error":`...), r.Error)
 	}
 	return append(b, '}')
 }
@@ -59,7 +59,7 @@ func appendJSONTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
-func appendJSONStrings(b []byte, ss []string) []byte {
+func AppendStrings(b []byte, ss []string) []byte {
 	if ss == nil {
 		return append(b, "null"...)
 	}
@@ -68,20 +68,20 @@ func appendJSONStrings(b []byte, ss []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, s)
+		b = AppendString(b, s)
 	}
 	return append(b, ']')
 }
 
-// appendJSONString quotes s as encoding/json does by default: control
+// AppendString quotes s as encoding/json does by default: control
 // characters, quote and backslash escaped, <, > and & as \u003c etc.,
 // invalid UTF-8 as U+FFFD, and U+2028, U+2029 escaped.
-func appendJSONString(b []byte, s string) []byte {
-	return append(appendJSONChars(append(b, '"'), s), '"')
+func AppendString(b []byte, s string) []byte {
+	return append(AppendChars(append(b, '"'), s), '"')
 }
 
-// appendJSONChars is appendJSONString without the quotes.
-func appendJSONChars(b []byte, s string) []byte {
+// AppendChars is AppendString without the quotes.
+func AppendChars(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
