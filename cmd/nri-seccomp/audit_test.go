@@ -19,7 +19,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
-	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
 	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 )
 
@@ -203,7 +203,7 @@ func TestRunAuditFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := plugin.New(plugin.Options{Decider: eng})
+	p, err := nri.New(nri.Options{Decider: eng})
 	if err != nil {
 		t.Fatal(err)
 	}

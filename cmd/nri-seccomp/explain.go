@@ -7,8 +7,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/dryrun"
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
-	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 )
@@ -42,10 +42,10 @@ or a file that cannot be read.`, stderr)
 		return code
 	}
 
-	req := plugin.ExplainRequest{
+	req := dryrun.ExplainRequest{
 		Namespace: *namespace, Pod: *pod, Container: *container, Image: *image,
 		Labels: labels, Annotations: annotations,
-		ProfileType: plugin.ProfileType(profileType.value),
+		ProfileType: engine.ProfileType(profileType.value),
 	}
 	if *profileFile == "-" && *policyPath == "-" {
 		fmt.Fprintln(stderr, "nri-seccomp explain: standard input (-) can be only one of --policy and --profile")
@@ -58,11 +58,11 @@ or a file that cannot be read.`, stderr)
 			return ioCode(err)
 		}
 		req.Profile = p
-		if req.ProfileType == plugin.ProfileTypeNone {
-			req.ProfileType = plugin.ProfileTypeLocalhost
+		if req.ProfileType == engine.ProfileTypeNone {
+			req.ProfileType = engine.ProfileTypeLocalhost
 		}
 	}
-	if req.ProfileType == plugin.ProfileTypeRuntimeDefault && req.Profile == nil {
+	if req.ProfileType == engine.ProfileTypeRuntimeDefault && req.Profile == nil {
 		p, err := runtimeDefault()
 		if err != nil {
 			fmt.Fprintf(stderr, "nri-seccomp explain: %v\n", err)
@@ -75,8 +75,8 @@ or a file that cannot be read.`, stderr)
 	if err != nil {
 		return reportLoadError(stderr, "explain", err)
 	}
-	e, err := plugin.Explain(eng, req)
-	if errors.Is(err, plugin.ErrUsage) {
+	e, err := dryrun.Explain(eng, req)
+	if errors.Is(err, dryrun.ErrUsage) {
 		fmt.Fprintf(stderr, "nri-seccomp explain: %v\n", err)
 		flags.Usage()
 		return exitUsage

@@ -4,7 +4,7 @@ import (
 	"os"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
-	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
 	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 )
 
@@ -25,6 +25,6 @@ func runcPath() string {
 }
 
 // loadDecider is the plugin's loader for a policy named by the runtime.
-func loadDecider(path string) (plugin.Decider, error) {
+func loadDecider(path string) (nri.Decider, error) {
 	return loadEngine(path)
 }

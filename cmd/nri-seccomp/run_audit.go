@@ -18,7 +18,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
-	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
 	"github.com/nri-seccomp/nri-seccomp/internal/procevents"
 )
 
@@ -50,7 +50,7 @@ func addAuditFlags(fs *flag.FlagSet) *auditRun {
 
 // start wires the registry into the plugin and starts the pipeline. It
 // returns -1 to go on, or an exit code. Call stop when the daemon ends.
-func (a *auditRun) start(ctx context.Context, p *plugin.Plugin, logger *log.Entry, m *metrics.Metrics, node string, stderr io.Writer) int {
+func (a *auditRun) start(ctx context.Context, p *nri.Plugin, logger *log.Entry, m *metrics.Metrics, node string, stderr io.Writer) int {
 	if !*a.enabled {
 		return -1
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
-	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
 	"github.com/nri-seccomp/nri-seccomp/internal/procevents"
 )
 
@@ -30,7 +30,7 @@ func TestRunAuditOverlongLineWarns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := plugin.New(plugin.Options{Decider: eng})
+	p, err := nri.New(nri.Options{Decider: eng})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
-	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
 	"github.com/nri-seccomp/nri-seccomp/internal/posture"
 )
 
@@ -35,9 +35,9 @@ func addPostureFlags(fs *flag.FlagSet) *postureRun {
 	}
 }
 
-// options sets the plugin's decision hook; call before plugin.New. It
+// options sets the plugin's decision hook; call before nri.New. It
 // returns an exit code, or -1 to go on.
-func (r *postureRun) options(opts *plugin.Options, stderr io.Writer) int {
+func (r *postureRun) options(opts *nri.Options, stderr io.Writer) int {
 	if *r.interval < 0 {
 		fmt.Fprintln(stderr, "nri-seccomp run: --posture-interval: negative")
 		return exitUsage

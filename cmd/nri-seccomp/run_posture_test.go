@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
-	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
 	"github.com/nri-seccomp/nri-seccomp/internal/posture"
 )
 
@@ -17,7 +17,7 @@ import (
 func TestPostureDecisionHook(t *testing.T) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	r := addPostureFlags(fs)
-	var opts plugin.Options
+	var opts nri.Options
 	if code := r.options(&opts, io.Discard); code != -1 || opts.OnDecision == nil {
 		t.Fatalf("options: code %d, hook set %v", code, opts.OnDecision != nil)
 	}

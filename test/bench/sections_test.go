@@ -22,7 +22,7 @@ import (
 	"golang.org/x/net/bpf"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
-	"github.com/nri-seccomp/nri-seccomp/internal/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
 	"github.com/nri-seccomp/nri-seccomp/internal/policy"
 	"github.com/nri-seccomp/nri-seccomp/internal/seccompbpf"
 	"github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
@@ -843,7 +843,7 @@ func TestNRIRequests(t *testing.T) {
 		if ctr.GetPodSandboxId() != pod.GetId() || !strings.HasPrefix(ctr.GetLinux().GetCgroupsPath(), pod.GetLinux().GetCgroupParent()+"/") {
 			t.Error("container not tied to its pod")
 		}
-		in := plugin.InputFromNRI(pod, ctr)
+		in := convert.InputFromNRI(pod, ctr)
 		if in.ProfileType != c.want || (in.Current != nil) != (c.policy != nil) {
 			t.Errorf("%v container: the plugin sees profile type %q, current %v", c.profile, in.ProfileType, in.Current != nil)
 		}
@@ -1025,7 +1025,7 @@ func TestMemWorkloadWants(t *testing.T) {
 		if c.want == nil {
 			continue
 		}
-		d, err := e.Decide(plugin.InputFromNRI(c.pod, c.ctr))
+		d, err := e.Decide(convert.InputFromNRI(c.pod, c.ctr))
 		if err != nil {
 			t.Fatal(err)
 		}
