@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/auditdrules"
 	"github.com/nri-seccomp/nri-seccomp/internal/profiletool"
 )
 
@@ -291,7 +292,7 @@ func nonNil(s []string) []string {
 }
 
 func cmdAuditdRules(args []string, stdout, stderr io.Writer) int {
-	flags := newFlagSet("auditd-rules", "Print audit.rules lines (auditctl -R) that record the syscalls the policy's\nenforcing rules refuse failing with the policy's errno, for x86_64 (b64) and\ni386 (b32), keyed "+audit.AuditdKey+".\nThey do NOT see the calls seccomp refused: the kernel skips syscall auditing\nfor those (measured, docs/audit.md). They record the same syscalls failing\nfor other reasons (capabilities, LSMs), for every process. To have seccomp's\nrefusals on record, use audit mode or SECCOMP_FILTER_FLAG_LOG.", stderr)
+	flags := newFlagSet("auditd-rules", "Print audit.rules lines (auditctl -R) that record the syscalls the policy's\nenforcing rules refuse failing with the policy's errno, for x86_64 (b64) and\ni386 (b32), keyed "+auditdrules.Key+".\nThey do NOT see the calls seccomp refused: the kernel skips syscall auditing\nfor those (measured, docs/audit.md). They record the same syscalls failing\nfor other reasons (capabilities, LSMs), for every process. To have seccomp's\nrefusals on record, use audit mode or SECCOMP_FILTER_FLAG_LOG.", stderr)
 	policyPath := flags.String("policy", defaultPolicy, "policy `file`, directory of *.yaml files, or - for stdin")
 	output := outputFlag()
 	flags.Var(output, "output", "output `format`: text (audit.rules) or json")
@@ -302,8 +303,8 @@ func cmdAuditdRules(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return reportLoadError(stderr, "auditd-rules", err)
 	}
-	refusals, notes := audit.PolicyRefusals(eng.Policy())
-	lines, more := audit.AuditdRules(refusals)
+	refusals, notes := auditdrules.PolicyRefusals(eng.Policy())
+	lines, more := auditdrules.Rules(refusals)
 	notes = append(notes, more...)
 	if output.value == "json" {
 		return writeAuditdRulesJSON(stdout, stderr, eng.Policy().Revision, notes, lines)

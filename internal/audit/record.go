@@ -124,6 +124,9 @@ func ActionCode(name string) (uint32, bool) {
 // SCMP_ACT_LOG and SCMP_ACT_ALLOW. A LOG record is what audit mode writes.
 func (r *Record) Refused() bool { return refusedCode(r.Code) }
 
+// refusedCode is a kernel record's own question, "did the call not run as
+// asked": trace and user-notify records count, unlike profile.Refuses,
+// which asks whether an action makes the call fail.
 func refusedCode(code uint32) bool { return code != RetLog && code != RetAllow }
 
 // decode fills Arch, SyscallName and Action from the raw numbers.

@@ -46,13 +46,23 @@ var (
 // refusing are the actions a deny entry may use: each makes the call fail or
 // the caller die. SCMP_ACT_LOG/ALLOW/NOTIFY/TRACE let the call happen or hand
 // the decision elsewhere; a deny list that does that is a contradiction.
-var refusing = []string{
-	string(specs.ActErrno), string(specs.ActTrap), string(specs.ActKillThread),
-	string(specs.ActKillProcess), string(specs.ActKill),
-}
+// Which is which is profile.Refuses' answer; this order is the one the
+// messages list them in.
+var refusing, nonRefusing = splitRefusing(
+	specs.ActErrno, specs.ActTrap, specs.ActKillThread, specs.ActKillProcess, specs.ActKill,
+	specs.ActAllow, specs.ActLog, specs.ActNotify, specs.ActTrace)
 
-var nonRefusing = []string{
-	string(specs.ActAllow), string(specs.ActLog), string(specs.ActNotify), string(specs.ActTrace),
+// splitRefusing parts actions into those profile.Refuses and the rest,
+// keeping their order.
+func splitRefusing(actions ...specs.LinuxSeccompAction) (yes, no []string) {
+	for _, a := range actions {
+		if profile.Refuses(a) {
+			yes = append(yes, string(a))
+		} else {
+			no = append(no, string(a))
+		}
+	}
+	return yes, no
 }
 
 // nameRE constrains rule and profile names. They appear in decisions, logs,

@@ -64,6 +64,15 @@ var actionOf = [...]specs.LinuxSeccompAction{
 // not refusals.
 func (l Level) Denies() bool { return l >= LevelErrno }
 
+// Refuses reports whether action a makes the call fail or the caller die:
+// its level Denies. An action this package does not know counts as
+// refusing, the strict reading. The one answer to "does this action
+// refuse" for policies, audit rules and profiles alike.
+func Refuses(a specs.LinuxSeccompAction) bool {
+	l, ok := levelOf[a]
+	return !ok || l.Denies()
+}
+
 // Verdict is a fully resolved action: the level plus the return value that
 // SCMP_ACT_ERRNO and SCMP_ACT_TRACE carry (runc's default for both is EPERM).
 type Verdict struct {

@@ -1,4 +1,7 @@
-package audit
+// Package auditdrules writes audit.rules lines (`nri-seccomp auditd-rules`)
+// for the syscalls a policy refuses: the only audit code that needs a
+// policy.
+package auditdrules
 
 import (
 	"fmt"
@@ -11,11 +14,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/internal/syscalls"
 )
 
-// AuditdKey is the key (-k) of the rules AuditdRules writes, for ausearch -k.
-const AuditdKey = "nri-seccomp-denied"
+// Key is the key (-k) of the rules Rules writes, for ausearch -k.
+const Key = "nri-seccomp-denied"
 
 // Refusal is one syscall an enforcing rule of a policy refuses.
 type Refusal struct {
@@ -68,11 +72,11 @@ func PolicyRefusals(pol *policy.Policy) ([]Refusal, []string) {
 		if !ok {
 			continue
 		}
-		if refuses(prof.DefaultAction) {
+		if profile.Refuses(prof.DefaultAction) {
 			notes = append(notes, fmt.Sprintf("rule %s: profile %s refuses every syscall it does not list (%s): those cannot be listed as audit rules", r.Name, r.Profile, prof.DefaultAction))
 		}
 		for _, sc := range prof.Syscalls {
-			if !refuses(sc.Action) {
+			if !profile.Refuses(sc.Action) {
 				continue
 			}
 			if len(sc.Args) > 0 {
@@ -100,22 +104,14 @@ func PolicyRefusals(pol *policy.Policy) ([]Refusal, []string) {
 	return out, notes
 }
 
-func refuses(a specs.LinuxSeccompAction) bool {
-	switch a {
-	case specs.ActAllow, specs.ActLog, specs.ActNotify, specs.ActTrace:
-		return false
-	}
-	return true
-}
-
 // auditArches are the ABIs auditctl knows as b64 and b32 on x86_64 nodes.
 var auditArches = []struct{ field, arch string }{
 	{"b64", "SCMP_ARCH_X86_64"},
 	{"b32", "SCMP_ARCH_X86"},
 }
 
-// AuditdRules returns audit.rules lines that record the refused syscalls
-// failing with the policy's errno, per ABI and errno, keyed AuditdKey:
+// Rules returns audit.rules lines that record the refused syscalls
+// failing with the policy's errno, per ABI and errno, keyed Key:
 //
 //	-a always,exit -F arch=b64 -S bpf,keyctl -F exit=-EPERM -k nri-seccomp-denied
 //
@@ -129,7 +125,7 @@ var auditArches = []struct{ field, arch string }{
 // (no number) is left out of that ABI's line. Errnos are written with the
 // kernel's canonical names (EOPNOTSUPP, not ENOTSUP), the ones auditctl
 // accepts.
-func AuditdRules(refusals []Refusal) (lines []string, notes []string) {
+func Rules(refusals []Refusal) (lines []string, notes []string) {
 	byErrno := map[uint][]string{}
 	var errnos []uint
 	for _, r := range refusals {
@@ -157,7 +153,7 @@ func AuditdRules(refusals []Refusal) (lines []string, notes []string) {
 			slices.Sort(names)
 			names = slices.Compact(names)
 			lines = append(lines, fmt.Sprintf("-a always,exit -F arch=%s -S %s -F exit=-%s -k %s",
-				a.field, strings.Join(names, ","), errnoName(e), AuditdKey))
+				a.field, strings.Join(names, ","), errnoName(e), Key))
 		}
 	}
 	return lines, notes

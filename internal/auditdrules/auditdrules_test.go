@@ -1,4 +1,4 @@
-package audit
+package auditdrules
 
 import (
 	"strings"
@@ -70,7 +70,7 @@ rules:
 	if strings.Join(got, " ") != "bpf:floor clone3:inject kexec_file_load:floor keyctl:floor personality:web ptrace:web reboot:floor" {
 		t.Fatalf("refusals %v", got)
 	}
-	lines, more := AuditdRules(refusals)
+	lines, more := Rules(refusals)
 	want := []string{
 		"-a always,exit -F arch=b64 -S kexec_file_load,keyctl,personality,ptrace -F exit=-EPERM -k nri-seccomp-denied",
 		"-a always,exit -F arch=b64 -S bpf,clone3 -F exit=-ENOSYS -k nri-seccomp-denied",
@@ -92,7 +92,7 @@ rules:
 			t.Errorf("notes lack %q:\n%s", n, all)
 		}
 	}
-	if lines, _ := AuditdRules(nil); len(lines) != 0 {
+	if lines, _ := Rules(nil); len(lines) != 0 {
 		t.Fatalf("no refusals: %v", lines)
 	}
 	if errnoName(9999) != "9999" {
@@ -119,7 +119,7 @@ rules:
   - {name: reboot, errno: 1234}
 `)
 	refusals, _ := PolicyRefusals(pol)
-	lines, _ := AuditdRules(refusals)
+	lines, _ := Rules(refusals)
 	want := []string{
 		"-a always,exit -F arch=b64 -S keyctl -F exit=-EAGAIN -k nri-seccomp-denied",
 		"-a always,exit -F arch=b64 -S ptrace -F exit=-EDEADLK -k nri-seccomp-denied",
