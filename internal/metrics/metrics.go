@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 )
 
 const namespace = "nri_seccomp"
@@ -147,11 +149,8 @@ func (m *Metrics) Registry() *prometheus.Registry {
 	return m.reg
 }
 
-// AppliedRule is one rule's part in a decision, as the metrics see it.
-type AppliedRule struct{ Name, Action, Mode string }
-
 // Decision records one CreateContainer answer.
-func (m *Metrics) Decision(outcome, mode string, rules []AppliedRule, took time.Duration) {
+func (m *Metrics) Decision(outcome, mode string, rules []engine.RuleResult, took time.Duration) {
 	if m == nil {
 		return
 	}

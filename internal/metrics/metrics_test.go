@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 )
 
 // serve starts m's HTTP server on a free loopback port and returns its base
@@ -98,8 +100,8 @@ func TestMetricsExposition(t *testing.T) {
 	m.Connected(false)
 	m.Connected(true)
 	m.PolicyLoaded("sha256:abc", true, time.Unix(1700000000, 0))
-	m.Decision(OutcomeChanged, "enforce", []AppliedRule{{"floor", "tighten", "enforce"}, {"inject-rd", "inject", "enforce"}}, 120*time.Microsecond)
-	m.Decision(OutcomeChanged, "audit", []AppliedRule{{"trial", "tighten", "audit"}}, 90*time.Microsecond)
+	m.Decision(OutcomeChanged, "enforce", []engine.RuleResult{{Name: "floor", Action: "tighten", Mode: "enforce"}, {Name: "inject-rd", Action: "inject", Mode: "enforce"}}, 120*time.Microsecond)
+	m.Decision(OutcomeChanged, "audit", []engine.RuleResult{{Name: "trial", Action: "tighten", Mode: "audit"}}, 90*time.Microsecond)
 	m.Decision(OutcomeRefused, "", nil, 5*time.Millisecond)
 	m.Validation(true, "foreign_owner")
 	m.Validation(false, "")
@@ -146,7 +148,7 @@ func TestMetricsExposition(t *testing.T) {
 // A nil *Metrics (no --metrics-addr) accepts every call.
 func TestNilMetrics(t *testing.T) {
 	var m *Metrics
-	m.Decision(OutcomeChanged, "enforce", []AppliedRule{{"a", "b", "c"}}, time.Millisecond)
+	m.Decision(OutcomeChanged, "enforce", []engine.RuleResult{{Name: "a", Action: "b", Mode: "c"}}, time.Millisecond)
 	m.Error(ErrorReload)
 	m.Validation(true, "x")
 	m.PolicyLoaded("r", true, time.Now())

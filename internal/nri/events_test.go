@@ -30,7 +30,7 @@ func TestEventSink(t *testing.T) {
 			Mode: "mixed", Changed: true, Seccomp: tight, Digest: "sha256:abc", PolicyRevision: "rev-1"},
 		want: []kubeevents.Decision{{
 			Namespace: "shop", Pod: "web", PodUID: "uid-web", Container: "app", ProfileType: "Unconfined",
-			Rules:  []kubeevents.Rule{{Name: "floor", Action: "inject", Mode: "enforce"}, {Name: "trial", Action: "tighten", Mode: "audit"}},
+			Rules:  []engine.RuleResult{{Name: "floor", Action: "inject", Mode: "enforce"}, {Name: "trial", Action: "tighten", Mode: "audit"}},
 			Digest: "sha256:abc", PolicyRevision: "rev-1",
 		}},
 	}, {

@@ -392,7 +392,7 @@ func (p *Plugin) decide(pod *api.PodSandbox, ctr *api.Container, rec *pendingEnt
 	if dec != nil {
 		for _, r := range dec.Rules {
 			rec.Rules = append(rec.Rules, r.Name)
-			rec.applied = append(rec.applied, metrics.AppliedRule{Name: r.Name, Action: r.Action, Mode: r.Mode})
+			rec.applied = append(rec.applied, r)
 		}
 		rec.Mode = dec.Mode
 		rec.Exempt = dec.Exempt
@@ -453,10 +453,7 @@ func (p *Plugin) postEvent(rec pendingEntry) {
 	d := kubeevents.Decision{
 		Namespace: rec.Namespace, Pod: rec.Pod, PodUID: rec.PodUID, Container: rec.Container,
 		ProfileType: rec.ProfileType, Digest: rec.Digest, PolicyRevision: rec.PolicyRevision,
-		Rules: make([]kubeevents.Rule, len(rec.applied)),
-	}
-	for i, r := range rec.applied {
-		d.Rules[i] = kubeevents.Rule{Name: r.Name, Action: r.Action, Mode: r.Mode}
+		Rules: rec.applied, // the sink copies it
 	}
 	p.sink.Post(d)
 }
@@ -467,7 +464,7 @@ type pendingEntry struct {
 	decisionlog.Entry
 	// applied is what the metrics count: each applied rule with its
 	// action and mode (the log only names the rules).
-	applied []metrics.AppliedRule
+	applied []engine.RuleResult
 	// start is when CreateContainer was called (monotonic): the metrics'
 	// latency runs from it to the end of the record.
 	start time.Time
