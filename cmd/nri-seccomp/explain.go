@@ -30,7 +30,7 @@ or a file that cannot be read.`, stderr)
 		annotations = keyValues{}
 		container   = flags.String("container", "container", "container name")
 		image       = flags.String("image", "", "image reference")
-		profileType = &oneOf{allowed: []string{"Unconfined", "RuntimeDefault", "Localhost"}}
+		profileType = &oneOf{allowed: profile.TypeNames()}
 		profileFile = flags.String("profile", "", "seccomp profile the container has (OCI or Docker JSON, - for stdin); with\n--profile-type Localhost the profile file, with RuntimeDefault the runtime's default\n(the built-in runtime-default when omitted)")
 		output      = outputFlag()
 	)
@@ -45,7 +45,7 @@ or a file that cannot be read.`, stderr)
 	req := dryrun.ExplainRequest{
 		Namespace: *namespace, Pod: *pod, Container: *container, Image: *image,
 		Labels: labels, Annotations: annotations,
-		ProfileType: engine.ProfileType(profileType.value),
+		ProfileType: profile.Type(profileType.value),
 	}
 	if *profileFile == "-" && *policyPath == "-" {
 		fmt.Fprintln(stderr, "nri-seccomp explain: standard input (-) can be only one of --policy and --profile")
@@ -58,11 +58,11 @@ or a file that cannot be read.`, stderr)
 			return ioCode(err)
 		}
 		req.Profile = p
-		if req.ProfileType == engine.ProfileTypeNone {
-			req.ProfileType = engine.ProfileTypeLocalhost
+		if req.ProfileType == profile.TypeNone {
+			req.ProfileType = profile.TypeLocalhost
 		}
 	}
-	if req.ProfileType == engine.ProfileTypeRuntimeDefault && req.Profile == nil {
+	if req.ProfileType == profile.TypeRuntimeDefault && req.Profile == nil {
 		p, err := runtimeDefault()
 		if err != nil {
 			fmt.Fprintf(stderr, "nri-seccomp explain: %v\n", err)

@@ -9,13 +9,20 @@ import (
 	"testing"
 )
 
-// TestMain lets `profile test` re-execute this test binary as its child, the
-// way the real binary re-executes itself ("profile __exec ...").
+// TestMain lets the commands that re-execute the binary re-execute this test
+// binary as the real one: `profile test` runs "profile __exec ..." as its
+// child, and the audit pipeline's process-events self-check runs "version"
+// (startSelf). Without the second, every self-check in a test started the
+// whole suite again in a child, killed when the test stopped auditing and
+// leaving its temporary directories behind.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 2 && os.Args[1] == "profile" && os.Args[2] == childCommand {
+	if len(os.Args) > 2 && os.Args[1] == "profile" && os.Args[2] == childCommand ||
+		len(os.Args) == 2 && os.Args[1] == "version" {
 		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBuiltBinary()
+	os.Exit(code)
 }
 
 func TestProfileShow(t *testing.T) {

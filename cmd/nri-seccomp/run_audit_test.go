@@ -177,3 +177,15 @@ func TestProcFeedSelfCheck(t *testing.T) {
 		t.Error("a process that could not start: reported unserved")
 	}
 }
+
+// The process-events self-check starts this binary's `version`, a process
+// that exits by itself (under test, TestMain makes the test binary answer
+// it). A self-check whose process ran until it was killed delayed every
+// audit start and, in tests, ran the whole suite again in the child.
+func TestStartSelfExits(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := startSelf(ctx); err != nil {
+		t.Fatalf("startSelf: %v (context: %v)", err, ctx.Err())
+	}
+}

@@ -13,7 +13,6 @@ import (
 	"github.com/containerd/nri/pkg/api"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/internal/profiletool"
@@ -33,7 +32,7 @@ type ExplainRequest struct {
 	Image       string
 	// ProfileType is the seccompProfile type Kubernetes would send:
 	// "" or Unconfined (no seccomp), RuntimeDefault or Localhost.
-	ProfileType engine.ProfileType
+	ProfileType profile.Type
 	// Profile is the seccomp section containerd would put in the spec for
 	// that type: the RuntimeDefault profile, or the Localhost file.
 	Profile *specs.LinuxSeccomp
@@ -104,17 +103,17 @@ func containerFromRequest(r ExplainRequest) (*api.PodSandbox, *api.Container, er
 		ctr.Image = &api.Image{Name: r.Image}
 	}
 	switch r.ProfileType {
-	case engine.ProfileTypeNone, engine.ProfileTypeUnconfined:
+	case profile.TypeNone, profile.TypeUnconfined:
 		if r.Profile != nil {
 			return nil, nil, fmt.Errorf("%w: a container with profile type Unconfined has no seccomp profile; drop --profile or give --profile-type", ErrUsage)
 		}
 		ctr.Linux.SeccompProfile = &api.SecurityProfile{ProfileType: api.SecurityProfile_UNCONFINED}
-	case engine.ProfileTypeRuntimeDefault, engine.ProfileTypeLocalhost:
+	case profile.TypeRuntimeDefault, profile.TypeLocalhost:
 		if r.Profile == nil {
 			return nil, nil, fmt.Errorf("%w: profile type %s needs the profile the container would get (--profile FILE)", ErrUsage, r.ProfileType)
 		}
 		t := api.SecurityProfile_RUNTIME_DEFAULT
-		if r.ProfileType == engine.ProfileTypeLocalhost {
+		if r.ProfileType == profile.TypeLocalhost {
 			t = api.SecurityProfile_LOCALHOST
 		}
 		ctr.Linux.SeccompProfile = &api.SecurityProfile{ProfileType: t}

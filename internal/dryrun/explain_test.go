@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 func TestExplainJSON(t *testing.T) {
@@ -51,7 +52,7 @@ func TestExplainJSON(t *testing.T) {
 	}
 	// The engine saw what the daemon would give it.
 	calls := d.Calls()
-	if len(calls) != 1 || calls[0].Current != nil || calls[0].ProfileType != engine.ProfileTypeUnconfined || calls[0].Labels["tier"] != "web" {
+	if len(calls) != 1 || calls[0].Current != nil || calls[0].ProfileType != profile.TypeUnconfined || calls[0].Labels["tier"] != "web" {
 		t.Errorf("engine input = %+v", calls)
 	}
 }
@@ -84,7 +85,7 @@ func TestExplainNoMatchPrintsNullSeccomp(t *testing.T) {
 func TestExplainCurrentProfile(t *testing.T) {
 	d := &fakeDecider{Fn: policyDecider}
 	current := denyProfile("bpf")
-	for _, pt := range []engine.ProfileType{engine.ProfileTypeRuntimeDefault, engine.ProfileTypeLocalhost} {
+	for _, pt := range []profile.Type{profile.TypeRuntimeDefault, profile.TypeLocalhost} {
 		e, err := Explain(d, ExplainRequest{Namespace: "prod", Pod: "p", Container: "c", ProfileType: pt, Profile: current})
 		if err != nil {
 			t.Fatal(err)
@@ -102,9 +103,9 @@ func TestExplainCurrentProfile(t *testing.T) {
 
 func TestExplainUsageErrors(t *testing.T) {
 	for _, r := range []ExplainRequest{
-		{ProfileType: engine.ProfileTypeLocalhost},
-		{ProfileType: engine.ProfileTypeRuntimeDefault},
-		{ProfileType: engine.ProfileTypeUnconfined, Profile: denyProfile("x")},
+		{ProfileType: profile.TypeLocalhost},
+		{ProfileType: profile.TypeRuntimeDefault},
+		{ProfileType: profile.TypeUnconfined, Profile: denyProfile("x")},
 		{Profile: denyProfile("x")},
 		{ProfileType: "unconfined"},
 	} {

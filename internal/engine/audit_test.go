@@ -108,7 +108,7 @@ func TestTightenRuntimeDefaultExactly(t *testing.T) {
 				strings.ReplaceAll(noPacketProfile, "SCMP_ACT_ERRNO", action) +
 				"rules:\n- name: no-packet\n  match: {}\n  action: tighten\n  profile: no-packet\n"
 			e := newEngine(t, yaml)
-			d, err := e.Decide(Input{Namespace: "n", ProfileType: ProfileTypeRuntimeDefault, Current: runtimeDefault(t)})
+			d, err := e.Decide(Input{Namespace: "n", ProfileType: profile.TypeRuntimeDefault, Current: runtimeDefault(t)})
 			if err != nil {
 				t.Fatal(err)
 			}

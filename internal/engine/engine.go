@@ -21,18 +21,6 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/policies"
 )
 
-// ProfileType is the seccomp profile type the runtime reports for a container.
-type ProfileType string
-
-// Profile types. ProfileTypeNone and ProfileTypeUnconfined both mean that the
-// container has no seccomp at all when Input.Current is nil.
-const (
-	ProfileTypeNone           ProfileType = ""
-	ProfileTypeUnconfined     ProfileType = "Unconfined"
-	ProfileTypeRuntimeDefault ProfileType = "RuntimeDefault"
-	ProfileTypeLocalhost      ProfileType = "Localhost"
-)
-
 // Input is everything the decision depends on.
 type Input struct {
 	Namespace   string
@@ -42,7 +30,7 @@ type Input struct {
 	Annotations map[string]string
 	Container   string
 	Image       string
-	ProfileType ProfileType
+	ProfileType profile.Type
 	// Current is the seccomp section the container would run with; nil means
 	// none at all, whatever ProfileType says.
 	Current *specs.LinuxSeccomp
@@ -230,12 +218,8 @@ func (e *Engine) Decide(in Input) (*Decision, error) {
 func (e *Engine) decide(in Input) (*Decision, error) {
 	d := &Decision{PolicyRevision: e.pol.Revision, Seccomp: in.Current}
 	hadNone := in.Current == nil
-	pt := string(in.ProfileType)
-	if hadNone {
-		pt = string(ProfileTypeUnconfined)
-	}
 	mi := policy.MatchInput{Namespace: in.Namespace, Pod: in.Pod, Labels: in.Labels, Annotations: in.Annotations,
-		Container: in.Container, Image: in.Image, ProfileType: pt}
+		Container: in.Container, Image: in.Image, ProfileType: string(profile.TypeOf(in.Current, in.ProfileType))}
 
 	// First which rules apply: that depends on the pod and container.
 	// Explain reports every rule; a decision looks only at the rules the

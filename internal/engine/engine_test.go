@@ -104,19 +104,19 @@ func TestDecide(t *testing.T) {
 	}{
 		{"exempt namespace changes nothing", Input{Namespace: "kube-system", Container: "agent"},
 			want{rules: []string{"node-agents"}, exempt: true}},
-		{"unconfined prod pod gets runtime-default plus the floor", Input{Namespace: "prod", Container: "app", ProfileType: ProfileTypeUnconfined},
+		{"unconfined prod pod gets runtime-default plus the floor", Input{Namespace: "prod", Container: "app", ProfileType: profile.TypeUnconfined},
 			want{rules: []string{"floor", "prod-needs-a-profile"}, mode: "enforce", changed: true, verdict: map[string]profile.Level{
 				"keyctl": profile.LevelErrno, "bpf": profile.LevelKillProcess, "read": profile.LevelAllow,
 				"io_uring_setup": profile.LevelErrno, "userfaultfd": profile.LevelErrno}}},
-		{"glob namespace", Input{Namespace: "team-a", ProfileType: ProfileTypeUnconfined},
+		{"glob namespace", Input{Namespace: "team-a", ProfileType: profile.TypeUnconfined},
 			want{rules: []string{"floor", "prod-needs-a-profile"}, mode: "enforce", changed: true, verdict: map[string]profile.Level{"io_uring_setup": profile.LevelErrno}}},
-		{"unconfined dev pod gets only the floor", Input{Namespace: "dev", ProfileType: ProfileTypeUnconfined},
+		{"unconfined dev pod gets only the floor", Input{Namespace: "dev", ProfileType: profile.TypeUnconfined},
 			want{rules: []string{"floor"}, mode: "enforce", changed: true, verdict: map[string]profile.Level{
 				"keyctl": profile.LevelErrno, "io_uring_setup": profile.LevelAllow, "mkdir": profile.LevelAllow}}},
-		{"runtime-default prod pod is tightened, not replaced", Input{Namespace: "prod", ProfileType: ProfileTypeRuntimeDefault, Current: rd},
+		{"runtime-default prod pod is tightened, not replaced", Input{Namespace: "prod", ProfileType: profile.TypeRuntimeDefault, Current: rd},
 			want{rules: []string{"floor"}, mode: "enforce", changed: true, verdict: map[string]profile.Level{
 				"keyctl": profile.LevelErrno, "bpf": profile.LevelKillProcess, "io_uring_setup": profile.LevelErrno, "read": profile.LevelAllow}}},
-		{"audit rule logs instead of refusing", Input{Namespace: "payments", ProfileType: ProfileTypeRuntimeDefault, Current: rd},
+		{"audit rule logs instead of refusing", Input{Namespace: "payments", ProfileType: profile.TypeRuntimeDefault, Current: rd},
 			want{rules: []string{"floor", "payments-trial"}, mode: "mixed", changed: true, verdict: map[string]profile.Level{
 				"mkdir": profile.LevelLog, "keyctl": profile.LevelErrno, "read": profile.LevelAllow}}},
 	}
@@ -158,7 +158,7 @@ func TestExplainDoesNotChangeDecision(t *testing.T) {
 	rd := runtimeDefault(t)
 	for _, ns := range []string{"kube-system", "prod", "team-a", "dev", "payments"} {
 		for _, cur := range []*specs.LinuxSeccomp{nil, rd} {
-			in := Input{Namespace: ns, Current: cur, ProfileType: ProfileTypeRuntimeDefault}
+			in := Input{Namespace: ns, Current: cur, ProfileType: profile.TypeRuntimeDefault}
 			a, err1 := verbose.Decide(in)
 			b, err2 := quiet.Decide(in)
 			if err1 != nil || err2 != nil {
@@ -177,7 +177,7 @@ func TestExplainDoesNotChangeDecision(t *testing.T) {
 
 func TestDecideErrnoAsConfigured(t *testing.T) {
 	e := newEngine(t, testPolicy)
-	d, err := e.Decide(Input{Namespace: "dev", ProfileType: ProfileTypeRuntimeDefault, Current: runtimeDefault(t)})
+	d, err := e.Decide(Input{Namespace: "dev", ProfileType: profile.TypeRuntimeDefault, Current: runtimeDefault(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ rules:
   deny: [io_uring_setup]
 `)
 	rd := runtimeDefault(t)
-	d, err := e.Decide(Input{Namespace: "x", ProfileType: ProfileTypeRuntimeDefault, Current: rd})
+	d, err := e.Decide(Input{Namespace: "x", ProfileType: profile.TypeRuntimeDefault, Current: rd})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ rules:
 
 func TestInjectSkippedWhenContainerHasProfile(t *testing.T) {
 	e := newEngine(t, testPolicy)
-	d, err := e.Decide(Input{Namespace: "prod", ProfileType: ProfileTypeLocalhost, Current: runtimeDefault(t)})
+	d, err := e.Decide(Input{Namespace: "prod", ProfileType: profile.TypeLocalhost, Current: runtimeDefault(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestInjectSkippedWhenContainerHasProfile(t *testing.T) {
 // (NRI reads a missing profile as RUNTIME_DEFAULT, its enum's zero value).
 func TestNilCurrentIsNone(t *testing.T) {
 	e := newEngine(t, testPolicy)
-	d, err := e.Decide(Input{Namespace: "prod", ProfileType: ProfileTypeRuntimeDefault})
+	d, err := e.Decide(Input{Namespace: "prod", ProfileType: profile.TypeRuntimeDefault})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func TestNeverLooserThanCurrent(t *testing.T) {
 
 func TestCacheReturnsSameDecision(t *testing.T) {
 	e := newEngine(t, testPolicy)
-	in := Input{Namespace: "prod", Labels: map[string]string{"a": "b"}, ProfileType: ProfileTypeRuntimeDefault, Current: runtimeDefault(t)}
+	in := Input{Namespace: "prod", Labels: map[string]string{"a": "b"}, ProfileType: profile.TypeRuntimeDefault, Current: runtimeDefault(t)}
 	d1, _ := e.Decide(in)
 	d2, _ := e.Decide(in)
 	if d1 != d2 {
@@ -320,7 +320,7 @@ func BenchmarkDecide(b *testing.B) {
 	rd := runtimeDefault(b)
 	for _, n := range []int{10, 100, 1000, 10000} {
 		e := newEngineOpts(b, benchPolicy(n), Options{Native: specs.ArchX86_64})
-		in := Input{Namespace: "prod", Pod: "web-1", Labels: map[string]string{"app": "web"}, Container: "app", ProfileType: ProfileTypeRuntimeDefault, Current: rd}
+		in := Input{Namespace: "prod", Pod: "web-1", Labels: map[string]string{"app": "web"}, Container: "app", ProfileType: profile.TypeRuntimeDefault, Current: rd}
 		b.Run(fmt.Sprintf("rules=%d/cached", n), func(b *testing.B) {
 			var lat []time.Duration
 			for b.Loop() {
@@ -470,7 +470,7 @@ rules:
 	}
 	rd := runtimeDefault(t)
 	for ns, want := range map[string]uint{"a": 1, "b": 1, "c": 38, "d": 1} {
-		d, err := e.Decide(Input{Namespace: ns, ProfileType: ProfileTypeRuntimeDefault, Current: rd})
+		d, err := e.Decide(Input{Namespace: ns, ProfileType: profile.TypeRuntimeDefault, Current: rd})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -492,7 +492,7 @@ rules:
 	rd := runtimeDefault(t)
 	got := map[string]*specs.LinuxSeccomp{}
 	for _, ns := range []string{"a", "b", "c"} {
-		d, err := e.Decide(Input{Namespace: ns, ProfileType: ProfileTypeRuntimeDefault, Current: rd})
+		d, err := e.Decide(Input{Namespace: ns, ProfileType: profile.TypeRuntimeDefault, Current: rd})
 		if err != nil || !d.Changed {
 			t.Fatalf("%s: %+v, %v", ns, d, err)
 		}

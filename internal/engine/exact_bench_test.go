@@ -5,6 +5,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 // exactPolicy tightens a RuntimeDefault container with a profile that refuses
@@ -41,7 +43,7 @@ rules:
 // argument conditions on both sides (the exact intersection and audit path).
 func BenchmarkDecideExact(b *testing.B) {
 	e := newEngineOpts(b, exactPolicy, Options{Native: specs.ArchX86_64, CacheSize: -1})
-	in := Input{Namespace: "prod", Pod: "web-1", Container: "app", ProfileType: ProfileTypeRuntimeDefault, Current: runtimeDefault(b)}
+	in := Input{Namespace: "prod", Pod: "web-1", Container: "app", ProfileType: profile.TypeRuntimeDefault, Current: runtimeDefault(b)}
 	var lat []time.Duration
 	for b.Loop() {
 		start := time.Now()

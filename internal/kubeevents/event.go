@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 // Decision is a decision that set or changed a container's seccomp profile:
@@ -73,10 +74,7 @@ func reason(d Decision) (reason, action string) {
 // did it, and what a refused syscall looks like from inside.
 func message(d Decision, why string) string {
 	var b strings.Builder
-	had := d.ProfileType
-	if had == "" {
-		had = "Unconfined"
-	}
+	had := profile.Type(d.ProfileType).Normal()
 	switch why {
 	case ReasonInjected:
 		fmt.Fprintf(&b, "nri-seccomp gave container %q a seccomp profile (it had %s)", d.Container, had)

@@ -24,8 +24,8 @@ import (
 	"github.com/containerd/nri/pkg/api"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
 
@@ -235,7 +235,7 @@ func TestIntegrationDecisions(t *testing.T) {
 		}
 		calls := d.Calls()
 		last := calls[len(calls)-1]
-		if last.ProfileType != engine.ProfileTypeRuntimeDefault || !reflect.DeepEqual(last.Current, current) {
+		if last.ProfileType != profile.TypeRuntimeDefault || !reflect.DeepEqual(last.Current, current) {
 			t.Errorf("engine input: type %q current %+v, want RuntimeDefault %+v", last.ProfileType, last.Current, current)
 		}
 		got := adjustedPolicy(rsp)

@@ -20,6 +20,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/dryrun"
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
 
@@ -258,7 +259,7 @@ func TestCreateContainerPassesInputOnce(t *testing.T) {
 		t.Fatalf("%d calls", len(calls))
 	}
 	in := calls[0]
-	if in.ProfileType != engine.ProfileTypeLocalhost || !reflect.DeepEqual(in.Current, denyProfile("mkdir")) {
+	if in.ProfileType != profile.TypeLocalhost || !reflect.DeepEqual(in.Current, denyProfile("mkdir")) {
 		t.Errorf("input = %+v", in)
 	}
 	if in.Annotations["team"] != "blue" || in.Labels["app"] != "web" {

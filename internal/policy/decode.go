@@ -34,7 +34,7 @@ var (
 
 	actions      = []string{string(ActionInject), string(ActionTighten), string(ActionExempt)}
 	modes        = []string{string(ModeEnforce), string(ModeAudit)}
-	profileTypes = []string{"Unconfined", "RuntimeDefault", "Localhost"}
+	profileTypes = profile.TypeNames()
 
 	// ruleKeyParents catches match fields written directly under a rule.
 	ruleKeyParents = map[string]string{

@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 // MatchInput is what a rule's match sees of a container.
@@ -72,10 +74,7 @@ func (r *Rule) Matches(in MatchInput) bool {
 		return false
 	}
 	if m.profileTypes != nil {
-		pt := in.ProfileType
-		if pt == "" {
-			pt = "Unconfined"
-		}
+		pt := string(profile.Type(in.ProfileType).Normal())
 		if !slices.Contains(m.profileTypes, pt) {
 			return false
 		}
@@ -131,10 +130,7 @@ func (r *Rule) Match(in MatchInput) (bool, string) {
 		why = append(why, fmt.Sprintf("image %q matches %q", in.Image, g.source))
 	}
 	if m.profileTypes != nil {
-		pt := in.ProfileType
-		if pt == "" {
-			pt = "Unconfined"
-		}
+		pt := string(profile.Type(in.ProfileType).Normal())
 		if !slices.Contains(m.profileTypes, pt) {
 			return false, fmt.Sprintf("profile type %q not in [%s]", pt, strings.Join(m.profileTypes, " "))
 		}

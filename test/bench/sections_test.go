@@ -24,6 +24,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
 	"github.com/nri-seccomp/nri-seccomp/internal/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/internal/seccompbpf"
 	"github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
@@ -837,8 +838,8 @@ func TestNRIRequests(t *testing.T) {
 	for _, c := range []struct {
 		profile api.SecurityProfile_ProfileType
 		policy  *api.LinuxSeccomp
-		want    engine.ProfileType
-	}{{api.SecurityProfile_RUNTIME_DEFAULT, rd, engine.ProfileTypeRuntimeDefault}, {api.SecurityProfile_UNCONFINED, nil, engine.ProfileTypeUnconfined}} {
+		want    profile.Type
+	}{{api.SecurityProfile_RUNTIME_DEFAULT, rd, profile.TypeRuntimeDefault}, {api.SecurityProfile_UNCONFINED, nil, profile.TypeUnconfined}} {
 		ctr := nriContainer(pod, "app", "registry.example.com/shop/web:1.4.2", 7, c.profile, c.policy)
 		if ctr.GetPodSandboxId() != pod.GetId() || !strings.HasPrefix(ctr.GetLinux().GetCgroupsPath(), pod.GetLinux().GetCgroupParent()+"/") {
 			t.Error("container not tied to its pod")
@@ -1194,7 +1195,7 @@ func TestSysPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, cfg := range sysConfigs {
-		in := engine.Input{Namespace: cfg.namespace, Pod: "bench", Container: string(cfg.key), ProfileType: engine.ProfileType(cfg.seccomp)}
+		in := engine.Input{Namespace: cfg.namespace, Pod: "bench", Container: string(cfg.key), ProfileType: profile.Type(cfg.seccomp)}
 		if cfg.seccomp == harness.SeccompRuntimeDefault {
 			b, _ := engine.Builtins()
 			in.Current = b["runtime-default"]

@@ -43,7 +43,7 @@ func InputFromNRI(pod *api.PodSandbox, ctr *api.Container) engine.Input {
 	linux := ctr.GetLinux()
 	policy := linux.GetSeccompPolicy()
 	if policy == nil {
-		in.ProfileType = engine.ProfileTypeUnconfined
+		in.ProfileType = profile.TypeUnconfined
 		return in
 	}
 	in.Current = SeccompFromNRI(policy)
@@ -53,21 +53,21 @@ func InputFromNRI(pod *api.PodSandbox, ctr *api.Container) engine.Input {
 
 // profileTypeFromNRI maps NRI's enum to the engine's names. Only meaningful
 // when the container has a seccomp policy (see InputFromNRI).
-func profileTypeFromNRI(p *api.SecurityProfile) engine.ProfileType {
+func profileTypeFromNRI(p *api.SecurityProfile) profile.Type {
 	if p == nil {
 		// A policy without a profile description: containerd set a
 		// policy we cannot name, RuntimeDefault is what CRI does then.
-		return engine.ProfileTypeRuntimeDefault
+		return profile.TypeRuntimeDefault
 	}
 	switch p.GetProfileType() {
 	case api.SecurityProfile_UNCONFINED:
 		// Unconfined with a policy can only come from another plugin or
 		// an OCI hook; the policy is what counts, the type is reported.
-		return engine.ProfileTypeUnconfined
+		return profile.TypeUnconfined
 	case api.SecurityProfile_LOCALHOST:
-		return engine.ProfileTypeLocalhost
+		return profile.TypeLocalhost
 	default:
-		return engine.ProfileTypeRuntimeDefault
+		return profile.TypeRuntimeDefault
 	}
 }
 

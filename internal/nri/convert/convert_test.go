@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 func TestInputFromNRI(t *testing.T) {
@@ -19,7 +20,7 @@ func TestInputFromNRI(t *testing.T) {
 		name      string
 		pod       *api.PodSandbox
 		ctr       func() *api.Container
-		wantType  engine.ProfileType
+		wantType  profile.Type
 		wantCur   *specs.LinuxSeccomp
 		wantImage string
 	}{{
@@ -28,7 +29,7 @@ func TestInputFromNRI(t *testing.T) {
 		ctr:  func() *api.Container { return testContainer("app") },
 		// The NRI enum's zero value reads RUNTIME_DEFAULT; without a
 		// policy that is a lie.
-		wantType:  engine.ProfileTypeUnconfined,
+		wantType:  profile.TypeUnconfined,
 		wantImage: "registry.example.com/app:1",
 	}, {
 		name: "nil policy whatever the type says",
@@ -38,7 +39,7 @@ func TestInputFromNRI(t *testing.T) {
 			c.Linux.SeccompProfile = &api.SecurityProfile{ProfileType: api.SecurityProfile_RUNTIME_DEFAULT}
 			return c
 		},
-		wantType:  engine.ProfileTypeUnconfined,
+		wantType:  profile.TypeUnconfined,
 		wantImage: "registry.example.com/app:1",
 	}, {
 		name: "nil Linux section",
@@ -48,7 +49,7 @@ func TestInputFromNRI(t *testing.T) {
 			c.Linux = nil
 			return c
 		},
-		wantType:  engine.ProfileTypeUnconfined,
+		wantType:  profile.TypeUnconfined,
 		wantImage: "registry.example.com/app:1",
 	}, {
 		name: "runtime default with its policy",
@@ -59,7 +60,7 @@ func TestInputFromNRI(t *testing.T) {
 			c.Linux.SeccompPolicy = nriPolicy
 			return c
 		},
-		wantType:  engine.ProfileTypeRuntimeDefault,
+		wantType:  profile.TypeRuntimeDefault,
 		wantCur:   policy,
 		wantImage: "registry.example.com/app:1",
 	}, {
@@ -71,7 +72,7 @@ func TestInputFromNRI(t *testing.T) {
 			c.Linux.SeccompPolicy = nriPolicy
 			return c
 		},
-		wantType:  engine.ProfileTypeLocalhost,
+		wantType:  profile.TypeLocalhost,
 		wantCur:   policy,
 		wantImage: "registry.example.com/app:1",
 	}, {
@@ -82,7 +83,7 @@ func TestInputFromNRI(t *testing.T) {
 			c.Linux.SeccompPolicy = nriPolicy
 			return c
 		},
-		wantType:  engine.ProfileTypeRuntimeDefault,
+		wantType:  profile.TypeRuntimeDefault,
 		wantCur:   policy,
 		wantImage: "registry.example.com/app:1",
 	}, {
@@ -93,7 +94,7 @@ func TestInputFromNRI(t *testing.T) {
 			c.Image = &api.Image{Name: "docker.io/library/busybox:1.36"}
 			return c
 		},
-		wantType:  engine.ProfileTypeUnconfined,
+		wantType:  profile.TypeUnconfined,
 		wantImage: "docker.io/library/busybox:1.36",
 	}}
 
