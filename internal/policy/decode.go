@@ -580,7 +580,7 @@ func (w *walker) syscallName(n *yaml.Node, path, name string) bool {
 	}
 	msg := fmt.Sprintf("unknown syscall %q", name)
 	if s := syscallSuggest(name); s != "" {
-		msg += fmt.Sprintf(" (did you mean %q?)", s)
+		msg += hintFor(s)
 	}
 	w.addf(n, path, "%s", msg)
 	return false
@@ -597,7 +597,7 @@ func denyAction(s string) (specs.LinuxSeccompAction, string) {
 	all := append(slices.Clone(refusing), nonRefusing...)
 	hint := didYouMean(s, all)
 	if up := "SCMP_ACT_" + strings.ToUpper(s); hint == "" && slices.Contains(refusing, up) {
-		hint = fmt.Sprintf(" (did you mean %q?)", up)
+		hint = hintFor(up)
 	}
 	return "", fmt.Sprintf("unknown action %q%s (valid: %s)", s, hint, strings.Join(refusing, ", "))
 }

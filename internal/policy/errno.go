@@ -39,7 +39,7 @@ func parseErrno(s string, isInt bool) (uint, error) {
 	names := errnos.Accepted() // sorted: ties resolve the same way every run
 	msg := fmt.Sprintf("unknown errno %q", s)
 	if sug := suggest(s, names); sug != "" {
-		msg += fmt.Sprintf(" (did you mean %q?)", sug)
+		msg += hintFor(sug)
 	} else {
 		msg += " (use a name such as EPERM, EACCES or ENOSYS, or a number)"
 	}

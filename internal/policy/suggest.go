@@ -10,3 +10,6 @@ func suggest(word string, candidates []string) string { return closest.Closest(w
 func didYouMean(word string, candidates []string) string {
 	return closest.DidYouMean(word, candidates)
 }
+
+// hintFor formats a suggestion s for appending to a message ("" if none).
+func hintFor(s string) string { return closest.Hint(s) }

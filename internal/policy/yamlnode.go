@@ -170,7 +170,7 @@ func (w *walker) fields(n *yaml.Node, path string, known []string, belongsUnder 
 		if parent, ok := belongsUnder[e.key]; ok {
 			msg += fmt.Sprintf(" (it belongs under %s:)", parent)
 		} else if s := suggest(e.key, known); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
+			msg += hintFor(s)
 		} else {
 			msg += fmt.Sprintf(" (valid fields: %s)", strings.Join(known, ", "))
 		}

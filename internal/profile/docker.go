@@ -124,7 +124,7 @@ func suggestMobyArch(a string) string {
 	up := strings.ToUpper(a)
 	for tok, arch := range mobyArches {
 		if up == string(arch) || "SCMP_ARCH_"+up == string(arch) {
-			return fmt.Sprintf(" (did you mean %q?)", tok)
+			return suggest.Hint(tok)
 		}
 	}
 	return suggest.DidYouMean(a, slices.Sorted(maps.Keys(mobyArches)))
@@ -133,7 +133,7 @@ func suggestMobyArch(a string) string {
 // suggestArch suggests an OCI architecture ("x86_64" -> "SCMP_ARCH_X86_64").
 func suggestArch(a specs.Arch) string {
 	if arch, ok := mobyArches[string(a)]; ok {
-		return fmt.Sprintf(" (did you mean %q?)", arch)
+		return suggest.Hint(string(arch))
 	}
 	names := make([]string, 0, len(knownArches))
 	for k := range knownArches {
@@ -141,7 +141,7 @@ func suggestArch(a specs.Arch) string {
 	}
 	slices.Sort(names)
 	if up := "SCMP_ARCH_" + strings.ToUpper(string(a)); slices.Contains(names, up) {
-		return fmt.Sprintf(" (did you mean %q?)", up)
+		return suggest.Hint(up)
 	}
 	return suggest.DidYouMean(string(a), names)
 }
@@ -149,7 +149,7 @@ func suggestArch(a specs.Arch) string {
 // suggestCap suggests a capability: "sys_admin" -> "CAP_SYS_ADMIN".
 func suggestCap(c string) string {
 	if up := "CAP_" + strings.ToUpper(c); slices.Contains(capabilities, up) {
-		return fmt.Sprintf(" (did you mean %q?)", up)
+		return suggest.Hint(up)
 	}
 	return suggest.DidYouMean(c, capabilities)
 }

@@ -334,7 +334,7 @@ func errnoProblem(ret *uint) string {
 func unknownSyscall(n string) string {
 	msg := fmt.Sprintf("unknown syscall %q", n)
 	if s := syscallSuggest(n); s != "" {
-		msg += fmt.Sprintf(" (did you mean %q?)", s)
+		msg += suggest.Hint(s)
 	}
 	return msg
 }
@@ -342,10 +342,10 @@ func unknownSyscall(n string) string {
 func suggestAction(a specs.LinuxSeccompAction) string {
 	up := specs.LinuxSeccompAction(strings.ToUpper(string(a)))
 	if _, ok := levelOf[up]; ok && up != a {
-		return fmt.Sprintf(" (did you mean %q?)", up)
+		return suggest.Hint(string(up))
 	}
 	if _, ok := levelOf["SCMP_ACT_"+up]; ok {
-		return fmt.Sprintf(" (did you mean %q?)", "SCMP_ACT_"+up)
+		return suggest.Hint(string("SCMP_ACT_" + up))
 	}
 	names := make([]string, 0, len(levelOf))
 	for k := range levelOf {

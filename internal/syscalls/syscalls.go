@@ -142,15 +142,5 @@ func Suggest(name string) string {
 	if len(want) <= 4 {
 		limit = 1
 	}
-	best, bestDist := "", limit+1
-	for _, k := range knownNames {
-		// Lengths differing by more than the limit cannot be within it.
-		if d := len(k) - len(want); d > limit || d < -limit {
-			continue
-		}
-		if d := suggest.Distance(want, k, bestDist); d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	return best
+	return suggest.Nearest(want, knownNames, limit)
 }
