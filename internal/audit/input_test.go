@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
 	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 )
 
@@ -50,8 +51,8 @@ const hostile = "/tmp/x\n\nshop/web-1 container app (c1): 0 records, 0 refused\x
 // A container names its binary: the text report must print it escaped, on
 // its own line, and the JSON report must keep it exact.
 func TestReportTextEscapesHostileNames(t *testing.T) {
-	raw := kernelLine(Record{Time: time.Unix(1795726941, 0), Serial: 1, PID: 42, Comm: "c\x1b]0;pwned\x07", Exe: hostile,
-		AuditArch: auditArchX8664, Syscall: 250, Code: RetKillProcess})
+	raw := record.KernelLine(record.Record{Time: time.Unix(1795726941, 0), Serial: 1, PID: 42, Comm: "c\x1b]0;pwned\x07", Exe: hostile,
+		AuditArch: record.AuditArchX8664, Syscall: 250, Code: record.RetKillProcess})
 	ev, err := json.Marshal(Event{Kind: KindRecord, Time: time.Unix(1795726942, 0).UTC(), Count: 1, Attribution: "pid",
 		Namespace: "shop\x1b[8m", Pod: "web\n1", Container: "app\r", ContainerID: "c1\n", Rules: []string{"r\x07"}, Mode: "audit",
 		Exe: "/app", Arch: "SCMP_ARCH_X86_64\n", Syscall: "mkdir\x1b[A", Action: "SCMP_ACT_LOG"})
@@ -142,7 +143,7 @@ func TestFilesSkipOverlongAndBrokenLines(t *testing.T) {
 func TestFilesReadEachFileOnce(t *testing.T) {
 	dir := t.TempDir()
 	a := filepath.Join(dir, "audit.log.1")
-	appendTo(t, a, kernelLine(Record{Time: time.Unix(1795726941, 0), Serial: 1, PID: 1, Comm: "x", Exe: "/x", AuditArch: auditArchX8664, Syscall: 83, Code: RetLog})+"\n")
+	appendTo(t, a, record.KernelLine(record.Record{Time: time.Unix(1795726941, 0), Serial: 1, PID: 1, Comm: "x", Exe: "/x", AuditArch: record.AuditArchX8664, Syscall: 83, Code: record.RetLog})+"\n")
 	if err := os.Link(a, filepath.Join(dir, "audit.log.01")); err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +323,7 @@ func TestDecisionLogSkipsBrokenLines(t *testing.T) {
 // of it could otherwise read as a line of its own.
 func TestFileFollowerSkipsOverlongLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
-	rec := kernelLine(Record{Time: time.Unix(1795726941, 0), Serial: 1, PID: 1, Comm: "x", Exe: "/x", AuditArch: auditArchX8664, Syscall: 83, Code: RetLog})
+	rec := record.KernelLine(record.Record{Time: time.Unix(1795726941, 0), Serial: 1, PID: 1, Comm: "x", Exe: "/x", AuditArch: record.AuditArchX8664, Syscall: 83, Code: record.RetLog})
 	// The tail of the long line is a record: it must not be emitted.
 	appendTo(t, path, "first\n"+strings.Repeat("z", maxLine+100)+rec+"\nlast\n")
 	warnings := make(chan Warning, 4)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 )
 
@@ -120,7 +121,7 @@ type aggregate struct {
 }
 
 type pendingRecord struct {
-	rec     Record
+	rec     record.Record
 	arrived time.Time
 }
 
@@ -168,9 +169,9 @@ func NewPipeline(o PipelineOptions) *Pipeline {
 // Handle processes one raw line; other lines than seccomp records are
 // ignored, malformed ones counted.
 func (p *Pipeline) Handle(line []byte) {
-	rec, err := Parse(line)
+	rec, err := record.Parse(line)
 	if err != nil {
-		if !errors.Is(err, ErrNotSeccomp) && p.o.Counters != nil {
+		if !errors.Is(err, record.ErrNotSeccomp) && p.o.Counters != nil {
 			p.o.Counters.Malformed()
 		}
 		return
@@ -179,7 +180,7 @@ func (p *Pipeline) Handle(line []byte) {
 }
 
 // HandleRecord processes one parsed record.
-func (p *Pipeline) HandleRecord(rec Record) {
+func (p *Pipeline) HandleRecord(rec record.Record) {
 	now := p.o.Now()
 	a := p.attribute(rec.PID)
 	p.mu.Lock()
@@ -199,7 +200,7 @@ func (p *Pipeline) attribute(pid int) containers.Attribution {
 }
 
 // process counts and rate-limits one attributed record. p.mu is held.
-func (p *Pipeline) process(rec Record, a containers.Attribution, now time.Time) {
+func (p *Pipeline) process(rec record.Record, a containers.Attribution, now time.Time) {
 	ev := NewEvent(rec, a)
 	ev.Node = p.o.Node
 	if p.o.Counters != nil {
@@ -238,7 +239,7 @@ func (p *Pipeline) process(rec Record, a containers.Attribution, now time.Time) 
 }
 
 // NewEvent builds the event for one record and its attribution.
-func NewEvent(rec Record, a containers.Attribution) Event {
+func NewEvent(rec record.Record, a containers.Attribution) Event {
 	ev := Event{
 		Kind: KindRecord, Time: rec.Time, Count: 1,
 		Attribution: string(a.How),

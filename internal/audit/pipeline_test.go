@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 )
 
@@ -63,9 +64,9 @@ func TestPipelineRateLimitsAndSummarises(t *testing.T) {
 	p, evs, ck, pc := newTestPipeline(t, PipelineOptions{Attributor: attr, Window: 10 * time.Second, Delay: -1})
 
 	for range 1000 {
-		p.Handle(line(10, 83, RetLog)) // mkdir, hot
+		p.Handle(line(10, 83, record.RetLog)) // mkdir, hot
 	}
-	p.Handle(line(10, 84, RetErrno)) // rmdir refused: another key
+	p.Handle(line(10, 84, record.RetErrno)) // rmdir refused: another key
 	if len(*evs) != 2 {
 		t.Fatalf("%d events before the window ends, want 2: %+v", len(*evs), *evs)
 	}
@@ -91,7 +92,7 @@ func TestPipelineRateLimitsAndSummarises(t *testing.T) {
 		t.Fatalf("summary: %+v", s)
 	}
 	// A new window: the hot syscall is reported once more, at once.
-	p.Handle(line(10, 83, RetLog))
+	p.Handle(line(10, 83, record.RetLog))
 	if len(*evs) != 4 || (*evs)[3].Kind != KindRecord {
 		t.Fatalf("new window: %+v", (*evs)[3:])
 	}
@@ -106,7 +107,7 @@ func TestPipelineRateLimitsAndSummarises(t *testing.T) {
 func TestPipelineBurstAndMaxKeys(t *testing.T) {
 	p, evs, _, pc := newTestPipeline(t, PipelineOptions{Burst: 3, MaxKeys: 5, Delay: -1})
 	for pid := 1; pid <= 7; pid++ {
-		p.Handle(line(pid, 83, RetLog)) // unknown PIDs: one key each
+		p.Handle(line(pid, 83, record.RetLog)) // unknown PIDs: one key each
 	}
 	if len(*evs) != 3 {
 		t.Fatalf("%d events emitted, want the burst of 3", len(*evs))
@@ -138,8 +139,8 @@ func TestPipelineBurstAndMaxKeys(t *testing.T) {
 func TestPipelineDelaysUnknownPIDs(t *testing.T) {
 	attr := &fakeAttributor{pids: map[int]containers.Container{}}
 	p, evs, ck, _ := newTestPipeline(t, PipelineOptions{Attributor: attr, Delay: time.Second})
-	p.Handle(line(42, 83, RetLog))
-	p.Handle(line(43, 83, RetLog))
+	p.Handle(line(42, 83, record.RetLog))
+	p.Handle(line(43, 83, record.RetLog))
 	if len(*evs) != 0 {
 		t.Fatalf("unknown PID emitted at once: %+v", *evs)
 	}
@@ -213,7 +214,7 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	emitted := 0
 	p := NewPipeline(PipelineOptions{Attributor: reg, Counters: pc, Delay: -1, Emit: func(Event) { emitted++ }})
-	l := line(10, 83, RetLog)
+	l := line(10, 83, record.RetLog)
 	b.ReportAllocs()
 	for b.Loop() {
 		p.Handle(l)
@@ -242,7 +243,7 @@ func BenchmarkPipelineMixed(b *testing.B) {
 		if i%10 == 9 {
 			pid = 90000 + i // no container
 		}
-		lines = append(lines, line(pid, []int{83, 84, 250, 321, 165, 0}[i%6], RetLog))
+		lines = append(lines, line(pid, []int{83, 84, 250, 321, 165, 0}[i%6], record.RetLog))
 	}
 	emitted := 0
 	p := NewPipeline(PipelineOptions{Attributor: reg, Counters: pc, Delay: -1, Emit: func(Event) { emitted++ }})

@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 	"github.com/nri-seccomp/nri-seccomp/internal/syscalls"
@@ -78,8 +79,8 @@ type ProfileResult struct {
 // LOG (audit mode) or ALLOW record. The action the kernel logged decides,
 // as in the report.
 func allowedAction(action string) bool {
-	code, ok := ActionCode(action)
-	return ok && !refusedCode(code)
+	code, ok := record.ActionCode(action)
+	return ok && !record.CodeRefused(code)
 }
 
 // BuildProfile returns a least-privilege profile for a workload: it allows

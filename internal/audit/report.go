@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
 	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
@@ -133,9 +134,9 @@ func (b *ReportBuilder) AddLineAt(pos Pos, line []byte) {
 		b.AddEvent(ev)
 		return
 	}
-	rec, err := Parse(line)
+	rec, err := record.Parse(line)
 	switch {
-	case errors.Is(err, ErrNotSeccomp):
+	case errors.Is(err, record.ErrNotSeccomp):
 		return
 	case err != nil:
 		b.malformedAt(pos, err.Error())
@@ -182,12 +183,12 @@ func checkEvent(ev *Event) (warn string, err error) {
 	if ev.Syscall == "" {
 		return "", errors.New("no syscall")
 	}
-	code, ok := ActionCode(ev.Action)
+	code, ok := record.ActionCode(ev.Action)
 	if !ok {
 		return "", fmt.Errorf("action %q: not a seccomp action", ev.Action)
 	}
 	var warns []string
-	if refused := refusedCode(code); refused != ev.Refused {
+	if refused := record.CodeRefused(code); refused != ev.Refused {
 		warns = append(warns, fmt.Sprintf("refused=%t contradicts action %s: counted as refused=%t", ev.Refused, ev.Action, refused))
 		ev.Refused = refused
 	}

@@ -1,7 +1,6 @@
-// Package audit reads the kernel's seccomp audit records (type 1326,
-// AUDIT_SECCOMP), decodes them into syscall and action names, attributes them
-// to containers through internal/containers, and turns them into events, reports and
-// least-privilege profiles.
+// Package record reads the kernel's seccomp audit records (type 1326,
+// AUDIT_SECCOMP) and decodes them into syscall and action names: the one
+// place kernel audit text becomes a Record.
 //
 // The kernel writes one record per logged syscall:
 //
@@ -13,7 +12,7 @@
 // which writes it as `type=SECCOMP msg=audit(...): ...` and, in its ENRICHED
 // format, appends interpreted fields after a 0x1d byte. Records carry the
 // host PID, never a container id; attribution is the registry's job.
-package audit
+package record
 
 import (
 	"fmt"
@@ -78,7 +77,7 @@ const (
 // AUDIT_ARCH_X86_64 and the x32 syscall bit: an x32 task reports the x86_64
 // audit arch, and only the bit in the number tells the two apart.
 const (
-	auditArchX8664 uint32 = 0xc000003e
+	AuditArchX8664 uint32 = 0xc000003e
 	x32SyscallBit         = 0x40000000
 )
 
@@ -122,12 +121,12 @@ func ActionCode(name string) (uint32, bool) {
 
 // Refused reports whether the syscall did not run as asked: everything but
 // SCMP_ACT_LOG and SCMP_ACT_ALLOW. A LOG record is what audit mode writes.
-func (r *Record) Refused() bool { return refusedCode(r.Code) }
+func (r *Record) Refused() bool { return CodeRefused(r.Code) }
 
-// refusedCode is a kernel record's own question, "did the call not run as
+// CodeRefused is a kernel record's own question, "did the call not run as
 // asked": trace and user-notify records count, unlike profile.Refuses,
 // which asks whether an action makes the call fail.
-func refusedCode(code uint32) bool { return code != RetLog && code != RetAllow }
+func CodeRefused(code uint32) bool { return code != RetLog && code != RetAllow }
 
 // decode fills Arch, SyscallName and Action from the raw numbers.
 func (r *Record) decode() {
@@ -137,7 +136,7 @@ func (r *Record) decode() {
 		r.Arch, r.SyscallName = "", ""
 		return
 	}
-	if r.AuditArch == auditArchX8664 && r.Syscall&x32SyscallBit != 0 {
+	if r.AuditArch == AuditArchX8664 && r.Syscall&x32SyscallBit != 0 {
 		arch = "SCMP_ARCH_X32"
 	}
 	r.Arch = arch
