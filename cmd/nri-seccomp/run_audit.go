@@ -75,8 +75,8 @@ func (a *auditRun) start(ctx context.Context, p *nri.Plugin, logger *log.Entry, 
 		counters audit.Counters
 		prom     *audit.PromCounters
 	)
-	if reg := m.Registry(); reg != nil {
-		c, err := audit.NewPromCounters(reg)
+	if promReg := m.Registry(); promReg != nil {
+		c, err := audit.NewPromCounters(promReg)
 		if err != nil {
 			fmt.Fprintf(stderr, "nri-seccomp: refusing to start: %v\n", err)
 			return exitFail
@@ -85,18 +85,18 @@ func (a *auditRun) start(ctx context.Context, p *nri.Plugin, logger *log.Entry, 
 	}
 	src := auditSource(*a.source, logger, prom)
 
-	reg := containers.New()
+	ctrs := containers.New()
 	if prom != nil {
 		// A container's series go when the registry forgets it.
-		reg.OnForget(func(c containers.Container) { prom.Forget(c.Namespace, c.Pod, c.Name) })
+		ctrs.OnForget(func(c containers.Container) { prom.Forget(c.Namespace, c.Pod, c.Name) })
 	}
-	p.SetRegistry(reg)
+	p.SetRegistry(ctrs)
 	pipe := audit.NewPipeline(audit.PipelineOptions{
-		Attributor: reg, Counters: counters, Window: *a.window, Burst: *a.burst, Node: node,
+		Attributor: ctrs, Counters: counters, Window: *a.window, Burst: *a.burst, Node: node,
 		Emit: func(ev audit.Event) { emitEvent(logger, events, ev) },
 	})
 	ctx, a.cancel = context.WithCancel(ctx)
-	a.followProcesses(ctx, reg, logger, prom)
+	a.followProcesses(ctx, ctrs, logger, prom)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -115,8 +115,8 @@ func (a *auditRun) start(ctx context.Context, p *nri.Plugin, logger *log.Entry, 
 // connector (no CAP_NET_ADMIN, no CONFIG_PROC_EVENTS) the daemon warns and
 // attributes from /proc only. Either way a ticker expires what the registry
 // keeps for its grace periods (removed containers, exited processes).
-func (a *auditRun) followProcesses(ctx context.Context, reg *containers.Registry, logger *log.Entry, prom *audit.PromCounters) {
-	feed := &procFeed{reg: reg, prom: prom}
+func (a *auditRun) followProcesses(ctx context.Context, ctrs *containers.Registry, logger *log.Entry, prom *audit.PromCounters) {
+	feed := &procFeed{ctrs: ctrs, prom: prom}
 	var (
 		l   *procevents.Listener
 		err = errors.New("off (--audit-follow-processes=false)")
@@ -128,9 +128,9 @@ func (a *auditRun) followProcesses(ctx context.Context, reg *containers.Registry
 		logger.WithError(err).Warn("seccomp audit: not following process creation (needs CAP_NET_ADMIN and a kernel with CONFIG_PROC_EVENTS); " +
 			"records of short-lived processes are attributed from /proc only, and most come out unknown")
 	} else {
-		reg.FollowProcesses()
+		ctrs.FollowProcesses()
 		if prom != nil {
-			if err := prom.ObserveProcesses(reg.Processes); err != nil {
+			if err := prom.ObserveProcesses(ctrs.Processes); err != nil {
 				logger.WithError(err).Warn("seccomp audit: process table metrics")
 			}
 		}
@@ -165,9 +165,9 @@ func (a *auditRun) followProcesses(ctx context.Context, reg *containers.Registry
 				// After a loss, a sweep of /proc marks the processes
 				// whose exit was missed; at most once per tick.
 				if feed.lost.Swap(false) {
-					reg.ProcEventsLost()
+					ctrs.ProcEventsLost()
 				}
-				reg.Expire()
+				ctrs.Expire()
 			}
 		}
 	}()
@@ -178,7 +178,7 @@ const expireEvery = 10 * time.Second
 
 // procFeed hands the connector's events to the registry.
 type procFeed struct {
-	reg    *containers.Registry
+	ctrs   *containers.Registry
 	prom   *audit.PromCounters
 	lost   atomic.Bool
 	events atomic.Int64
@@ -224,11 +224,11 @@ func (f *procFeed) Event(ev procevents.Event) {
 	f.events.Add(1)
 	switch ev.Kind {
 	case procevents.Fork:
-		f.reg.Forked(ev.Parent, ev.PID)
+		f.ctrs.Forked(ev.Parent, ev.PID)
 	case procevents.Exec:
-		f.reg.Execed(ev.PID)
+		f.ctrs.Execed(ev.PID)
 	case procevents.Exit:
-		f.reg.Exited(ev.PID)
+		f.ctrs.Exited(ev.PID)
 	}
 }
 

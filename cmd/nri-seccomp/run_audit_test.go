@@ -126,7 +126,7 @@ func TestProcFeed(t *testing.T) {
 	if err := prom.ObserveProcesses(reg.Processes); err != nil {
 		t.Fatal(err)
 	}
-	f := &procFeed{reg: reg, prom: prom}
+	f := &procFeed{ctrs: reg, prom: prom}
 	f.Event(procevents.Event{Kind: procevents.Fork, PID: 20, Parent: 10})
 	f.Event(procevents.Event{Kind: procevents.Exec, PID: 20})
 	f.Event(procevents.Event{Kind: procevents.Exit, PID: 20})
@@ -159,7 +159,7 @@ func TestProcFeed(t *testing.T) {
 // nothing.
 func TestProcFeedSelfCheck(t *testing.T) {
 	reg := containers.NewWithProc(t.TempDir())
-	f := &procFeed{reg: reg}
+	f := &procFeed{ctrs: reg}
 	served := func(context.Context) error {
 		f.Event(procevents.Event{Kind: procevents.Fork, PID: 2, Parent: 1})
 		return nil

@@ -271,12 +271,12 @@ func AuditDetail(without, with *Profile) (*Profile, []Widening) {
 		case !y.conditional():
 			sc.Fallback = auditVerdict(x.Fallback, y.Fallback)
 			for _, r := range x.Rules {
-				sc.Rules = append(sc.Rules, Rule{Conds: r.Conds, Verdict: auditVerdict(r.Verdict, y.Fallback)})
+				sc.Rules = append(sc.Rules, CondRule{Conds: r.Conds, Verdict: auditVerdict(r.Verdict, y.Fallback)})
 			}
 		case !x.conditional():
 			sc.Fallback = auditVerdict(x.Fallback, y.Fallback)
 			for _, r := range y.Rules {
-				sc.Rules = append(sc.Rules, Rule{Conds: r.Conds, Verdict: auditVerdict(x.Fallback, r.Verdict)})
+				sc.Rules = append(sc.Rules, CondRule{Conds: r.Conds, Verdict: auditVerdict(x.Fallback, r.Verdict)})
 			}
 		default:
 			var ws []Widening
@@ -336,13 +336,13 @@ func auditBoth(name string, x, y *Syscall, exact *partition) (*Syscall, []Wideni
 	worst := y.max()
 	sc := &Syscall{Fallback: auditVerdict(x.Fallback, worst)}
 	for _, r := range x.Rules {
-		sc.Rules = append(sc.Rules, Rule{Conds: r.Conds, Verdict: auditVerdict(r.Verdict, worst)})
+		sc.Rules = append(sc.Rules, CondRule{Conds: r.Conds, Verdict: auditVerdict(r.Verdict, worst)})
 	}
 	if exact != nil {
 		// sc compares only arguments x compares: the same domain.
 		return sc, diff(name, *exact, exact.of(sc))
 	}
-	if sc.Fallback == x.Fallback && slices.EqualFunc(sc.Rules, x.Rules, func(a, b Rule) bool { return a.Verdict == b.Verdict }) {
+	if sc.Fallback == x.Fallback && slices.EqualFunc(sc.Rules, x.Rules, func(a, b CondRule) bool { return a.Verdict == b.Verdict }) {
 		return sc, nil
 	}
 	return sc, []Widening{{Syscall: name, Arg: -1, Got: Log, Exact: Allow, Detail: fmt.Sprintf(
@@ -359,7 +359,7 @@ func listShort(items []string, sep string) string {
 	return strings.Join(items[:8], sep) + fmt.Sprintf("%s(%d more)", sep, len(items)-8)
 }
 
-func rulesString(rules []Rule) string {
+func rulesString(rules []CondRule) string {
 	parts := make([]string, len(rules))
 	for i, r := range rules {
 		parts[i] = r.condString() + " " + r.Verdict.String()
@@ -392,12 +392,12 @@ func intersectSyscall(name string, x, y *Syscall, def Verdict) (*Syscall, []Wide
 	switch {
 	case !y.conditional():
 		for _, r := range x.Rules {
-			out.Rules = append(out.Rules, Rule{Conds: r.Conds, Verdict: Stricter(r.Verdict, y.Fallback)})
+			out.Rules = append(out.Rules, CondRule{Conds: r.Conds, Verdict: Stricter(r.Verdict, y.Fallback)})
 		}
 		return out, detail(name, out.normalize())
 	case !x.conditional():
 		for _, r := range y.Rules {
-			out.Rules = append(out.Rules, Rule{Conds: r.Conds, Verdict: Stricter(x.Fallback, r.Verdict)})
+			out.Rules = append(out.Rules, CondRule{Conds: r.Conds, Verdict: Stricter(x.Fallback, r.Verdict)})
 		}
 		return out, detail(name, out.normalize())
 	}
@@ -466,13 +466,13 @@ func intersectConjunctions(name string, x, y *Syscall) (*Syscall, []Widening) {
 	// A call matching a rule of x and none of y is only possible where that
 	// rule is not inside one of y's rules, and the other way round.
 	for _, r := range x.Rules {
-		if !slices.ContainsFunc(y.Rules, func(q Rule) bool { return implies(r.Conds, q.Conds) }) {
+		if !slices.ContainsFunc(y.Rules, func(q CondRule) bool { return implies(r.Conds, q.Conds) }) {
 			g := at(Stricter(r.Verdict, y.Fallback))
 			g.oneSide = append(g.oneSide, r.condString())
 		}
 	}
 	for _, q := range y.Rules {
-		if !slices.ContainsFunc(x.Rules, func(r Rule) bool { return implies(q.Conds, r.Conds) }) {
+		if !slices.ContainsFunc(x.Rules, func(r CondRule) bool { return implies(q.Conds, r.Conds) }) {
 			g := at(Stricter(x.Fallback, q.Verdict))
 			g.oneSide = append(g.oneSide, q.condString())
 		}
@@ -484,7 +484,7 @@ func intersectConjunctions(name string, x, y *Syscall) (*Syscall, []Widening) {
 			switch {
 			case empty:
 			case ok:
-				out.Rules = append(out.Rules, Rule{Conds: conds, Verdict: v})
+				out.Rules = append(out.Rules, CondRule{Conds: conds, Verdict: v})
 			default:
 				g := at(v)
 				g.both = append(g.both, r.condString()+" and "+q.condString())
@@ -522,7 +522,7 @@ func intersectConjunctions(name string, x, y *Syscall) (*Syscall, []Widening) {
 
 // put stores sc under name unless it behaves like the default.
 func (p *Profile) put(name string, sc *Syscall) {
-	sc.Rules = slices.DeleteFunc(sc.Rules, func(r Rule) bool { return r.Verdict == sc.Fallback })
+	sc.Rules = slices.DeleteFunc(sc.Rules, func(r CondRule) bool { return r.Verdict == sc.Fallback })
 	if len(sc.Rules) == 0 && sc.Fallback == p.Default {
 		return
 	}
@@ -583,7 +583,7 @@ func (p *Profile) muxDenied() {
 	sc := &Syscall{Fallback: p.Default}
 	for name, n := range muxedCalls {
 		if d, ok := p.Syscalls[name]; ok && d.Fallback != p.Default {
-			sc.Rules = append(sc.Rules, Rule{Conds: []Cond{{Index: 0, Op: specs.OpEqualTo, Value: n}}, Verdict: d.Fallback})
+			sc.Rules = append(sc.Rules, CondRule{Conds: []Cond{{Index: 0, Op: specs.OpEqualTo, Value: n}}, Verdict: d.Fallback})
 		}
 	}
 	if len(sc.Rules) > 0 {

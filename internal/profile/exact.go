@@ -218,9 +218,9 @@ func (p partition) uniform() (Verdict, bool) {
 // argument, pairwise disjoint. failed lists the segments (by index) that
 // cannot be written: middle intervals too wide to enumerate, or, in masked
 // mode, every segment when the unnamed classes need a verdict other than fb.
-func (p partition) write(fb Verdict) (rules []Rule, failed []int) {
-	rule := func(op specs.LinuxSeccompOperator, v uint64, verdict Verdict) Rule {
-		return Rule{Conds: []Cond{{Index: p.idx, Op: op, Value: v}}, Verdict: verdict}
+func (p partition) write(fb Verdict) (rules []CondRule, failed []int) {
+	rule := func(op specs.LinuxSeccompOperator, v uint64, verdict Verdict) CondRule {
+		return CondRule{Conds: []Cond{{Index: p.idx, Op: op, Value: v}}, Verdict: verdict}
 	}
 	if p.masked {
 		if p.hasOther && p.other != fb {
@@ -231,7 +231,7 @@ func (p partition) write(fb Verdict) (rules []Rule, failed []int) {
 		}
 		for _, s := range p.segs {
 			if s.v != fb {
-				rules = append(rules, Rule{Conds: []Cond{{Index: p.idx, Op: specs.OpMaskedEqual, Value: p.mask, ValueTwo: s.lo}}, Verdict: s.v})
+				rules = append(rules, CondRule{Conds: []Cond{{Index: p.idx, Op: specs.OpMaskedEqual, Value: p.mask, ValueTwo: s.lo}}, Verdict: s.v})
 			}
 		}
 		return rules, nil
@@ -239,7 +239,7 @@ func (p partition) write(fb Verdict) (rules []Rule, failed []int) {
 	// One value with the fallback amid a single other verdict: != says it in
 	// one rule (RuntimeDefault-style "allow unless AF_VSOCK").
 	if len(p.segs) == 3 && p.segs[1].lo == p.segs[1].hi && p.segs[1].v == fb && p.segs[0].v == p.segs[2].v {
-		return []Rule{rule(specs.OpNotEqual, p.segs[1].lo, p.segs[0].v)}, nil
+		return []CondRule{rule(specs.OpNotEqual, p.segs[1].lo, p.segs[0].v)}, nil
 	}
 	budget := maxEnumerated
 	for i, s := range p.segs {

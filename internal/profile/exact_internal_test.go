@@ -46,23 +46,23 @@ func TestWriteShapes(t *testing.T) {
 		name string
 		p    partition
 		fb   Verdict
-		want []Rule
+		want []CondRule
 	}{
 		{"one value refused amid allowed: !=", partition{segs: []seg{{0, 39, Allow}, {40, 40, EPERM}, {41, maxU, Allow}}}, EPERM,
-			[]Rule{{Conds: []Cond{{Op: specs.OpNotEqual, Value: 40}}, Verdict: Allow}}},
+			[]CondRule{{Conds: []Cond{{Op: specs.OpNotEqual, Value: 40}}, Verdict: Allow}}},
 		{"prefix, point, listed middle, suffix", partition{idx: 1, segs: []seg{{0, 3, Allow}, {4, 4, EPERM}, {5, 6, Allow}, {7, 0xffffffff, EPERM}, {1 << 32, maxU, Log}}}, EPERM,
-			[]Rule{
+			[]CondRule{
 				{Conds: []Cond{{Index: 1, Op: specs.OpLessEqual, Value: 3}}, Verdict: Allow},
 				{Conds: []Cond{{Index: 1, Op: specs.OpEqualTo, Value: 5}}, Verdict: Allow},
 				{Conds: []Cond{{Index: 1, Op: specs.OpEqualTo, Value: 6}}, Verdict: Allow},
 				{Conds: []Cond{{Index: 1, Op: specs.OpGreaterThan, Value: 0xffffffff}}, Verdict: Log},
 			}},
 		{"masked classes", partition{masked: true, mask: 0x7e020000, segs: []seg{{0, 0, Allow}}, other: EPERM, hasOther: true}, EPERM,
-			[]Rule{{Conds: []Cond{{Op: specs.OpMaskedEqual, Value: 0x7e020000}}, Verdict: Allow}}},
+			[]CondRule{{Conds: []Cond{{Op: specs.OpMaskedEqual, Value: 0x7e020000}}, Verdict: Allow}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, failed := c.p.write(c.fb)
-			if len(failed) > 0 || !slices.EqualFunc(got, c.want, func(a, b Rule) bool { return a.Verdict == b.Verdict && slices.Equal(a.Conds, b.Conds) }) {
+			if len(failed) > 0 || !slices.EqualFunc(got, c.want, func(a, b CondRule) bool { return a.Verdict == b.Verdict && slices.Equal(a.Conds, b.Conds) }) {
 				t.Fatalf("write = %+v (failed %v), want %+v", got, failed, c.want)
 			}
 		})

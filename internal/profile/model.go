@@ -154,15 +154,15 @@ func condImplies(a, b Cond) bool {
 	return false
 }
 
-// Rule is a conjunction of conditions, at most one per argument index (runc turns
+// CondRule is a conjunction of conditions, at most one per argument index (runc turns
 // a rule with two comparisons on one argument into an OR of single comparisons,
 // so such a rule can never be written as one entry).
-type Rule struct {
+type CondRule struct {
 	Conds   []Cond
 	Verdict Verdict
 }
 
-func (r Rule) condString() string {
+func (r CondRule) condString() string {
 	parts := make([]string, len(r.Conds))
 	for i, c := range r.Conds {
 		parts[i] = c.String()
@@ -214,7 +214,7 @@ func conjoin(a, b []Cond) (out []Cond, empty, ok bool) {
 // unspecified choice among overlapping rules cannot matter), and the verdict for
 // calls no rule matches.
 type Syscall struct {
-	Rules    []Rule
+	Rules    []CondRule
 	Fallback Verdict
 }
 
@@ -335,7 +335,7 @@ type accs struct {
 
 // add records an OCI rule for name (rules as splitArgs returned them),
 // appending to notes where the reading is stricter than libseccomp's.
-func (per *accs) add(name string, args []specs.LinuxSeccompArg, rules []Rule, v Verdict, notes []string) []string {
+func (per *accs) add(name string, args []specs.LinuxSeccompArg, rules []CondRule, v Verdict, notes []string) []string {
 	sc := per.m[name]
 	if sc == nil {
 		if len(per.slab) < cap(per.slab) {
@@ -375,7 +375,7 @@ func finish(sc *Syscall, name string, def Verdict) []string {
 		// and a socket call's copy often coincide). The slice is this
 		// entry's own (add appended to it).
 		slices.SortFunc(sc.Rules, cmpRule)
-		sc.Rules = slices.CompactFunc(sc.Rules, func(x, y Rule) bool { return cmpRule(x, y) == 0 })
+		sc.Rules = slices.CompactFunc(sc.Rules, func(x, y CondRule) bool { return cmpRule(x, y) == 0 })
 	}
 	if len(sc.Rules) == 0 {
 		return nil // unconditional: nothing to check or normalize
@@ -400,7 +400,7 @@ func finish(sc *Syscall, name string, def Verdict) []string {
 // splitArgs turns an OCI rule's arguments into conjunctions the way runc does:
 // all comparisons in one rule when each argument index appears once, otherwise
 // each comparison as a rule of its own. nil means unconditional.
-func splitArgs(args []specs.LinuxSeccompArg, v Verdict) []Rule {
+func splitArgs(args []specs.LinuxSeccompArg, v Verdict) []CondRule {
 	if len(args) == 0 {
 		return nil
 	}
@@ -414,19 +414,19 @@ func splitArgs(args []specs.LinuxSeccompArg, v Verdict) []Rule {
 		conds[i] = c
 	}
 	if dup {
-		rules := []Rule{}
+		rules := []CondRule{}
 		for _, c := range conds {
 			if !unsatisfiable(c) {
-				rules = append(rules, Rule{Conds: []Cond{c}, Verdict: v})
+				rules = append(rules, CondRule{Conds: []Cond{c}, Verdict: v})
 			}
 		}
 		return rules
 	}
 	if slices.ContainsFunc(conds, unsatisfiable) {
-		return []Rule{} // matches nothing, but is still a conditional rule
+		return []CondRule{} // matches nothing, but is still a conditional rule
 	}
 	slices.SortFunc(conds, cmpCond)
-	return []Rule{{Conds: conds, Verdict: v}}
+	return []CondRule{{Conds: conds, Verdict: v}}
 }
 
 // repeatsIndex reports whether two comparisons in args test the same
@@ -462,7 +462,7 @@ func implies(a, b []Cond) bool {
 // stricter and a note says so.
 func (s *Syscall) normalize() []string {
 	var notes []string
-	s.Rules = slices.DeleteFunc(s.Rules, func(r Rule) bool { return r.Verdict == s.Fallback })
+	s.Rules = slices.DeleteFunc(s.Rules, func(r CondRule) bool { return r.Verdict == s.Fallback })
 	for {
 		i, j, ok := s.overlapping()
 		if !ok {
@@ -496,7 +496,7 @@ func (s *Syscall) normalize() []string {
 // sortRules puts rules in their canonical order.
 func (s *Syscall) sortRules() { slices.SortFunc(s.Rules, cmpRule) }
 
-func cmpRule(a, b Rule) int {
+func cmpRule(a, b CondRule) int {
 	return cmp.Or(slices.CompareFunc(a.Conds, b.Conds, cmpCond), cmpVerdict(a.Verdict, b.Verdict))
 }
 
@@ -504,7 +504,7 @@ func cmpRule(a, b Rule) int {
 // correctly on every architecture: one comparison per rule, all on the same
 // argument. (With rules on different arguments it silently dropped one for
 // i386; see TestToSpecRoundTrip.)
-func writable(rules []Rule) bool {
+func writable(rules []CondRule) bool {
 	for _, r := range rules {
 		if len(r.Conds) != 1 || r.Conds[0].Index != rules[0].Conds[0].Index {
 			return false
@@ -534,8 +534,8 @@ func (s *Syscall) shape() []string {
 		}
 	}
 	var notes []string
-	var odd []Rule
-	s.Rules = slices.DeleteFunc(s.Rules, func(r Rule) bool {
+	var odd []CondRule
+	s.Rules = slices.DeleteFunc(s.Rules, func(r CondRule) bool {
 		if len(r.Conds) == 1 && r.Conds[0].Index == keep {
 			return false
 		}
@@ -550,7 +550,7 @@ func (s *Syscall) shape() []string {
 		notes = append(notes, fmt.Sprintf("rule %s (%s) cannot be written with the others; %s applies to every call no stricter rule matches", r.condString(), r.Verdict, r.Verdict))
 		s.Fallback = Stricter(s.Fallback, r.Verdict)
 	}
-	s.Rules = slices.DeleteFunc(s.Rules, func(r Rule) bool {
+	s.Rules = slices.DeleteFunc(s.Rules, func(r CondRule) bool {
 		return r.Verdict.Level <= s.Fallback.Level && r.Verdict != s.Fallback || r.Verdict == s.Fallback
 	})
 	return notes
@@ -592,7 +592,7 @@ func (s *Syscall) merge(i, j int) string {
 			removed = append(removed, r.Conds)
 		}
 	}
-	s.Rules = slices.DeleteFunc(s.Rules, func(r Rule) bool {
+	s.Rules = slices.DeleteFunc(s.Rules, func(r CondRule) bool {
 		if r.Verdict.Level > s.Fallback.Level {
 			return false
 		}
@@ -630,7 +630,7 @@ func Equal(a, b *Profile) bool {
 		if ok && x == y {
 			continue // shared entry (intersections share what they keep)
 		}
-		if !ok || x.Fallback != y.Fallback || !slices.EqualFunc(x.Rules, y.Rules, func(r, q Rule) bool {
+		if !ok || x.Fallback != y.Fallback || !slices.EqualFunc(x.Rules, y.Rules, func(r, q CondRule) bool {
 			return r.Verdict == q.Verdict && slices.Equal(r.Conds, q.Conds)
 		}) {
 			return false
@@ -817,7 +817,7 @@ func (p *Profile) writtenArches(native specs.Arch) []specs.Arch {
 // covers, for rules that are single range comparisons on one argument.
 // ok is false when a gap needs two comparisons (a range bounded on both sides
 // wider than one value).
-func gapsOf(rules []Rule) (out []Cond, ok bool) {
+func gapsOf(rules []CondRule) (out []Cond, ok bool) {
 	type iv struct{ lo, hi uint64 }
 	var ivs []iv
 	for _, r := range rules {
@@ -884,9 +884,9 @@ func writableBeside(sc *Syscall, def Verdict) bool {
 	return len(failed) == 0
 }
 
-func gapsWritable(rules []Rule) bool { _, ok := gapsOf(rules); return ok }
+func gapsWritable(rules []CondRule) bool { _, ok := gapsOf(rules); return ok }
 
-func gaps(rules []Rule) []Cond { g, _ := gapsOf(rules); return g }
+func gaps(rules []CondRule) []Cond { g, _ := gapsOf(rules); return g }
 
 // condKey is a compact, exact key for a conjunction (fmt.Sprint is far slower
 // and ToSpec calls this once per syscall on the decision path).

@@ -99,7 +99,7 @@ func socketcallOf(s *specs.LinuxSeccomp, def Verdict) (*Syscall, []string) {
 func socketcallFits(got, want *Syscall) (same, notLooser bool) {
 	dom, ok := singleArg(got, want)
 	if !ok {
-		eq := got.Fallback == want.Fallback && slices.EqualFunc(got.Rules, want.Rules, func(r, q Rule) bool {
+		eq := got.Fallback == want.Fallback && slices.EqualFunc(got.Rules, want.Rules, func(r, q CondRule) bool {
 			return r.Verdict == q.Verdict && slices.Equal(r.Conds, q.Conds)
 		})
 		return eq, eq

@@ -169,7 +169,7 @@ func notifyVariant(p *profile.Profile) *profile.Profile {
 		n := &profile.Syscall{Fallback: notify(sc.Fallback)}
 		for _, r := range sc.Rules {
 			if v := notify(r.Verdict); v != n.Fallback {
-				n.Rules = append(n.Rules, profile.Rule{Conds: r.Conds, Verdict: v})
+				n.Rules = append(n.Rules, profile.CondRule{Conds: r.Conds, Verdict: v})
 			}
 		}
 		if len(n.Rules) > 0 || n.Fallback != out.Default {
@@ -238,7 +238,7 @@ type supervisor struct {
 	log    bool
 
 	mu     sync.Mutex
-	agg    map[eventKey]*Event
+	agg    map[eventKey]*Hit
 	err    error
 	killed bool // a kill verdict was carried out
 }
@@ -348,11 +348,11 @@ func (s *supervisor) record(k eventKey, name string, pid int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.agg == nil {
-		s.agg = map[eventKey]*Event{}
+		s.agg = map[eventKey]*Hit{}
 	}
 	e := s.agg[k]
 	if e == nil {
-		e = &Event{Syscall: name, Arch: k.arch, Nr: k.nr, Action: k.action}
+		e = &Hit{Syscall: name, Arch: k.arch, Nr: k.nr, Action: k.action}
 		s.agg[k] = e
 	}
 	e.Count++
@@ -361,10 +361,10 @@ func (s *supervisor) record(k eventKey, name string, pid int) {
 	}
 }
 
-func (s *supervisor) events() []Event {
+func (s *supervisor) events() []Hit {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Event, 0, len(s.agg))
+	out := make([]Hit, 0, len(s.agg))
 	for _, e := range s.agg {
 		out = append(out, *e)
 	}

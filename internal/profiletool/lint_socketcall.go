@@ -189,7 +189,7 @@ func refusesSome(p *profile.Profile, name string) bool {
 	if sc.Fallback.Level.Denies() {
 		return true
 	}
-	return slices.ContainsFunc(sc.Rules, func(r profile.Rule) bool { return r.Verdict.Level.Denies() })
+	return slices.ContainsFunc(sc.Rules, func(r profile.CondRule) bool { return r.Verdict.Level.Denies() })
 }
 
 // letsThrough returns a verdict socketcall may give the call that does not

@@ -9,9 +9,9 @@ import (
 	"strings"
 )
 
-// Event is one syscall the profile refused or logged during `profile test`,
+// Hit is one syscall the profile refused or logged during `profile test`,
 // aggregated over the calls with the same architecture and verdict.
-type Event struct {
+type Hit struct {
 	Syscall string // name, or "nr <n>" when the table has none
 	Arch    string // OCI token, e.g. SCMP_ARCH_X86_64
 	Nr      int
@@ -25,7 +25,7 @@ type TestReport struct {
 	Command  []string
 	ExitCode int    // -1 when killed by a signal
 	Signal   string // e.g. "bad system call" (SIGSYS)
-	Events   []Event
+	Events   []Hit
 	// Attribution says which processes the events cover.
 	Attribution string
 	Notes       []string
@@ -70,11 +70,11 @@ func joinInts(xs []int) string {
 
 func slicesContains(xs []int, x int) bool { return slices.Contains(xs, x) }
 
-func sortEvents(es []Event) {
+func sortEvents(es []Hit) {
 	for i := range es {
 		slices.Sort(es[i].Pids)
 	}
-	slices.SortFunc(es, func(a, b Event) int {
+	slices.SortFunc(es, func(a, b Hit) int {
 		return cmp.Or(cmp.Compare(a.Syscall, b.Syscall), cmp.Compare(a.Arch, b.Arch), cmp.Compare(a.Action, b.Action))
 	})
 }
