@@ -19,6 +19,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri"
+	"github.com/nri-seccomp/nri-seccomp/internal/printable"
 	"github.com/nri-seccomp/nri-seccomp/internal/procevents"
 )
 
@@ -257,7 +258,7 @@ func auditSource(name string, logger *log.Entry, prom *audit.PromCounters) audit
 	if ff, ok := src.(*audit.FileFollower); ok {
 		ff.Warn = func(w audit.Warning) {
 			// A fresh entry per warning: the shared logger is not modified.
-			logger.WithField("file", audit.Printable(w.File)).Warn("seccomp audit source: " + w.Msg)
+			logger.WithField("file", printable.String(w.File)).Warn("seccomp audit source: " + w.Msg)
 			if prom != nil {
 				prom.SkippedLine()
 			}

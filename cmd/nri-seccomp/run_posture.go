@@ -11,11 +11,11 @@ import (
 
 	"github.com/containerd/log"
 
-	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri"
 	"github.com/nri-seccomp/nri-seccomp/internal/posture"
+	"github.com/nri-seccomp/nri-seccomp/internal/printable"
 )
 
 // postureRun holds `run`'s posture flags: the periodic scan of every
@@ -68,11 +68,11 @@ func (r *postureRun) start(ctx context.Context, wg *sync.WaitGroup, logger *log.
 		Proc: *r.proc, Book: r.book, Gauges: m, Interval: *r.interval, Now: time.Now,
 		NewProblem: func(c posture.Container) {
 			logger.WithFields(log.Fields{
-				"container_id": audit.Printable(c.ID), "containerd_namespace": audit.Printable(c.ContainerdNamespace),
-				"pod": audit.Printable(c.PodNamespace) + "/" + audit.Printable(c.Pod), "container": audit.Printable(c.Name),
-				"image": audit.Printable(c.Image), "reach": c.Reach, "class": c.Class,
+				"container_id": printable.String(c.ID), "containerd_namespace": printable.String(c.ContainerdNamespace),
+				"pod": printable.String(c.PodNamespace) + "/" + printable.String(c.Pod), "container": printable.String(c.Name),
+				"image": printable.String(c.Image), "reach": c.Reach, "class": c.Class,
 				"processes": c.Processes, "unfiltered_processes": c.Unfiltered,
-				"policy_revision": audit.Printable(c.Revision), "filter": c.Filter,
+				"policy_revision": printable.String(c.Revision), "filter": c.Filter,
 			}).Warn("posture: " + c.Problem)
 		},
 		ContainerdFailed: func(err error) {

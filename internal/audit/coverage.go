@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/printable"
 )
 
 // ErrSelection marks a workload selection record cannot use.
@@ -89,7 +91,7 @@ func (o ProfileOptions) checkSelection() error {
 	case o.Pod != "" && o.Owner != "":
 		return fmt.Errorf("%w: a pod or an owner, not both", ErrSelection)
 	case o.Owner != "" && !dnsLabel(o.Owner):
-		return fmt.Errorf("%w: owner %q: not a Kubernetes object name (lower-case letters, digits and '-', at most 253 characters)", ErrSelection, Printable(o.Owner))
+		return fmt.Errorf("%w: owner %q: not a Kubernetes object name (lower-case letters, digits and '-', at most 253 characters)", ErrSelection, printable.String(o.Owner))
 	}
 	return nil
 }
@@ -174,9 +176,9 @@ type run struct {
 
 // newRun starts a run for a selected container report.
 func newRun(c ContainerReport) *run {
-	r := &run{pod: c.Pod, container: Printable(c.Container), records: c.Total, used: map[string]time.Time{}}
+	r := &run{pod: c.Pod, container: printable.String(c.Container), records: c.Total, used: map[string]time.Time{}}
 	if !c.Attributed {
-		r.container = "unattributed: " + Printable(c.Exe)
+		r.container = "unattributed: " + printable.String(c.Exe)
 	}
 	for _, s := range c.Syscalls {
 		if r.first.IsZero() || s.First.Before(r.first) {
@@ -203,8 +205,8 @@ func coverage(runs []*run, allowed int) Coverage {
 	for _, r := range runs {
 		cov.Records = addSat(cov.Records, r.records)
 		cov.First, cov.Last = widen(cov.First, cov.Last, r.first, r.last)
-		if r.pod != "" && !slices.Contains(cov.Pods, Printable(r.pod)) {
-			cov.Pods = append(cov.Pods, Printable(r.pod))
+		if r.pod != "" && !slices.Contains(cov.Pods, printable.String(r.pod)) {
+			cov.Pods = append(cov.Pods, printable.String(r.pod))
 		}
 		byName[r.container] = append(byName[r.container], r)
 	}
@@ -248,9 +250,9 @@ func containerCoverage(name string, runs []*run) ContainerCoverage {
 	for n, t := range firstSeen {
 		switch {
 		case t.After(cc.LastNew):
-			cc.LastNew, cc.LastNewSyscalls = t, []string{Printable(n)}
+			cc.LastNew, cc.LastNewSyscalls = t, []string{printable.String(n)}
 		case t.Equal(cc.LastNew):
-			cc.LastNewSyscalls = append(cc.LastNewSyscalls, Printable(n))
+			cc.LastNewSyscalls = append(cc.LastNewSyscalls, printable.String(n))
 		}
 	}
 	slices.Sort(cc.LastNewSyscalls)

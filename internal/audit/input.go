@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
+	"github.com/nri-seccomp/nri-seccomp/internal/printable"
 )
 
 // Pos is where a line was read: a file and a line number from 1.
@@ -21,9 +19,9 @@ type Pos struct {
 
 func (p Pos) String() string {
 	if p.Line == 0 {
-		return Printable(p.File)
+		return printable.String(p.File)
 	}
-	return Printable(p.File) + ":" + strconv.Itoa(p.Line)
+	return printable.String(p.File) + ":" + strconv.Itoa(p.Line)
 }
 
 // Warning is a problem with one input line, or one input file, that a
@@ -40,72 +38,11 @@ type Warning struct {
 // input it shows (%q), and anything else that does not print (a report read
 // back from JSON, a library's error) is escaped here.
 func (w Warning) String() string {
-	msg := escapeUnprintable(w.Msg)
+	msg := printable.Escape(w.Msg)
 	if w.File == "" && w.Line == 0 {
 		return msg
 	}
 	return Pos{w.File, w.Line}.String() + ": " + msg
-}
-
-// Printable returns s as it is when every character of it prints plainly,
-// and otherwise quoted and escaped the way Go writes string literals ("\n",
-// "\x1b", "\u202e", "\xff" for a byte that is not UTF-8). Every text output
-// of a string a container controls (its executable's path, its command
-// name) or a log file holds goes through it: a raw newline or terminal
-// escape would let a program forge report lines or hide its own. A plain
-// string is never quoted, and a quoted one always starts with '"', so the
-// two cannot be mistaken for each other.
-func Printable(s string) string {
-	if plain(s) {
-		return s
-	}
-	return strconv.Quote(s)
-}
-
-func plain(s string) bool {
-	if s == "" {
-		return true
-	}
-	if s[0] == '"' {
-		return false // would read as a quoted string
-	}
-	for _, r := range s {
-		if r == utf8.RuneError || r == '\\' || !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
-}
-
-// escapeUnprintable escapes, in place, only the characters of s that do not
-// print (and bytes that are not UTF-8), for messages of our own that may
-// hold input: unlike Printable it leaves quotes and backslashes alone.
-func escapeUnprintable(s string) string {
-	if plainOrQuote(s) {
-		return s
-	}
-	var sb strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], string(utf8.RuneError)):
-			fmt.Fprintf(&sb, `\x%02x`, s[i])
-		case !unicode.IsPrint(r):
-			q := strconv.QuoteRune(r)
-			sb.WriteString(q[1 : len(q)-1])
-		default:
-			sb.WriteRune(r)
-		}
-	}
-	return sb.String()
-}
-
-func plainOrQuote(s string) bool {
-	for _, r := range s {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
 }
 
 // addSat returns a+b for counts (b >= 0), stopping at the largest int

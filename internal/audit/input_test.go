@@ -19,31 +19,6 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 )
 
-func TestPrintable(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"", ""},
-		{"/usr/bin/curl", "/usr/bin/curl"},
-		{"/tmp/g en", "/tmp/g en"},
-		{"/opt/café/ünï", "/opt/café/ünï"},
-		{"a\nb", `"a\nb"`},
-		{"\x1b[2Kx", `"\x1b[2Kx"`},
-		{"\r", `"\r"`},
-		{"tab\there", `"tab\there"`},
-		{"bad\xffutf8", `"bad\xffutf8"`},
-		{"rtl\u202eexe.txt", `"rtl\u202eexe.txt"`},
-		{`"quoted"`, `"\"quoted\""`}, // would read as an escaped string
-		{`back\slash`, `"back\\slash"`},
-		{`mid"quote`, `mid"quote`},
-	} {
-		if got := Printable(tc.in); got != tc.want {
-			t.Errorf("Printable(%q) = %s, want %s", tc.in, got, tc.want)
-		}
-	}
-	if got := escapeUnprintable("action \"x\\y\" \x1b[31m\xff \ufffd"); got != `action "x\y" \x1b[31m\xff `+"\ufffd" {
-		t.Errorf("escapeUnprintable: %s", got)
-	}
-}
-
 // hostile is an executable path a container picks to forge report lines
 // and, on a terminal, erase the line that names it (ESC [2K, CR).
 const hostile = "/tmp/x\n\nshop/web-1 container app (c1): 0 records, 0 refused\x1b[2K\r\xff"

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
+	"github.com/nri-seccomp/nri-seccomp/internal/printable"
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 	"github.com/nri-seccomp/nri-seccomp/internal/syscalls"
@@ -68,7 +69,7 @@ type ProfileResult struct {
 	// printable) and, with IncludeUnattributed, "unattributed: EXE".
 	Containers []string
 	// Notes: records that could not be used, and what the profile allows
-	// beyond what was seen. Printable.
+	// beyond what was seen. printable.String.
 	Notes []string
 	// Coverage: the pods, runs, time and records the profile rests on,
 	// and per container when it last saw a new syscall.
@@ -107,9 +108,9 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 	for _, c := range rep.Containers {
 		switch {
 		case c.Attributed && o.selects(c.Namespace, c.Pod) && (o.Container == "" || c.Container == o.Container):
-			res.Containers = append(res.Containers, Printable(c.Namespace)+"/"+Printable(c.Pod)+"/"+Printable(c.Container))
+			res.Containers = append(res.Containers, printable.String(c.Namespace)+"/"+printable.String(c.Pod)+"/"+printable.String(c.Container))
 		case !c.Attributed && o.IncludeUnattributed:
-			res.Containers = append(res.Containers, "unattributed: "+Printable(c.Exe))
+			res.Containers = append(res.Containers, "unattributed: "+printable.String(c.Exe))
 		default:
 			continue
 		}
@@ -126,7 +127,7 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 		if o.Container != "" {
 			what += " container " + o.Container
 		}
-		return res, fmt.Errorf("%w: %s (%d records in the input; attributed to: %s)", ErrNoRecords, Printable(what), rep.Records, attributedList(rep))
+		return res, fmt.Errorf("%w: %s (%d records in the input; attributed to: %s)", ErrNoRecords, printable.String(what), rep.Records, attributedList(rep))
 	}
 	native, err := recordedFamily(groups, o.Arch)
 	if err != nil {
@@ -137,17 +138,17 @@ func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
 	seen := map[string]bool{}
 	byArch := map[string]map[string]bool{}
 	for i, c := range groups {
-		who := Printable(c.Container)
+		who := printable.String(c.Container)
 		if !c.Attributed {
-			who = "unattributed " + Printable(c.Exe)
+			who = "unattributed " + printable.String(c.Exe)
 		}
 		for _, s := range c.Syscalls {
-			name := Printable(s.Syscall)
+			name := printable.String(s.Syscall)
 			switch {
 			case !slices.Contains(family, specs.Arch(s.Arch)):
 				res.Notes = append(res.Notes, fmt.Sprintf("%s: %s was seen through %s, not an ABI of %s; left out", who, name, archLabel(s.Arch), native))
 			case !allowedAction(s.Action) && !o.IncludeRefused:
-				res.Notes = append(res.Notes, fmt.Sprintf("%s: %s was refused (%s, %d times); not allowed (--include-refused to allow it)", who, name, Printable(s.Action), s.Count))
+				res.Notes = append(res.Notes, fmt.Sprintf("%s: %s was refused (%s, %d times); not allowed (--include-refused to allow it)", who, name, printable.String(s.Action), s.Count))
 			case !syscalls.Known(s.Syscall):
 				res.Notes = append(res.Notes, fmt.Sprintf("%s: %s is not a syscall name this build knows; left out", who, name))
 			default:
@@ -243,7 +244,7 @@ func unattributedDuring(rep Report, o ProfileOptions, cov Coverage, allowed []st
 			}
 			n = addSat(n, s.Count)
 			if !slices.Contains(allowed, s.Syscall) {
-				missing[Printable(s.Syscall)] = true
+				missing[printable.String(s.Syscall)] = true
 			}
 		}
 	}
@@ -350,14 +351,14 @@ func archLabel(a string) string {
 	if a == "" {
 		return "an unknown architecture"
 	}
-	return Printable(a)
+	return printable.String(a)
 }
 
 func attributedList(rep Report) string {
 	var out []string
 	for _, c := range rep.Containers {
 		if c.Attributed {
-			out = append(out, Printable(c.Namespace)+"/"+Printable(c.Pod)+"/"+Printable(c.Container))
+			out = append(out, printable.String(c.Namespace)+"/"+printable.String(c.Pod)+"/"+printable.String(c.Container))
 		}
 	}
 	if len(out) == 0 {

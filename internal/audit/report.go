@@ -16,6 +16,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
+	"github.com/nri-seccomp/nri-seccomp/internal/printable"
 )
 
 // SyscallCount is one syscall+action of one container in a report.
@@ -298,7 +299,7 @@ func (b *ReportBuilder) Report() Report {
 }
 
 // WriteText writes the report as a table per container. Every string that
-// comes from the input goes through Printable: a container names its own
+// comes from the input goes through printable.String: a container names its own
 // executable, and a newline or terminal escape in it must not forge lines.
 func (r Report) WriteText(w io.Writer) error {
 	var sb strings.Builder
@@ -325,18 +326,18 @@ func (r Report) WriteText(w io.Writer) error {
 		case c.Attributed && c.Pod == "":
 			fmt.Fprintf(&sb, "container %s (no decision for it in the log)", shortID(c.ContainerID))
 		case c.Attributed:
-			fmt.Fprintf(&sb, "%s/%s container %s", Printable(c.Namespace), Printable(c.Pod), Printable(c.Container))
+			fmt.Fprintf(&sb, "%s/%s container %s", printable.String(c.Namespace), printable.String(c.Pod), printable.String(c.Container))
 			if c.ContainerID != "" {
 				fmt.Fprintf(&sb, " (%s)", shortID(c.ContainerID))
 			}
 			if c.Mode != "" {
-				fmt.Fprintf(&sb, " mode=%s", Printable(c.Mode))
+				fmt.Fprintf(&sb, " mode=%s", printable.String(c.Mode))
 			}
 			if len(c.Rules) > 0 {
-				fmt.Fprintf(&sb, " rules=%s", Printable(strings.Join(c.Rules, ",")))
+				fmt.Fprintf(&sb, " rules=%s", printable.String(strings.Join(c.Rules, ",")))
 			}
 		default:
-			fmt.Fprintf(&sb, "unattributed: %s", Printable(c.Exe))
+			fmt.Fprintf(&sb, "unattributed: %s", printable.String(c.Exe))
 			if c.ContainerID != "" {
 				fmt.Fprintf(&sb, " (cgroup names container %s, not in the registry)", shortID(c.ContainerID))
 			}
@@ -344,7 +345,7 @@ func (r Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&sb, ": %d records, %d refused\n", c.Total, c.Refused)
 		fmt.Fprintf(&sb, "  %-22s %-17s %-22s %8s  %-20s  %s\n", "SYSCALL", "ARCH", "ACTION", "COUNT", "FIRST", "LAST")
 		for _, s := range c.Syscalls {
-			fmt.Fprintf(&sb, "  %-22s %-17s %-22s %8d  %-20s  %s\n", Printable(s.Syscall), Printable(strings.TrimPrefix(s.Arch, "SCMP_ARCH_")), Printable(s.Action), s.Count,
+			fmt.Fprintf(&sb, "  %-22s %-17s %-22s %8d  %-20s  %s\n", printable.String(s.Syscall), printable.String(strings.TrimPrefix(s.Arch, "SCMP_ARCH_")), printable.String(s.Action), s.Count,
 				s.First.UTC().Format(time.RFC3339), s.Last.UTC().Format(time.RFC3339))
 		}
 	}
@@ -357,7 +358,7 @@ func shortID(id string) string {
 	if len(id) > 12 {
 		id = id[:12]
 	}
-	return Printable(id)
+	return printable.String(id)
 }
 
 // DecisionLogAttributor attributes PIDs offline from a decision log written
@@ -411,10 +412,10 @@ func ReadDecisionLog(name string, r io.Reader) (*DecisionLogAttributor, error) {
 		}
 	}, warn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", decisionlog.ErrBadLog, Printable(name), err)
+		return nil, fmt.Errorf("%w: %s: %w", decisionlog.ErrBadLog, printable.String(name), err)
 	}
 	if good == 0 && d.WarningCount > 0 {
-		return nil, fmt.Errorf("%w: %s: not one readable line (%d skipped; first: %s)", decisionlog.ErrBadLog, Printable(name), d.WarningCount, d.Warnings[0])
+		return nil, fmt.Errorf("%w: %s: not one readable line (%d skipped; first: %s)", decisionlog.ErrBadLog, printable.String(name), d.WarningCount, d.Warnings[0])
 	}
 	for _, s := range d.byPID {
 		sort.Slice(s, func(i, j int) bool { return s[i].at.Before(s[j].at) })

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
+	"github.com/nri-seccomp/nri-seccomp/internal/printable"
 )
 
 // Source produces raw log lines. fn's slice is only valid during the call.
@@ -234,7 +235,7 @@ func (fs Files) Read(ctx context.Context, fn func(Pos, []byte), warn func(Warnin
 		}
 		if i := slices.IndexFunc(read, func(r fileID) bool { return os.SameFile(r.info, id.info) }); i >= 0 {
 			f.Close()
-			warn(Warning{File: p, Msg: fmt.Sprintf("the same file as %s (device %d, inode %d): read once", Printable(read[i].path), id.dev, id.ino)})
+			warn(Warning{File: p, Msg: fmt.Sprintf("the same file as %s (device %d, inode %d): read once", printable.String(read[i].path), id.dev, id.ino)})
 			continue
 		}
 		read = append(read, id)
