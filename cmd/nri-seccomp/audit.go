@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/auditdrules"
 	"github.com/nri-seccomp/nri-seccomp/internal/profiletool"
 )
@@ -86,7 +87,7 @@ func (in *reportInput) build() (audit.Report, error) {
 			files = append(files, l)
 			continue
 		}
-		all, err := audit.WithRotated(l)
+		all, err := source.WithRotated(l)
 		if err != nil {
 			return audit.Report{}, fmt.Errorf("--log %s: %w", l, err)
 		}

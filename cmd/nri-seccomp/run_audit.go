@@ -16,6 +16,7 @@ import (
 	"github.com/containerd/log"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri"
@@ -245,18 +246,18 @@ func (f *procFeed) Lost() {
 // it skips for being over its limit: a warning naming the file and offset,
 // and the lines-skipped counter when there are metrics. Without this the
 // line, and any record in it, would be gone without a trace.
-func auditSource(name string, logger *log.Entry, prom *audit.PromCounters) audit.Source {
-	var src audit.Source
+func auditSource(name string, logger *log.Entry, prom *audit.PromCounters) source.Source {
+	var src source.Source
 	switch name {
 	case "auto":
-		src = audit.DefaultSource()
+		src = source.DefaultSource()
 	case "kmsg":
-		src = &audit.Kmsg{}
+		src = &source.Kmsg{}
 	default:
-		src = &audit.FileFollower{Path: name}
+		src = &source.FileFollower{Path: name}
 	}
-	if ff, ok := src.(*audit.FileFollower); ok {
-		ff.Warn = func(w audit.Warning) {
+	if ff, ok := src.(*source.FileFollower); ok {
+		ff.Warn = func(w source.Warning) {
 			// A fresh entry per warning: the shared logger is not modified.
 			logger.WithField("file", printable.String(w.File)).Warn("seccomp audit source: " + w.Msg)
 			if prom != nil {

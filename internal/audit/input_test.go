@@ -10,13 +10,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
+	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
 
 // hostile is an executable path a container picks to forge report lines
@@ -87,9 +90,9 @@ func TestFilesSkipOverlongAndBrokenLines(t *testing.T) {
 		return fmt.Sprintf(`{"kind":"record","time":"2026-11-26T21:00:0%dZ","count":1,"namespace":"ns","pod":"p","container":"c","attribution":"pid","exe":"/%s","arch":"SCMP_ARCH_X86_64","syscall":"mkdir","action":"SCMP_ACT_LOG"}`,
 			n, strings.Repeat("a", pad))
 	}
-	long := ev(2, maxLine) // well-formed, over the limit
+	long := ev(2, source.MaxLine) // well-formed, over the limit
 	exact := ev(4, 0)
-	exact = ev(4, maxLine-len(exact)) // exactly maxLine bytes: read
+	exact = ev(4, source.MaxLine-len(exact)) // exactly source.MaxLine bytes: read
 	content := ev(1, 0) + "\n" + long + "\n" + `{"kind":"record","time":"2026-11-2` + "\n" + ev(3, 0) + "\n" + exact + "\n" + ev(5, 0)
 	path := filepath.Join(dir, "events.jsonl")
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
@@ -103,7 +106,7 @@ func TestFilesSkipOverlongAndBrokenLines(t *testing.T) {
 		t.Fatalf("records %d malformed %d warnings %d: %v", rep.Records, rep.Malformed, rep.WarningCount, rep.Warnings)
 	}
 	want := []string{
-		fmt.Sprintf("%s:2: line of %d bytes, over the limit of %d: skipped", path, len(long), maxLine),
+		fmt.Sprintf("%s:2: line of %d bytes, over the limit of %d: skipped", path, len(long), source.MaxLine),
 		fmt.Sprintf("%s:3: not an audit event: unexpected end of JSON input", path),
 	}
 	for i, w := range rep.Warnings {
@@ -124,7 +127,7 @@ func TestFilesReadEachFileOnce(t *testing.T) {
 	}
 	b := filepath.Join(dir, "audit.log")
 	appendTo(t, b, "unrelated line\n")
-	files, err := WithRotated(b)
+	files, err := source.WithRotated(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,14 +136,15 @@ func TestFilesReadEachFileOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := idOf(mustOpen(t, a), a)
+	fi, err := mustOpen(t, a).Stat()
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := fi.Sys().(*syscall.Stat_t)
 	if rep.Records != 1 || rep.WarningCount != 2 {
 		t.Fatalf("records %d, warnings %v (files %v)", rep.Records, rep.Warnings, files)
 	}
-	first := files[0] // WithRotated's order among the two n=1 names
+	first := files[0] // source.WithRotated's order among the two n=1 names
 	var got []string
 	for _, w := range rep.Warnings {
 		got = append(got, w.String())
@@ -150,8 +154,8 @@ func TestFilesReadEachFileOnce(t *testing.T) {
 		other = a
 	}
 	want := []string{
-		fmt.Sprintf("%s: the same file as %s (device %d, inode %d): read once", other, first, id.dev, id.ino),
-		fmt.Sprintf("%s: the same file as %s (device %d, inode %d): read once", a, first, id.dev, id.ino),
+		fmt.Sprintf("%s: the same file as %s (device %d, inode %d): read once", other, first, id.Dev, id.Ino),
+		fmt.Sprintf("%s: the same file as %s (device %d, inode %d): read once", a, first, id.Dev, id.Ino),
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -167,6 +171,8 @@ func mustOpen(t *testing.T, path string) *os.File {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
+
+var appendTo = testutil.AppendFile
 
 // Counts a log claims add up to the largest int, not to a negative number.
 func TestReportCountsSaturate(t *testing.T) {
@@ -217,7 +223,7 @@ func TestReportEventChecks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := NewReportBuilder(time.Time{}, nil)
-			b.AddLineAt(Pos{"f", 7}, []byte("{"+base+","+tc.fields+"}"))
+			b.AddLineAt(source.Pos{File: "f", Line: 7}, []byte("{"+base+","+tc.fields+"}"))
 			rep := b.Report()
 			var warn string
 			if len(rep.Warnings) > 0 {
@@ -294,31 +300,9 @@ func TestDecisionLogSkipsBrokenLines(t *testing.T) {
 	}
 }
 
-// The follower drops an overlong line whole and says where it was: a piece
-// of it could otherwise read as a line of its own.
-func TestFileFollowerSkipsOverlongLine(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.log")
-	rec := record.KernelLine(record.Record{Time: time.Unix(1795726941, 0), Serial: 1, PID: 1, Comm: "x", Exe: "/x", AuditArch: record.AuditArchX8664, Syscall: 83, Code: record.RetLog})
-	// The tail of the long line is a record: it must not be emitted.
-	appendTo(t, path, "first\n"+strings.Repeat("z", maxLine+100)+rec+"\nlast\n")
-	warnings := make(chan Warning, 4)
-	f := &FileFollower{Path: path, FromStart: true, Poll: 10 * time.Millisecond, Warn: func(w Warning) { warnings <- w }}
-	c, cancel := runSource(t, f)
-	defer cancel()
-	c.waitFor(t, "first", "last")
-	select {
-	case w := <-warnings:
-		if w.String() != fmt.Sprintf("%s: line at offset 6 over the limit of %d bytes: skipped", path, maxLine) {
-			t.Fatalf("warning %s", w)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no warning for the overlong line")
-	}
-}
-
 // checkWarnings holds for the warnings of any input: bounded, counted, and
 // safe to print.
-func checkWarnings(t *testing.T, ws []Warning, count int) {
+func checkWarnings(t *testing.T, ws []source.Warning, count int) {
 	t.Helper()
 	if len(ws) > maxWarnings || count < len(ws) {
 		t.Fatalf("%d warnings kept of %d counted", len(ws), count)
@@ -397,7 +381,7 @@ func FuzzReportLines(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		b := NewReportBuilder(time.Time{}, nil)
-		b.AddLineAt(Pos{"f", 1}, line)
+		b.AddLineAt(source.Pos{File: "f", Line: 1}, line)
 		rep := b.Report()
 		checkWarnings(t, rep.Warnings, rep.WarningCount)
 		if rep.Records < 0 || rep.Malformed+len(rep.Containers) > 2 {

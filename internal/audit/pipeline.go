@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 )
 
@@ -332,7 +333,7 @@ func (p *Pipeline) flushLocked() {
 
 // Run feeds src's lines through the pipeline until src ends or ctx is done,
 // then flushes.
-func (p *Pipeline) Run(ctx context.Context, src Source) error {
+func (p *Pipeline) Run(ctx context.Context, src source.Source) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	tick := max(p.o.Window/10, 50*time.Millisecond)

@@ -11,6 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 )
 
@@ -180,7 +181,7 @@ func TestPipelineCountsMalformed(t *testing.T) {
 func TestPipelineRunOverCapturedLog(t *testing.T) {
 	var evs []Event
 	p := NewPipeline(PipelineOptions{Emit: func(e Event) { evs = append(evs, e) }})
-	if err := p.Run(context.Background(), Files{"testdata/auditd-enriched.log"}); err != nil {
+	if err := p.Run(context.Background(), source.Files{"testdata/auditd-enriched.log"}); err != nil {
 		t.Fatal(err)
 	}
 	if len(evs) != 8 {

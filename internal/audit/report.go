@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
@@ -59,7 +60,7 @@ type Report struct {
 	// WarningCount counts every warning; Warnings holds the first
 	// maxWarnings of them.
 	WarningCount int               `json:"warning_count"`
-	Warnings     []Warning         `json:"warnings,omitempty"`
+	Warnings     []source.Warning  `json:"warnings,omitempty"`
 	Containers   []ContainerReport `json:"containers"`
 }
 
@@ -79,7 +80,7 @@ type ReportBuilder struct {
 	attr         TimedAttributor
 	records      int
 	malformed    int
-	warnings     []Warning
+	warnings     []source.Warning
 	warningCount int
 	groups       map[groupKey]*group
 }
@@ -106,13 +107,13 @@ func NewReportBuilder(since time.Time, attr TimedAttributor) *ReportBuilder {
 }
 
 // AddLine reads one line whose position is unknown; see AddLineAt.
-func (b *ReportBuilder) AddLine(line []byte) { b.AddLineAt(Pos{}, line) }
+func (b *ReportBuilder) AddLine(line []byte) { b.AddLineAt(source.Pos{}, line) }
 
 // AddLineAt reads one line: a JSON event written by `nri-seccomp run
 // --audit-events` (already attributed, by the live registry) or a raw audit
 // record in any form Parse reads. Other lines are skipped; unreadable ones
 // are counted and named in a warning with their position.
-func (b *ReportBuilder) AddLineAt(pos Pos, line []byte) {
+func (b *ReportBuilder) AddLineAt(pos source.Pos, line []byte) {
 	trimmed := bytes.TrimSpace(line)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
 		var ev Event
@@ -126,7 +127,7 @@ func (b *ReportBuilder) AddLineAt(pos Pos, line []byte) {
 			return
 		}
 		if warn != "" {
-			b.Warn(Warning{File: pos.File, Line: pos.Line, Msg: warn})
+			b.Warn(source.Warning{File: pos.File, Line: pos.Line, Msg: warn})
 		}
 		if ev.Attribution == attributionOverflow {
 			b.records = addSat(b.records, ev.Count) // counted, but not attributable
@@ -150,14 +151,14 @@ func (b *ReportBuilder) AddLineAt(pos Pos, line []byte) {
 	b.AddEvent(NewEvent(rec, a))
 }
 
-func (b *ReportBuilder) malformedAt(pos Pos, msg string) {
+func (b *ReportBuilder) malformedAt(pos source.Pos, msg string) {
 	b.malformed = addSat(b.malformed, 1)
-	b.Warn(Warning{File: pos.File, Line: pos.Line, Msg: msg})
+	b.Warn(source.Warning{File: pos.File, Line: pos.Line, Msg: msg})
 }
 
 // Warn adds a warning to the report (the first maxWarnings are kept, all
 // are counted).
-func (b *ReportBuilder) Warn(w Warning) {
+func (b *ReportBuilder) Warn(w source.Warning) {
 	b.warningCount = addSat(b.warningCount, 1)
 	if len(b.warnings) < maxWarnings {
 		b.warnings = append(b.warnings, w)
@@ -250,11 +251,11 @@ func (b *ReportBuilder) AddEvent(ev Event) {
 }
 
 // Read adds every line of r, which is named name in warnings. A line longer
-// than maxLine is skipped with a warning.
+// than source.MaxLine is skipped with a warning.
 func (b *ReportBuilder) Read(name string, r io.Reader) error {
-	return boundedio.ReadLines(context.Background(), r, maxLine, func(n int, line []byte) { b.AddLineAt(Pos{name, n}, line) },
+	return boundedio.ReadLines(context.Background(), r, source.MaxLine, func(n int, line []byte) { b.AddLineAt(source.Pos{File: name, Line: n}, line) },
 		func(n int, size int64) {
-			b.malformedAt(Pos{name, n}, fmt.Sprintf("line of %d bytes, over the limit of %d: skipped", size, maxLine))
+			b.malformedAt(source.Pos{File: name, Line: n}, fmt.Sprintf("line of %d bytes, over the limit of %d: skipped", size, source.MaxLine))
 		})
 }
 
@@ -377,7 +378,7 @@ type DecisionLogAttributor struct {
 	byPID    map[int][]pidStart
 	// Warnings name the lines that were skipped (the first maxWarnings;
 	// WarningCount counts them all).
-	Warnings     []Warning
+	Warnings     []source.Warning
 	WarningCount int
 }
 
@@ -396,7 +397,7 @@ func ReadDecisionLog(name string, r io.Reader) (*DecisionLogAttributor, error) {
 	warn := func(n int, msg string) {
 		d.WarningCount = addSat(d.WarningCount, 1)
 		if len(d.Warnings) < maxWarnings {
-			d.Warnings = append(d.Warnings, Warning{File: name, Line: n, Msg: "decision log: " + msg})
+			d.Warnings = append(d.Warnings, source.Warning{File: name, Line: n, Msg: "decision log: " + msg})
 		}
 	}
 	good, err := decisionlog.Read(r, func(_ int, l decisionlog.Line) {

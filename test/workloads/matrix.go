@@ -20,6 +20,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/seccompbpf"
 	"github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 	"github.com/nri-seccomp/nri-seccomp/test/workloads/images"
@@ -783,7 +784,7 @@ func ensureAuditd() (func(), error) {
 			logf("restoring the audit backlog limit: %v: %s", err, out)
 		}
 	}
-	if log, ok := audit.AuditdLog("/proc"); ok {
+	if log, ok := source.AuditdLog("/proc"); ok {
 		logf("using the running auditd (log %s)", log)
 		return restore, nil
 	}

@@ -1,7 +1,8 @@
-package audit
+package source
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
+	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
 
 // collector gathers lines from a Source running in the background.
@@ -61,17 +65,7 @@ func (c *collector) waitFor(t *testing.T, want ...string) {
 	}
 }
 
-func appendTo(t *testing.T, path, s string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-}
+var appendTo = testutil.AppendFile
 
 func TestFileFollowerRotationAndTruncation(t *testing.T) {
 	dir := t.TempDir()
@@ -224,5 +218,27 @@ func TestAuditdLog(t *testing.T) {
 	appendTo(t, filepath.Join(proc, "34", "cmdline"), "auditd\x00-n\x00-c\x00"+conf+"\x00")
 	if p, ok := AuditdLog(proc); !ok || p != "/var/tmp/a.log" {
 		t.Fatalf("AuditdLog = %q, %v", p, ok)
+	}
+}
+
+// The follower drops an overlong line whole and says where it was: a piece
+// of it could otherwise read as a line of its own.
+func TestFileFollowerSkipsOverlongLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	rec := record.KernelLine(record.Record{Time: time.Unix(1795726941, 0), Serial: 1, PID: 1, Comm: "x", Exe: "/x", AuditArch: record.AuditArchX8664, Syscall: 83, Code: record.RetLog})
+	// The tail of the long line is a record: it must not be emitted.
+	appendTo(t, path, "first\n"+strings.Repeat("z", MaxLine+100)+rec+"\nlast\n")
+	warnings := make(chan Warning, 4)
+	f := &FileFollower{Path: path, FromStart: true, Poll: 10 * time.Millisecond, Warn: func(w Warning) { warnings <- w }}
+	c, cancel := runSource(t, f)
+	defer cancel()
+	c.waitFor(t, "first", "last")
+	select {
+	case w := <-warnings:
+		if w.String() != fmt.Sprintf("%s: line at offset 6 over the limit of %d bytes: skipped", path, MaxLine) {
+			t.Fatalf("warning %s", w)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no warning for the overlong line")
 	}
 }

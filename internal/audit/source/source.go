@@ -1,4 +1,8 @@
-package audit
+// Package source is where seccomp audit lines come from: a followed file
+// (auditd's log), the kernel log (/dev/kmsg), a list of files read once
+// (a report's input), and the choice among them; with the positions and
+// warnings a reader reports about its input.
+package source
 
 import (
 	"bytes"
@@ -28,8 +32,8 @@ type Source interface {
 	String() string
 }
 
-// maxLine bounds one line; longer ones are cut (audit records are < 8 KiB).
-const maxLine = 64 << 10
+// MaxLine bounds one line; longer ones are cut (audit records are < 8 KiB).
+const MaxLine = 64 << 10
 
 // FileFollower follows a log file like `tail -F`: from its end (or start),
 // across rotation (the path names a new file: the old one is read to its end
@@ -42,7 +46,7 @@ type FileFollower struct {
 	// Poll is how often the end of the file is checked; 250ms when 0.
 	Poll time.Duration
 	// Warn, when set, is told of every line skipped for being longer than
-	// maxLine: such a line is dropped whole, never passed on in pieces
+	// MaxLine: such a line is dropped whole, never passed on in pieces
 	// (a piece could read as a record of its own).
 	Warn func(Warning)
 }
@@ -60,7 +64,7 @@ func (f *FileFollower) Run(ctx context.Context, fn func([]byte)) error {
 		info    os.FileInfo
 		offset  int64
 		pending []byte
-		// skipping: the line being read is over maxLine; drop it to its
+		// skipping: the line being read is over MaxLine; drop it to its
 		// newline. skipFrom is its offset, for the warning.
 		skipping bool
 		skipFrom int64
@@ -100,7 +104,7 @@ func (f *FileFollower) Run(ctx context.Context, fn func([]byte)) error {
 		for {
 			i := bytes.IndexByte(pending, '\n')
 			if i < 0 {
-				if len(pending) > maxLine {
+				if len(pending) > MaxLine {
 					if !skipping {
 						skipping, skipFrom = true, start
 					}
@@ -108,12 +112,12 @@ func (f *FileFollower) Run(ctx context.Context, fn func([]byte)) error {
 				}
 				return
 			}
-			if !skipping && i > maxLine {
+			if !skipping && i > MaxLine {
 				skipping, skipFrom = true, start
 			}
 			if skipping {
 				if f.Warn != nil {
-					f.Warn(Warning{File: f.Path, Msg: fmt.Sprintf("line at offset %d over the limit of %d bytes: skipped", skipFrom, maxLine)})
+					f.Warn(Warning{File: f.Path, Msg: fmt.Sprintf("line at offset %d over the limit of %d bytes: skipped", skipFrom, MaxLine)})
 				}
 				skipping = false
 			} else {
@@ -217,7 +221,7 @@ func (fs Files) Run(ctx context.Context, fn func([]byte)) error {
 
 // Read reads every file to its end, in order, calling fn with each line and
 // where it is. What it skips goes to warn, and reading goes on: a line
-// longer than maxLine (with its number), and a file that is one read
+// longer than MaxLine (with its number), and a file that is one read
 // already (the same device and inode: a path given twice, a hard link,
 // audit.log.1 and audit.log.01), which is read once. A file that cannot be
 // opened or read is an error.
@@ -239,8 +243,8 @@ func (fs Files) Read(ctx context.Context, fn func(Pos, []byte), warn func(Warnin
 			continue
 		}
 		read = append(read, id)
-		err = boundedio.ReadLines(ctx, f, maxLine, func(n int, line []byte) { fn(Pos{p, n}, line) }, func(n int, size int64) {
-			warn(Warning{File: p, Line: n, Msg: fmt.Sprintf("line of %d bytes, over the limit of %d: skipped", size, maxLine)})
+		err = boundedio.ReadLines(ctx, f, MaxLine, func(n int, line []byte) { fn(Pos{p, n}, line) }, func(n int, size int64) {
+			warn(Warning{File: p, Line: n, Msg: fmt.Sprintf("line of %d bytes, over the limit of %d: skipped", size, MaxLine)})
 		})
 		f.Close()
 		if err != nil {
@@ -399,4 +403,38 @@ func DefaultSource() Source {
 		return &FileFollower{Path: p}
 	}
 	return &Kmsg{}
+}
+
+// Pos is where a line was read: a file and a line number from 1.
+type Pos struct {
+	File string
+	Line int
+}
+
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return printable.String(p.File)
+	}
+	return printable.String(p.File) + ":" + strconv.Itoa(p.Line)
+}
+
+// Warning is a problem with one input line, or one input file, that a
+// reader skipped over to go on with the rest.
+type Warning struct {
+	File string `json:"file,omitempty"`
+	// Line is 0 when the warning is about the whole file.
+	Line int `json:"line,omitempty"`
+	// Msg quotes what it shows of the input (%q), so it is safe to print.
+	Msg string `json:"message"`
+}
+
+// String is "file:line: message", safe to print: the message quotes the
+// input it shows (%q), and anything else that does not print (a report read
+// back from JSON, a library's error) is escaped here.
+func (w Warning) String() string {
+	msg := printable.Escape(w.Msg)
+	if w.File == "" && w.Line == 0 {
+		return msg
+	}
+	return Pos{w.File, w.Line}.String() + ": " + msg
 }
