@@ -19,6 +19,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri"
 	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 )
@@ -259,7 +260,7 @@ func TestRunAuditFlags(t *testing.T) {
 	for {
 		data, _ := os.ReadFile(events)
 		if len(data) > 0 {
-			var ev audit.Event
+			var ev live.Event
 			if err := json.Unmarshal(bytes.TrimSpace(data), &ev); err != nil {
 				t.Fatalf("event line %q: %v", data, err)
 			}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/containerd/log"
 
-	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
@@ -74,11 +74,11 @@ func (a *auditRun) start(ctx context.Context, p *nri.Plugin, logger *log.Entry, 
 		a.file, events = f, f
 	}
 	var (
-		counters audit.Counters
-		prom     *audit.PromCounters
+		counters live.Counters
+		prom     *live.PromCounters
 	)
 	if promReg := m.Registry(); promReg != nil {
-		c, err := audit.NewPromCounters(promReg)
+		c, err := live.NewPromCounters(promReg)
 		if err != nil {
 			fmt.Fprintf(stderr, "nri-seccomp: refusing to start: %v\n", err)
 			return exitFail
@@ -93,9 +93,9 @@ func (a *auditRun) start(ctx context.Context, p *nri.Plugin, logger *log.Entry, 
 		ctrs.OnForget(func(c containers.Container) { prom.Forget(c.Namespace, c.Pod, c.Name) })
 	}
 	p.SetRegistry(ctrs)
-	pipe := audit.NewPipeline(audit.PipelineOptions{
+	pipe := live.NewPipeline(live.PipelineOptions{
 		Attributor: ctrs, Counters: counters, Window: *a.window, Burst: *a.burst, Node: node,
-		Emit: func(ev audit.Event) { emitEvent(logger, events, ev) },
+		Emit: func(ev live.Event) { emitEvent(logger, events, ev) },
 	})
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.followProcesses(ctx, ctrs, logger, prom)
@@ -117,7 +117,7 @@ func (a *auditRun) start(ctx context.Context, p *nri.Plugin, logger *log.Entry, 
 // connector (no CAP_NET_ADMIN, no CONFIG_PROC_EVENTS) the daemon warns and
 // attributes from /proc only. Either way a ticker expires what the registry
 // keeps for its grace periods (removed containers, exited processes).
-func (a *auditRun) followProcesses(ctx context.Context, ctrs *containers.Registry, logger *log.Entry, prom *audit.PromCounters) {
+func (a *auditRun) followProcesses(ctx context.Context, ctrs *containers.Registry, logger *log.Entry, prom *live.PromCounters) {
 	feed := &procFeed{ctrs: ctrs, prom: prom}
 	var (
 		l   *procevents.Listener
@@ -181,7 +181,7 @@ const expireEvery = 10 * time.Second
 // procFeed hands the connector's events to the registry.
 type procFeed struct {
 	ctrs   *containers.Registry
-	prom   *audit.PromCounters
+	prom   *live.PromCounters
 	lost   atomic.Bool
 	events atomic.Int64
 }
@@ -246,7 +246,7 @@ func (f *procFeed) Lost() {
 // it skips for being over its limit: a warning naming the file and offset,
 // and the lines-skipped counter when there are metrics. Without this the
 // line, and any record in it, would be gone without a trace.
-func auditSource(name string, logger *log.Entry, prom *audit.PromCounters) source.Source {
+func auditSource(name string, logger *log.Entry, prom *live.PromCounters) source.Source {
 	var src source.Source
 	switch name {
 	case "auto":
@@ -281,7 +281,7 @@ func (a *auditRun) stop() {
 
 // emitEvent writes one event as a log line and, with --audit-events, a JSON
 // line. The log line is built fresh: the shared logger is not modified.
-func emitEvent(logger *log.Entry, events io.Writer, ev audit.Event) {
+func emitEvent(logger *log.Entry, events io.Writer, ev live.Event) {
 	fields := log.Fields{
 		"kind": ev.Kind, "count": ev.Count, "syscall": ev.Syscall, "arch": ev.Arch, "action": ev.Action,
 		"refused": ev.Refused, "pid": ev.PID, "comm": ev.Comm, "exe": ev.Exe, "attribution": ev.Attribution,
@@ -297,7 +297,7 @@ func emitEvent(logger *log.Entry, events io.Writer, ev audit.Event) {
 		fields["container_id"] = ev.ContainerID
 	}
 	msg := "seccomp audit event"
-	if ev.Kind == audit.KindSummary {
+	if ev.Kind == live.KindSummary {
 		msg = "seccomp audit events (summary)"
 	}
 	entry := logger.WithFields(fields)

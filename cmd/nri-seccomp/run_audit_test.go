@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
-	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
 	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri"
@@ -119,7 +119,7 @@ func TestProcFeed(t *testing.T) {
 	reg.FollowProcesses()
 	reg.Upsert(containers.Container{ID: strings.Repeat("a", 64), Namespace: "ns", Pod: "p", Name: "c", PID: 10})
 	preg := prometheus.NewRegistry()
-	prom, err := audit.NewPromCounters(preg)
+	prom, err := live.NewPromCounters(preg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
@@ -31,7 +32,7 @@ const hostile = "/tmp/x\n\nshop/web-1 container app (c1): 0 records, 0 refused\x
 func TestReportTextEscapesHostileNames(t *testing.T) {
 	raw := record.KernelLine(record.Record{Time: time.Unix(1795726941, 0), Serial: 1, PID: 42, Comm: "c\x1b]0;pwned\x07", Exe: hostile,
 		AuditArch: record.AuditArchX8664, Syscall: 250, Code: record.RetKillProcess})
-	ev, err := json.Marshal(Event{Kind: KindRecord, Time: time.Unix(1795726942, 0).UTC(), Count: 1, Attribution: "pid",
+	ev, err := json.Marshal(live.Event{Kind: live.KindRecord, Time: time.Unix(1795726942, 0).UTC(), Count: 1, Attribution: "pid",
 		Namespace: "shop\x1b[8m", Pod: "web\n1", Container: "app\r", ContainerID: "c1\n", Rules: []string{"r\x07"}, Mode: "audit",
 		Exe: "/app", Arch: "SCMP_ARCH_X86_64\n", Syscall: "mkdir\x1b[A", Action: "SCMP_ACT_LOG"})
 	if err != nil {

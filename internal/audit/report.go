@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
@@ -116,7 +117,7 @@ func (b *ReportBuilder) AddLine(line []byte) { b.AddLineAt(source.Pos{}, line) }
 func (b *ReportBuilder) AddLineAt(pos source.Pos, line []byte) {
 	trimmed := bytes.TrimSpace(line)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
-		var ev Event
+		var ev live.Event
 		if err := json.Unmarshal(trimmed, &ev); err != nil {
 			b.malformedAt(pos, fmt.Sprintf("not an audit event: %v", err))
 			return
@@ -148,7 +149,7 @@ func (b *ReportBuilder) AddLineAt(pos source.Pos, line []byte) {
 	if b.attr != nil {
 		a = b.attr.AttributeAt(rec.PID, rec.Time)
 	}
-	b.AddEvent(NewEvent(rec, a))
+	b.AddEvent(live.NewEvent(rec, a))
 }
 
 func (b *ReportBuilder) malformedAt(pos source.Pos, msg string) {
@@ -175,7 +176,7 @@ const attributionOverflow = "overflow"
 // (or none) makes the event unattributed, and an unattributed event's pod
 // fields are dropped (nothing vouches for them). err is for an event that
 // cannot be counted; warn for one counted after such a fix.
-func checkEvent(ev *Event) (warn string, err error) {
+func checkEvent(ev *live.Event) (warn string, err error) {
 	if ev.Count <= 0 {
 		return "", fmt.Errorf("count %d: want 1 or more", ev.Count)
 	}
@@ -194,7 +195,7 @@ func checkEvent(ev *Event) (warn string, err error) {
 		warns = append(warns, fmt.Sprintf("refused=%t contradicts action %s: counted as refused=%t", ev.Refused, ev.Action, refused))
 		ev.Refused = refused
 	}
-	if !knownHow(ev.Attribution) {
+	if !live.KnownAttribution(ev.Attribution) {
 		if ev.Attribution != string(containers.Unknown) {
 			warns = append(warns, fmt.Sprintf("attribution %q: not one the daemon writes; counted as unattributed", ev.Attribution))
 		}
@@ -206,7 +207,7 @@ func checkEvent(ev *Event) (warn string, err error) {
 }
 
 // AddEvent counts one event (Count records).
-func (b *ReportBuilder) AddEvent(ev Event) {
+func (b *ReportBuilder) AddEvent(ev live.Event) {
 	last := ev.LastTime
 	if last.IsZero() {
 		last = ev.Time

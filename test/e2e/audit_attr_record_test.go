@@ -15,7 +15,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
 	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
@@ -57,7 +57,7 @@ func TestAuditRecordThenEnforce(t *testing.T) {
 	if code, err := ct.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
 		t.Fatalf("learning run: exit %d, %v", code, err)
 	}
-	waitEvent(t, events, 15*time.Second, "for the workload's mkdir", func(ev audit.Event) bool {
+	waitEvent(t, events, 15*time.Second, "for the workload's mkdir", func(ev live.Event) bool {
 		return ev.Syscall == "mkdir" && ev.Pod == "rec" && ev.Container == "app"
 	})
 	// A workload that does nothing, under runc 1.1.5 (this also waits out
@@ -166,7 +166,7 @@ func requireBaseCovers(t *testing.T, c *h.Containerd, events string) {
 	if code, err := noop.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
 		t.Fatalf("%s: noop run: exit %d, %v", c.Opts.Runc, code, err)
 	}
-	waitEvent(t, events, 15*time.Second, "for the noop container's execve", func(ev audit.Event) bool {
+	waitEvent(t, events, 15*time.Second, "for the noop container's execve", func(ev live.Event) bool {
 		return ev.Syscall == "execve" && ev.Pod == "noop"
 	})
 	time.Sleep(2 * time.Second) // the rest of the burst

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
 	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
@@ -48,7 +49,7 @@ func recordNoNewPrivs(t *testing.T, bin, runcBin string) {
 	if code, err := ct.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
 		t.Fatalf("learning run: exit %d, %v", code, err)
 	}
-	waitEvent(t, events, 15*time.Second, "for the workload's mkdir", func(ev audit.Event) bool {
+	waitEvent(t, events, 15*time.Second, "for the workload's mkdir", func(ev live.Event) bool {
 		return ev.Syscall == "mkdir" && ev.Pod == "nnp"
 	})
 	time.Sleep(2 * time.Second) // the rest of the burst

@@ -20,6 +20,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/seccompbpf"
 	"github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
@@ -615,7 +616,7 @@ func bpfLen(s *specs.LinuxSeccomp) int {
 }
 
 // readEvents reads the daemon's --audit-events file.
-func readEvents(path string) ([]audit.Event, error) {
+func readEvents(path string) ([]live.Event, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -624,11 +625,11 @@ func readEvents(path string) ([]audit.Event, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var evs []audit.Event
+	var evs []live.Event
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		var ev audit.Event
+		var ev live.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -639,7 +640,7 @@ func readEvents(path string) ([]audit.Event, error) {
 
 // attribute fills each cell's refusals from the events of its pod, split
 // by phase at the end of A.
-func attribute(cells []*Cell, evs []audit.Event) {
+func attribute(cells []*Cell, evs []live.Event) {
 	for _, c := range cells {
 		a, b, un := map[string]bool{}, map[string]bool{}, map[string]bool{}
 		for _, ev := range evs {

@@ -1,4 +1,4 @@
-package audit
+package live
 
 import (
 	"context"
@@ -181,7 +181,7 @@ func TestPipelineCountsMalformed(t *testing.T) {
 func TestPipelineRunOverCapturedLog(t *testing.T) {
 	var evs []Event
 	p := NewPipeline(PipelineOptions{Emit: func(e Event) { evs = append(evs, e) }})
-	if err := p.Run(context.Background(), source.Files{"testdata/auditd-enriched.log"}); err != nil {
+	if err := p.Run(context.Background(), source.Files{"../testdata/auditd-enriched.log"}); err != nil {
 		t.Fatal(err)
 	}
 	if len(evs) != 8 {

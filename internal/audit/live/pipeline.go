@@ -1,4 +1,4 @@
-package audit
+package live
 
 import (
 	"context"
@@ -60,9 +60,11 @@ type Event struct {
 // Known reports whether the event names a container in the registry: its
 // attribution is one of the registry's ways of matching a PID. An event
 // without one (read from a file that lacks the field) is not.
-func (e *Event) Known() bool { return knownHow(e.Attribution) }
+func (e *Event) Known() bool { return KnownAttribution(e.Attribution) }
 
-func knownHow(a string) bool {
+// KnownAttribution reports whether a, an event's attribution field, is one
+// of the registry's ways of matching a PID.
+func KnownAttribution(a string) bool {
 	switch containers.How(a) {
 	case containers.ByPID, containers.ByFork, containers.ByCgroup, containers.ByAncestor, containers.ByCache:
 		return true
