@@ -135,6 +135,11 @@ func (m *Monitor) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			// Both may be ready; select picks either, so a cancelled
+			// context must still win over a tick.
+			if ctx.Err() != nil {
+				return
+			}
 		}
 	}
 }
