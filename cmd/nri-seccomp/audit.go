@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/learn"
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/auditdrules"
 	"github.com/nri-seccomp/nri-seccomp/internal/profiletool"
@@ -162,7 +163,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nri-seccomp record: --log is required")
 		return exitUsage
 	}
-	opts := audit.ProfileOptions{Namespace: *ns, Pod: *pod, Owner: *owner, Container: *container, IncludeRefused: *includeRefused, IncludeUnattributed: *unattributed,
+	opts := learn.ProfileOptions{Namespace: *ns, Pod: *pod, Owner: *owner, Container: *container, IncludeRefused: *includeRefused, IncludeUnattributed: *unattributed,
 		NoNewPrivs: *noNewPrivs, Families: *families}
 	if *arch != "" {
 		a, err := profiletool.ParseArch(*arch)
@@ -180,8 +181,8 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 	for _, w := range rep.Warnings {
 		fmt.Fprintln(stderr, "warning:", w.String())
 	}
-	res, err := audit.BuildProfile(rep, opts)
-	if errors.Is(err, audit.ErrSelection) {
+	res, err := learn.BuildProfile(rep, opts)
+	if errors.Is(err, learn.ErrSelection) {
 		fmt.Fprintf(stderr, "nri-seccomp record: %v\n", err)
 		return exitUsage
 	}
@@ -200,7 +201,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 
 // writeProfile writes the profile to file, or to stdout when file is "-"
 // and the summary is text (a JSON summary carries the profile itself).
-func writeProfile(res audit.ProfileResult, file string, text bool, stdout, stderr io.Writer) int {
+func writeProfile(res learn.ProfileResult, file string, text bool, stdout, stderr io.Writer) int {
 	if file == "-" && !text {
 		return exitOK
 	}
@@ -223,7 +224,7 @@ func writeProfile(res audit.ProfileResult, file string, text bool, stdout, stder
 }
 
 // writeRecordText is the summary for people, on stderr.
-func writeRecordText(res audit.ProfileResult, stderr io.Writer) int {
+func writeRecordText(res learn.ProfileResult, stderr io.Writer) int {
 	var b strings.Builder
 	for _, n := range res.Notes {
 		fmt.Fprintln(&b, "note:", n)
@@ -249,7 +250,7 @@ func writeRecordText(res audit.ProfileResult, stderr io.Writer) int {
 	return exitOK
 }
 
-func widenedCount(ws []audit.Widening) int {
+func widenedCount(ws []learn.Widening) int {
 	n := 0
 	for _, w := range ws {
 		n += len(w.Added)
@@ -262,20 +263,20 @@ type recordJSON struct {
 	Containers []string            `json:"containers"`
 	Seen       []string            `json:"seen"`
 	Base       []string            `json:"base"`
-	Widened    []audit.Widening    `json:"widened"`
+	Widened    []learn.Widening    `json:"widened"`
 	SeenByArch map[string][]string `json:"seen_by_arch"`
 	Notes      []string            `json:"notes"`
-	Coverage   audit.Coverage      `json:"coverage"`
+	Coverage   learn.Coverage      `json:"coverage"`
 	Warning    string              `json:"warning"`
 	Profile    any                 `json:"profile"`
 }
 
-func writeRecordJSON(res audit.ProfileResult, stdout, stderr io.Writer) int {
+func writeRecordJSON(res learn.ProfileResult, stdout, stderr io.Writer) int {
 	if res.Widened == nil {
-		res.Widened = []audit.Widening{}
+		res.Widened = []learn.Widening{}
 	}
 	v := recordJSON{Containers: res.Containers, Seen: nonNil(res.Seen), Base: nonNil(res.Base), Widened: res.Widened, SeenByArch: res.SeenByArch,
-		Notes: nonNil(res.Notes), Coverage: res.Coverage, Warning: audit.NotCovered, Profile: res.Profile}
+		Notes: nonNil(res.Notes), Coverage: res.Coverage, Warning: learn.NotCovered, Profile: res.Profile}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {

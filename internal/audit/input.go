@@ -10,9 +10,9 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
 )
 
-// addSat returns a+b for counts (b >= 0), stopping at the largest int
+// AddSat returns a+b for counts (b >= 0), stopping at the largest int
 // instead of wrapping to a negative number: a log can claim any count.
-func addSat(a, b int) int {
+func AddSat(a, b int) int {
 	if b > 0 && a > math.MaxInt-b {
 		return math.MaxInt
 	}
@@ -57,7 +57,7 @@ func BuildReport(ctx context.Context, in ReportInput) (Report, error) {
 		for _, w := range d.Warnings {
 			b.Warn(w)
 		}
-		b.warningCount = addSat(b.warningCount, d.WarningCount-len(d.Warnings))
+		b.warningCount = AddSat(b.warningCount, d.WarningCount-len(d.Warnings))
 	}
 	if err := source.Files(in.Logs).Read(ctx, b.AddLineAt, b.Warn); err != nil {
 		return Report{}, err

@@ -188,7 +188,7 @@ func TestReportCountsSaturate(t *testing.T) {
 	if rep.Records != math.MaxInt || c.Total != math.MaxInt || c.Refused != math.MaxInt || c.Syscalls[0].Count != math.MaxInt {
 		t.Fatalf("records %d total %d refused %d count %d", rep.Records, c.Total, c.Refused, c.Syscalls[0].Count)
 	}
-	if addSat(math.MaxInt-1, 1) != math.MaxInt || addSat(1, 2) != 3 {
+	if AddSat(math.MaxInt-1, 1) != math.MaxInt || AddSat(1, 2) != 3 {
 		t.Fatal("addSat")
 	}
 }

@@ -131,7 +131,7 @@ func (b *ReportBuilder) AddLineAt(pos source.Pos, line []byte) {
 			b.Warn(source.Warning{File: pos.File, Line: pos.Line, Msg: warn})
 		}
 		if ev.Attribution == attributionOverflow {
-			b.records = addSat(b.records, ev.Count) // counted, but not attributable
+			b.records = AddSat(b.records, ev.Count) // counted, but not attributable
 			return
 		}
 		b.AddEvent(ev)
@@ -153,14 +153,14 @@ func (b *ReportBuilder) AddLineAt(pos source.Pos, line []byte) {
 }
 
 func (b *ReportBuilder) malformedAt(pos source.Pos, msg string) {
-	b.malformed = addSat(b.malformed, 1)
+	b.malformed = AddSat(b.malformed, 1)
 	b.Warn(source.Warning{File: pos.File, Line: pos.Line, Msg: msg})
 }
 
 // Warn adds a warning to the report (the first maxWarnings are kept, all
 // are counted).
 func (b *ReportBuilder) Warn(w source.Warning) {
-	b.warningCount = addSat(b.warningCount, 1)
+	b.warningCount = AddSat(b.warningCount, 1)
 	if len(b.warnings) < maxWarnings {
 		b.warnings = append(b.warnings, w)
 	}
@@ -215,7 +215,7 @@ func (b *ReportBuilder) AddEvent(ev live.Event) {
 	if !b.since.IsZero() && last.Before(b.since) {
 		return
 	}
-	b.records = addSat(b.records, ev.Count)
+	b.records = AddSat(b.records, ev.Count)
 	k := groupKey{containerID: ev.ContainerID, ns: ev.Namespace, pod: ev.Pod, c: ev.Container}
 	known := ev.Known()
 	if !known {
@@ -238,16 +238,16 @@ func (b *ReportBuilder) AddEvent(ev live.Event) {
 		c = &SyscallCount{Syscall: ev.Syscall, Arch: ev.Arch, Action: ev.Action, Refused: ev.Refused, First: ev.Time, Last: last}
 		g.counts[ck] = c
 	}
-	c.Count = addSat(c.Count, ev.Count)
+	c.Count = AddSat(c.Count, ev.Count)
 	if ev.Time.Before(c.First) {
 		c.First = ev.Time
 	}
 	if last.After(c.Last) {
 		c.Last = last
 	}
-	g.rep.Total = addSat(g.rep.Total, ev.Count)
+	g.rep.Total = AddSat(g.rep.Total, ev.Count)
 	if ev.Refused {
-		g.rep.Refused = addSat(g.rep.Refused, ev.Count)
+		g.rep.Refused = AddSat(g.rep.Refused, ev.Count)
 	}
 }
 
@@ -396,7 +396,7 @@ func ReadDecisionLog(name string, r io.Reader) (*DecisionLogAttributor, error) {
 	d := &DecisionLogAttributor{byID: map[string]containers.Container{}, exempt: map[string]bool{},
 		revision: map[string]string{}, byPID: map[int][]pidStart{}}
 	warn := func(n int, msg string) {
-		d.WarningCount = addSat(d.WarningCount, 1)
+		d.WarningCount = AddSat(d.WarningCount, 1)
 		if len(d.Warnings) < maxWarnings {
 			d.Warnings = append(d.Warnings, source.Warning{File: name, Line: n, Msg: "decision log: " + msg})
 		}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/learn"
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
 	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
@@ -42,7 +42,7 @@ func TestRecordNoNewPrivs(t *testing.T) {
 func recordNoNewPrivs(t *testing.T, bin, runcBin string) {
 	c := StartContainerd(t, h.ContainerdOptions{Runc: runcBin})
 	events := filepath.Join(c.Dir, "audit-events.jsonl")
-	learn := StartPlugin(t, c, bin, writePolicy(t, learnPolicy), "--audit", "--audit-events", events, "--audit-window", "1s")
+	learning := StartPlugin(t, c, bin, writePolicy(t, learnPolicy), "--audit", "--audit-events", events, "--audit-window", "1s")
 	workload := []string{h.ProbePath, "mkdir", "/tmp/learned"}
 	pod := RunPod(t, c, h.PodSpec{Name: "nnp", Namespace: "e2e-learn"})
 	ct := RunContainer(t, pod, h.ContainerSpec{Name: "app", Seccomp: h.SeccompRuntimeDefault, NoNewPrivs: true, Command: workload})
@@ -71,13 +71,13 @@ func recordNoNewPrivs(t *testing.T, bin, runcBin string) {
 	if len(missing) > 0 {
 		t.Errorf("runc.RuntimeBaseNoNewPrivs lacks %v, which runc called under the filter with no_new_privs", missing)
 	}
-	if code, err := learn.Stop(); err != nil || code != 0 {
+	if code, err := learning.Stop(); err != nil || code != 0 {
 		t.Fatalf("stop the learning daemon: %d %v", code, err)
 	}
 
 	profilePath := filepath.Join(t.TempDir(), "recorded.json")
 	out, err := exec.CommandContext(ctx(t), bin, "record", "--no-new-privs", "--log", events, "--namespace", "e2e-learn", "--pod", "nnp", "-o", profilePath).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), audit.NoNewPrivsNote) {
+	if err != nil || !strings.Contains(string(out), learn.NoNewPrivsNote) {
 		t.Fatalf("record --no-new-privs: %v\n%s", err, out)
 	}
 	// `profile lint` names what the profile lacks for containers without

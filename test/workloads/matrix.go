@@ -19,7 +19,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/learn"
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/seccompbpf"
@@ -698,7 +698,7 @@ func record(ctx context.Context, bin, events, work, name string, t Treatment) (r
 			if w, ok := strings.CutPrefix(l, "widened: "); ok && !slices.Contains(res.widened, w) {
 				res.widened = append(res.widened, w)
 			}
-			if strings.HasPrefix(l, "warning: ") && !strings.Contains(l, audit.NotCovered) {
+			if strings.HasPrefix(l, "warning: ") && !strings.Contains(l, learn.NotCovered) {
 				logf("record %s for %s: %s", name, t.Name, l)
 			}
 		}

@@ -1,4 +1,4 @@
-package audit
+package learn
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	"github.com/nri-seccomp/nri-seccomp/internal/printable"
 )
 
@@ -175,7 +176,7 @@ type run struct {
 }
 
 // newRun starts a run for a selected container report.
-func newRun(c ContainerReport) *run {
+func newRun(c audit.ContainerReport) *run {
 	r := &run{pod: c.Pod, container: printable.String(c.Container), records: c.Total, used: map[string]time.Time{}}
 	if !c.Attributed {
 		r.container = "unattributed: " + printable.String(c.Exe)
@@ -203,7 +204,7 @@ func coverage(runs []*run, allowed int) Coverage {
 	cov := Coverage{Runs: len(runs), Syscalls: allowed, Pods: []string{}, Container: []ContainerCoverage{}, UnattributedNotAllowed: []string{}}
 	byName := map[string][]*run{}
 	for _, r := range runs {
-		cov.Records = addSat(cov.Records, r.records)
+		cov.Records = audit.AddSat(cov.Records, r.records)
 		cov.First, cov.Last = widen(cov.First, cov.Last, r.first, r.last)
 		if r.pod != "" && !slices.Contains(cov.Pods, printable.String(r.pod)) {
 			cov.Pods = append(cov.Pods, printable.String(r.pod))
@@ -237,7 +238,7 @@ func containerCoverage(name string, runs []*run) ContainerCoverage {
 	firstSeen := map[string]time.Time{}
 	for _, r := range runs {
 		pods[r.pod] = true
-		cc.Records = addSat(cc.Records, r.records)
+		cc.Records = audit.AddSat(cc.Records, r.records)
 		cc.First, cc.Last = widen(cc.First, cc.Last, r.first, r.last)
 		for n, t := range r.used {
 			if at, ok := firstSeen[n]; !ok || t.Before(at) {

@@ -1,4 +1,4 @@
-package audit
+package learn
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/internal/profiletool"
 )
@@ -80,7 +81,7 @@ func TestBuildProfileErrors(t *testing.T) {
 			t.Errorf("%+v: %v, want ErrNoRecords with %q", tc.o, err, tc.want)
 		}
 	}
-	if _, err := BuildProfile(Report{}, ProfileOptions{Namespace: "a", Pod: "b"}); err == nil || !strings.Contains(err.Error(), "attributed to: no container") {
+	if _, err := BuildProfile(audit.Report{}, ProfileOptions{Namespace: "a", Pod: "b"}); err == nil || !strings.Contains(err.Error(), "attributed to: no container") {
 		t.Errorf("empty report: %v", err)
 	}
 }
@@ -133,9 +134,9 @@ func event(arch, syscall, action, attribution string) string {
 		attribution, arch, syscall, action)
 }
 
-func reportOf(t *testing.T, lines ...string) Report {
+func reportOf(t *testing.T, lines ...string) audit.Report {
 	t.Helper()
-	b := NewReportBuilder(time.Time{}, nil)
+	b := audit.NewReportBuilder(time.Time{}, nil)
 	if err := b.Read("events.jsonl", strings.NewReader(strings.Join(lines, "\n"))); err != nil {
 		t.Fatal(err)
 	}

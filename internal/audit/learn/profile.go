@@ -1,4 +1,7 @@
-package audit
+// Package learn is `nri-seccomp record`: a least-privilege profile from
+// an audit report of what a workload did, with the runs it rests on
+// (Coverage) and syscall families to widen it by.
+package learn
 
 import (
 	"errors"
@@ -10,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	"github.com/nri-seccomp/nri-seccomp/internal/audit/record"
 	"github.com/nri-seccomp/nri-seccomp/internal/printable"
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
@@ -96,13 +100,13 @@ func allowedAction(action string) bool {
 // syscalls, and a name applies to every listed ABI that has it: a syscall
 // seen through one ABI of the family is allowed through the others too, and
 // a note says which ones that are. Records of another family are left out.
-func BuildProfile(rep Report, o ProfileOptions) (ProfileResult, error) {
+func BuildProfile(rep audit.Report, o ProfileOptions) (ProfileResult, error) {
 	var res ProfileResult
 	if err := o.checkSelection(); err != nil {
 		return res, err
 	}
 	var (
-		groups []ContainerReport
+		groups []audit.ContainerReport
 		runs   []*run
 	)
 	for _, c := range rep.Containers {
@@ -228,7 +232,7 @@ const capsetNote = "capset was seen: runc makes it under the filter only for con
 // own (a process that exited before the daemon could attribute it): the
 // profile may miss them, and record says so instead of dropping them
 // silently. Nothing to count when IncludeUnattributed used them.
-func unattributedDuring(rep Report, o ProfileOptions, cov Coverage, allowed []string) (int, []string) {
+func unattributedDuring(rep audit.Report, o ProfileOptions, cov Coverage, allowed []string) (int, []string) {
 	if o.IncludeUnattributed || cov.First.IsZero() {
 		return 0, []string{}
 	}
@@ -242,7 +246,7 @@ func unattributedDuring(rep Report, o ProfileOptions, cov Coverage, allowed []st
 			if s.Last.Before(cov.First) || s.First.After(cov.Last) {
 				continue
 			}
-			n = addSat(n, s.Count)
+			n = audit.AddSat(n, s.Count)
 			if !slices.Contains(allowed, s.Syscall) {
 				missing[printable.String(s.Syscall)] = true
 			}
@@ -276,7 +280,7 @@ var ErrArchFamilies = errors.New("records from several architecture families")
 
 // recordedFamily returns the native architecture of the family to record
 // for: want's, or the one every usable record is from.
-func recordedFamily(groups []ContainerReport, want specs.Arch) (specs.Arch, error) {
+func recordedFamily(groups []audit.ContainerReport, want specs.Arch) (specs.Arch, error) {
 	if want != "" {
 		if n := nativeOf(want); n != want {
 			return "", fmt.Errorf("architecture %s: name its family by the native architecture, %s", want, n)
@@ -354,7 +358,7 @@ func archLabel(a string) string {
 	return printable.String(a)
 }
 
-func attributedList(rep Report) string {
+func attributedList(rep audit.Report) string {
 	var out []string
 	for _, c := range rep.Containers {
 		if c.Attributed {
