@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -85,7 +84,7 @@ func (a *auditRun) start(ctx context.Context, p *nri.Plugin, logger *log.Entry, 
 		}
 		counters, prom = c, c
 	}
-	src := auditSource(*a.source, logger, prom)
+	src := source.Choose(*a.source, auditWarn(logger, prom))
 
 	ctrs := containers.New()
 	if prom != nil {
@@ -95,7 +94,7 @@ func (a *auditRun) start(ctx context.Context, p *nri.Plugin, logger *log.Entry, 
 	p.SetRegistry(ctrs)
 	pipe := live.NewPipeline(live.PipelineOptions{
 		Attributor: ctrs, Counters: counters, Window: *a.window, Burst: *a.burst, Node: node,
-		Emit: func(ev live.Event) { emitEvent(logger, events, ev) },
+		Emit: func(ev live.Event) { live.Emit(logger, events, ev) },
 	})
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.followProcesses(ctx, ctrs, logger, prom)
@@ -241,31 +240,18 @@ func (f *procFeed) Lost() {
 	}
 }
 
-// auditSource returns the source --audit-source names (not empty). A
-// followed file, auditd's log found by auto or one named, reports each line
-// it skips for being over its limit: a warning naming the file and offset,
-// and the lines-skipped counter when there are metrics. Without this the
-// line, and any record in it, would be gone without a trace.
-func auditSource(name string, logger *log.Entry, prom *live.PromCounters) source.Source {
-	var src source.Source
-	switch name {
-	case "auto":
-		src = source.DefaultSource()
-	case "kmsg":
-		src = &source.Kmsg{}
-	default:
-		src = &source.FileFollower{Path: name}
-	}
-	if ff, ok := src.(*source.FileFollower); ok {
-		ff.Warn = func(w source.Warning) {
-			// A fresh entry per warning: the shared logger is not modified.
-			logger.WithField("file", printable.String(w.File)).Warn("seccomp audit source: " + w.Msg)
-			if prom != nil {
-				prom.SkippedLine()
-			}
+// auditWarn reports each line a followed file (auditd's log found by auto,
+// or one named) skips for being over its limit: a warning naming the file
+// and offset, and the lines-skipped counter when there are metrics. Without
+// this the line, and any record in it, would be gone without a trace.
+func auditWarn(logger *log.Entry, prom *live.PromCounters) func(source.Warning) {
+	return func(w source.Warning) {
+		// A fresh entry per warning: the shared logger is not modified.
+		logger.WithField("file", printable.String(w.File)).Warn("seccomp audit source: " + w.Msg)
+		if prom != nil {
+			prom.SkippedLine()
 		}
 	}
-	return src
 }
 
 // stop ends the pipeline and closes the events file.
@@ -276,45 +262,5 @@ func (a *auditRun) stop() {
 	a.wg.Wait()
 	if a.file != nil {
 		a.file.Close()
-	}
-}
-
-// emitEvent writes one event as a log line and, with --audit-events, a JSON
-// line. The log line is built fresh: the shared logger is not modified.
-func emitEvent(logger *log.Entry, events io.Writer, ev live.Event) {
-	fields := log.Fields{
-		"kind": ev.Kind, "count": ev.Count, "syscall": ev.Syscall, "arch": ev.Arch, "action": ev.Action,
-		"refused": ev.Refused, "pid": ev.PID, "comm": ev.Comm, "exe": ev.Exe, "attribution": ev.Attribution,
-		"audit_time": ev.Time,
-	}
-	if ev.Known() {
-		fields["pod"] = ev.Namespace + "/" + ev.Pod
-		fields["container"] = ev.Container
-		fields["mode"] = ev.Mode
-		fields["rules"] = ev.Rules
-	}
-	if ev.ContainerID != "" {
-		fields["container_id"] = ev.ContainerID
-	}
-	msg := "seccomp audit event"
-	if ev.Kind == live.KindSummary {
-		msg = "seccomp audit events (summary)"
-	}
-	entry := logger.WithFields(fields)
-	if ev.Refused {
-		entry.Warn(msg)
-	} else {
-		entry.Info(msg)
-	}
-	if events == nil {
-		return
-	}
-	data, err := json.Marshal(ev)
-	if err != nil {
-		logger.WithError(err).Warn("encoding an audit event")
-		return
-	}
-	if _, err := events.Write(append(data, '\n')); err != nil {
-		logger.WithError(err).Warn("writing the audit events file")
 	}
 }

@@ -438,3 +438,22 @@ func (w Warning) String() string {
 	}
 	return Pos{w.File, w.Line}.String() + ": " + msg
 }
+
+// Choose returns the source `run --audit-source` names (not empty): "auto"
+// (DefaultSource), "kmsg" (the kernel log), or a file to follow. warn gets
+// each line a followed file skips for being over MaxLine.
+func Choose(name string, warn func(Warning)) Source {
+	var src Source
+	switch name {
+	case "auto":
+		src = DefaultSource()
+	case "kmsg":
+		src = &Kmsg{}
+	default:
+		src = &FileFollower{Path: name}
+	}
+	if ff, ok := src.(*FileFollower); ok {
+		ff.Warn = warn
+	}
+	return src
+}

@@ -242,3 +242,23 @@ func TestFileFollowerSkipsOverlongLine(t *testing.T) {
 		t.Fatal("no warning for the overlong line")
 	}
 }
+
+// Choose maps --audit-source to a source; a followed file reports what it
+// skips through warn.
+func TestChoose(t *testing.T) {
+	if _, ok := Choose("kmsg", nil).(*Kmsg); !ok {
+		t.Error("kmsg: not the kernel log")
+	}
+	if Choose("auto", nil) == nil {
+		t.Error("auto: no source")
+	}
+	var got []Warning
+	ff, ok := Choose("/var/log/audit/audit.log", func(w Warning) { got = append(got, w) }).(*FileFollower)
+	if !ok || ff.Path != "/var/log/audit/audit.log" || ff.Warn == nil {
+		t.Fatalf("file: %#v", ff)
+	}
+	ff.Warn(Warning{File: "f", Msg: "m"})
+	if len(got) != 1 || got[0].Msg != "m" {
+		t.Errorf("warn not wired: %v", got)
+	}
+}
