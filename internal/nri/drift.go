@@ -48,7 +48,7 @@ func (p *Plugin) DriftReport(pods []*api.PodSandbox, ctrs []*api.Container) (dri
 // driftReport is DriftReport given the plugin's own mount table; own is the
 // id of the container found to be the plugin itself, if any.
 func (p *Plugin) driftReport(pods []*api.PodSandbox, ctrs []*api.Container, self ownMounts) (drifts []Drift, checked int, own string) {
-	d := p.policy.Load().get()
+	d := p.policy.Current()
 	if d == nil {
 		return nil, 0, ""
 	}

@@ -32,7 +32,7 @@ func TestIntegrationSynchronizeReportsDrift(t *testing.T) {
 	}
 	// What the plugin would have given a container with denyProfile("bpf").
 	loose := denyProfile("bpf")
-	dec, err := p.policy.Load().get().Decide(convert.InputFromNRI(testPod("prod", "web"), running("x", "pod-web", loose)))
+	dec, err := p.policy.Current().Decide(convert.InputFromNRI(testPod("prod", "web"), running("x", "pod-web", loose)))
 	if err != nil || !dec.Changed {
 		t.Fatalf("setup: %v %v", dec, err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/kubeevents"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
+	"github.com/nri-seccomp/nri-seccomp/internal/policyhost"
 )
 
 var (
@@ -115,10 +116,9 @@ type Plugin struct {
 	logger *log.Entry
 	// line is how decision lines are written for the logger as last seen
 	// (decisionline.go).
-	line   atomic.Pointer[lineCache]
-	loader DeciderLoader
-	node   string
-	now    func() time.Time
+	line atomic.Pointer[lineCache]
+	node string
+	now  func() time.Time
 	// reg, when set (SetRegistry, before Run), learns every container's
 	// identity, decision and PID for the audit pipeline (registry.go).
 	reg containerRegistry
@@ -126,7 +126,7 @@ type Plugin struct {
 	metrics *metrics.Metrics
 	// onDecision is Options.OnDecision.
 	onDecision func(decisionlog.Entry)
-	// onPolicy is Options.OnPolicy.
+	// onPolicy is Options.OnPolicy, called by the policy host.
 	onPolicy func()
 	// sink, when set, hears of every decision that changed a profile.
 	sink EventSink
@@ -140,16 +140,8 @@ type Plugin struct {
 	// converted holds the NRI form of the sections decisions answer with.
 	converted nriPolicies
 
-	// policy is the decider in force. Swapped whole by a reload or a
-	// runtime configuration; a decision loads it once, so a creation gets
-	// the old or the new policy, never a mix.
-	policy atomic.Pointer[policyState]
-	// reloadMu serialises reloads, so two of them cannot interleave
-	// load and swap and leave the older policy in force.
-	reloadMu sync.Mutex
-	// policyMoved tells WatchPolicy that the policy now comes from
-	// another path (named by the runtime configuration).
-	policyMoved chan struct{}
+	// policy is the policy in force, its reloads and its watch.
+	policy *policyhost.Host
 
 	mu   sync.RWMutex
 	dlog *decisionlog.Writer
@@ -174,7 +166,6 @@ func New(opts Options) (*Plugin, error) {
 	}
 	p := &Plugin{
 		logger:       logger,
-		loader:       opts.Loader,
 		node:         opts.Node,
 		now:          time.Now,
 		metrics:      opts.Metrics,
@@ -184,15 +175,16 @@ func New(opts Options) (*Plugin, error) {
 		validating:   !opts.DisableValidation,
 		dlog:         opts.DecisionLog,
 		needsRuntime: opts.PolicyFromRuntime,
-		policyMoved:  make(chan struct{}, 1),
 	}
+	ho := policyhost.Options{Path: opts.PolicyPath, Logger: logger, Metrics: opts.Metrics,
+		Now: func() time.Time { return p.now() }, OnChange: p.policyChanged}
 	if opts.Decider != nil {
-		st := newPolicyState(opts.Decider, opts.PolicyPath)
-		p.policy.Store(st)
-		p.metrics.PolicyLoaded(st.revision, true, p.now())
-	} else if opts.PolicyPath != "" {
-		p.policy.Store(&policyState{path: opts.PolicyPath})
+		ho.Decider = opts.Decider
 	}
+	if opts.Loader != nil {
+		ho.Loader = func(path string) (policyhost.Decider, error) { return opts.Loader(path) }
+	}
+	p.policy = policyhost.New(ho)
 	return p, nil
 }
 
@@ -285,7 +277,7 @@ func (p *Plugin) events() api.EventMask {
 
 func (p *Plugin) applyRuntimeConfig(logger *log.Entry, cfg RuntimeConfig) error {
 	var (
-		decider Decider
+		decider policyhost.Decider
 		dlog    *decisionlog.Writer
 		err     error
 	)
@@ -295,12 +287,12 @@ func (p *Plugin) applyRuntimeConfig(logger *log.Entry, cfg RuntimeConfig) error 
 		return err
 	}
 	if cfg.Policy != "" {
-		if p.loader == nil {
+		if !p.policy.CanLoad() {
 			err = fmt.Errorf("%w: the runtime configuration names policy %q but this daemon cannot load policies", ErrConfig, cfg.Policy)
 			logger.WithError(err).Error("bad plugin configuration from the runtime")
 			return err
 		}
-		if decider, err = p.loader(cfg.Policy); err != nil {
+		if decider, err = p.policy.Load(cfg.Policy); err != nil {
 			err = fmt.Errorf("%w: policy %s from the runtime configuration: %w", ErrConfig, cfg.Policy, err)
 			logger.WithError(err).Error("bad plugin configuration from the runtime")
 			return err
@@ -314,9 +306,8 @@ func (p *Plugin) applyRuntimeConfig(logger *log.Entry, cfg RuntimeConfig) error 
 	}
 
 	if decider != nil {
-		st := newPolicyState(decider, cfg.Policy)
-		p.swapPolicy(st)
-		logger.WithFields(log.Fields{"policy": cfg.Policy, "revision": st.revision}).Info("using the policy named by the runtime configuration")
+		rev := p.policy.Use(decider, cfg.Policy)
+		logger.WithFields(log.Fields{"policy": cfg.Policy, "revision": rev}).Info("using the policy named by the runtime configuration")
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -384,7 +375,7 @@ func (p *Plugin) decide(pod *api.PodSandbox, ctr *api.Container, rec *pendingEnt
 	rec.Image = in.Image
 	rec.ProfileType = string(in.ProfileType)
 
-	d := p.policy.Load().get()
+	d := p.policy.Current()
 	if d == nil {
 		return nil, errors.New("no policy loaded: the runtime configuration has not named one")
 	}
@@ -579,3 +570,25 @@ func semverIdentifiers(s string) bool {
 	}
 	return true
 }
+
+// policyChanged calls Options.OnPolicy, as it is when called.
+func (p *Plugin) policyChanged() {
+	if p.onPolicy != nil {
+		p.onPolicy()
+	}
+}
+
+// Reload loads the policy in force again from its path (policyhost.Host.Reload).
+func (p *Plugin) Reload(reason string) (changed bool, err error) { return p.policy.Reload(reason) }
+
+// WatchPolicy reloads the policy when its files change, until ctx ends
+// (policyhost.Host.Watch).
+func (p *Plugin) WatchPolicy(ctx context.Context, delay time.Duration) error {
+	return p.policy.Watch(ctx, delay)
+}
+
+// PolicyPath is where the policy in force was loaded from.
+func (p *Plugin) PolicyPath() string { return p.policy.Path() }
+
+// PolicyRevision is the revision of the policy in force.
+func (p *Plugin) PolicyRevision() string { return p.policy.Revision() }

@@ -20,6 +20,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/dryrun"
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
+	"github.com/nri-seccomp/nri-seccomp/internal/policyhost"
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
@@ -390,7 +391,9 @@ func TestConfigurePolicyOverride(t *testing.T) {
 	}
 
 	p, orig, _, dlog := newTestPlugin(t, func(engine.Input) (*engine.Decision, error) { return &engine.Decision{}, nil })
-	p.loader = loader
+	// The loader a pre-installed plugin gets (New takes it in Options).
+	p.policy = policyhost.New(policyhost.Options{Decider: orig, Logger: p.logger,
+		Loader: func(path string) (policyhost.Decider, error) { return loader(path) }})
 
 	if _, err := p.Configure(context.Background(), "policy: /bad.yaml", "containerd", "v2.4.2"); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "rules[0].name") {
 		t.Fatalf("bad policy: err = %v, want ErrConfig with the loader's message", err)
@@ -423,7 +426,7 @@ func TestConfigurePolicyOverride(t *testing.T) {
 	if _, err := p.Configure(context.Background(), "polcy: /x", "containerd", "v2.4.2"); !errors.Is(err, ErrConfig) {
 		t.Errorf("misspelt key: err = %v", err)
 	}
-	p.loader = nil
+	p.policy = policyhost.New(policyhost.Options{Decider: replacement, Logger: p.logger}) // no loader
 	if _, err := p.Configure(context.Background(), "policy: /good.yaml", "containerd", "v2.4.2"); !errors.Is(err, ErrConfig) {
 		t.Errorf("no loader: err = %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
 	"github.com/nri-seccomp/nri-seccomp/internal/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/policyhost"
 	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
 
@@ -91,7 +92,7 @@ func decisionRules(t *testing.T, p *Plugin, name string) string {
 	if _, _, err := p.CreateContainer(context.Background(), testPod("prod", "web"), testContainer(name)); err != nil {
 		t.Fatal(err)
 	}
-	d := p.policy.Load().get()
+	d := p.policy.Current()
 	dec, err := d.Decide(convert.InputFromNRI(testPod("prod", "web"), testContainer(name)))
 	if err != nil {
 		t.Fatal(err)
@@ -111,10 +112,10 @@ func TestReloadSwapsPolicy(t *testing.T) {
 	}
 
 	// Same content: no swap, the warm engine stays.
-	before := p.policy.Load()
+	before := p.policy.Current()
 	changed, err := p.Reload("test")
-	if err != nil || changed || p.policy.Load() != before {
-		t.Fatalf("reload of an unchanged policy: changed=%v err=%v swapped=%v", changed, err, p.policy.Load() != before)
+	if err != nil || changed || p.policy.Current() != before {
+		t.Fatalf("reload of an unchanged policy: changed=%v err=%v swapped=%v", changed, err, p.policy.Current() != before)
 	}
 
 	writePolicy(t, path, policyB)
@@ -165,8 +166,8 @@ func TestReloadBadPolicyKeepsOld(t *testing.T) {
 				writePolicy(t, path, tt.content)
 			}
 			changed, err := p.Reload("test")
-			if changed || !errors.Is(err, ErrReload) || !errors.Is(err, tt.wantErr) {
-				t.Fatalf("Reload = %v, %v; want ErrReload wrapping %v", changed, err, tt.wantErr)
+			if changed || !errors.Is(err, policyhost.ErrReload) || !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Reload = %v, %v; want policyhost.ErrReload wrapping %v", changed, err, tt.wantErr)
 			}
 			if p.PolicyRevision() != revA {
 				t.Fatalf("revision changed to %q after a failed reload", p.PolicyRevision())
@@ -209,14 +210,14 @@ func TestReloadWithoutPathOrLoader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Reload("test"); !errors.Is(err, ErrReload) || !strings.Contains(err.Error(), "no policy path") {
+	if _, err := p.Reload("test"); !errors.Is(err, policyhost.ErrReload) || !strings.Contains(err.Error(), "no policy path") {
 		t.Errorf("Reload without a path = %v", err)
 	}
 	p, err = New(Options{Decider: &fakeDecider{Fn: policyDecider}, Logger: logger, PolicyPath: "/x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Reload("test"); !errors.Is(err, ErrReload) || !strings.Contains(err.Error(), "cannot load policies") {
+	if _, err := p.Reload("test"); !errors.Is(err, policyhost.ErrReload) || !strings.Contains(err.Error(), "cannot load policies") {
 		t.Errorf("Reload without a loader = %v", err)
 	}
 }
@@ -371,47 +372,6 @@ func TestWatchPolicyReloadsOnChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("the symlinked policy", func() bool { return p.PolicyRevision() == revA })
-}
-
-func TestWatchDirs(t *testing.T) {
-	dir := t.TempDir()
-	for _, d := range []string{"profiles/web", "..2026_11_26", ".git"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	file := filepath.Join(dir, "policy.yaml")
-	writePolicy(t, file, policyA)
-	want := []string{dir, filepath.Join(dir, "profiles"), filepath.Join(dir, "profiles/web")}
-	for _, path := range []string{dir, file} {
-		if got := watchDirs(path); strings.Join(got, " ") != strings.Join(want, " ") {
-			t.Errorf("watchDirs(%s) = %v, want %v", path, got, want)
-		}
-	}
-	if got := watchDirs(""); got != nil {
-		t.Errorf("watchDirs(\"\") = %v", got)
-	}
-}
-
-func TestPolicyFile(t *testing.T) {
-	const path = "/etc/nri-seccomp/policy.yaml"
-	for name, want := range map[string]bool{
-		path:                                    true,
-		"/etc/nri-seccomp/10-more.yaml":         true,
-		"/etc/nri-seccomp/profiles/web.json":    true,
-		"/etc/nri-seccomp/RULES.YML":            true,
-		"/etc/nri-seccomp/..data":               true,
-		"/etc/nri-seccomp/decisions.jsonl":      false,
-		"/etc/nri-seccomp/.policy.yaml.swp":     false,
-		"/etc/nri-seccomp/.hidden.yaml":         false,
-		"/etc/nri-seccomp/policy.yaml~":         false,
-		"/etc/nri-seccomp/4913":                 false, // vim's write test
-		"/etc/nri-seccomp/..2026_11_26_21.yaml": true,
-	} {
-		if got := policyFile(name, path); got != want {
-			t.Errorf("policyFile(%q) = %v, want %v", name, got, want)
-		}
-	}
 }
 
 // OnPolicy hears of each policy that comes into force, after it is in force

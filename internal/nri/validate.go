@@ -115,7 +115,7 @@ func (p *Plugin) checkAdjustment(req *api.ValidateContainerAdjustmentRequest) (r
 // expected is the seccomp policy the current policy gives ctr, nil for no
 // change.
 func (p *Plugin) expected(pod *api.PodSandbox, ctr *api.Container) (*api.LinuxSeccomp, error) {
-	d := p.policy.Load().get()
+	d := p.policy.Current()
 	if d == nil {
 		return nil, errors.New("no policy loaded")
 	}

@@ -1,4 +1,4 @@
-package nri
+package policyhost
 
 import (
 	"errors"
@@ -41,40 +41,40 @@ func (st *policyState) get() Decider {
 }
 
 // policyChanged tells Options.OnPolicy that another policy is in force.
-func (p *Plugin) policyChanged() {
-	if p.onPolicy != nil {
-		p.onPolicy()
+func (h *Host) policyChanged() {
+	if h.onChange != nil {
+		h.onChange()
 	}
 }
 
-func (p *Plugin) swapPolicy(st *policyState) {
-	p.reloadMu.Lock()
-	defer p.reloadMu.Unlock()
-	old := p.policy.Load()
-	p.policy.Store(st)
-	p.metrics.PolicyLoaded(st.revision, true, p.now())
-	p.policyChanged()
+func (h *Host) swap(st *policyState) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	old := h.cur.Load()
+	h.cur.Store(st)
+	h.metrics.PolicyLoaded(st.revision, true, h.now())
+	h.policyChanged()
 	if old == nil || old.path != st.path {
 		select {
-		case p.policyMoved <- struct{}{}:
+		case h.moved <- struct{}{}:
 		default: // one pending notice is enough
 		}
 	}
 }
 
-// PolicyPath is the file or directory the policy in force was loaded from
+// Path is the file or directory the policy in force was loaded from
 // ("" when none is known).
-func (p *Plugin) PolicyPath() string {
-	if st := p.policy.Load(); st != nil {
+func (h *Host) Path() string {
+	if st := h.cur.Load(); st != nil {
 		return st.path
 	}
 	return ""
 }
 
-// PolicyRevision is the revision of the policy in force ("" when none is
+// Revision is the revision of the policy in force ("" when none is
 // loaded, or the decider has no revision).
-func (p *Plugin) PolicyRevision() string {
-	if st := p.policy.Load(); st != nil {
+func (h *Host) Revision() string {
+	if st := h.cur.Load(); st != nil {
 		return st.revision
 	}
 	return ""
@@ -89,15 +89,15 @@ func (p *Plugin) PolicyRevision() string {
 // decider it started with: it sees the old or the new policy, never a mix.
 //
 // changed is false when the new policy has the same revision as the old.
-func (p *Plugin) Reload(reason string) (changed bool, err error) {
-	p.reloadMu.Lock()
-	defer p.reloadMu.Unlock()
+func (h *Host) Reload(reason string) (changed bool, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 
-	old := p.policy.Load()
-	logger := p.logger.WithField("reason", reason)
+	old := h.cur.Load()
+	logger := h.logger.WithField("reason", reason)
 	fail := func(err error) (bool, error) {
 		err = fmt.Errorf("%w: %w", ErrReload, err)
-		p.metrics.PolicyLoadFailed(err, p.now())
+		h.metrics.PolicyLoadFailed(err, h.now())
 		if old.get() != nil {
 			logger = logger.WithField("revision_kept", old.revision)
 		}
@@ -111,10 +111,10 @@ func (p *Plugin) Reload(reason string) (changed bool, err error) {
 	if old == nil || old.path == "" {
 		return fail(errors.New("no policy path to reload from"))
 	}
-	if p.loader == nil {
+	if h.loader == nil {
 		return fail(errors.New("this daemon cannot load policies"))
 	}
-	d, err := p.loader(old.path)
+	d, err := h.loader(old.path)
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", old.path, err))
 	}
@@ -125,13 +125,13 @@ func (p *Plugin) Reload(reason string) (changed bool, err error) {
 	changed = old.get() == nil || st.revision == "" || st.revision != old.revision
 	if !changed {
 		// Keep the old engine and its warm decision cache.
-		p.metrics.PolicyLoaded(st.revision, false, p.now())
+		h.metrics.PolicyLoaded(st.revision, false, h.now())
 		logger.WithField("revision", st.revision).Info("policy reloaded, unchanged")
 		return false, nil
 	}
-	p.policy.Store(st)
-	p.metrics.PolicyLoaded(st.revision, true, p.now())
-	p.policyChanged()
+	h.cur.Store(st)
+	h.metrics.PolicyLoaded(st.revision, true, h.now())
+	h.policyChanged()
 	logger.WithFields(log.Fields{"policy": st.path, "revision": st.revision, "previous_revision": old.revision}).Info("policy reloaded")
 	return true, nil
 }

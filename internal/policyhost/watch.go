@@ -1,4 +1,4 @@
-package nri
+package policyhost
 
 import (
 	"context"
@@ -22,14 +22,14 @@ const DefaultReloadDelay = 250 * time.Millisecond
 // for a policy tree with profile subdirectories, not for a mistaken "/".
 const maxWatchedDirs = 64
 
-// WatchPolicy reloads the policy whenever a file in its directory tree
+// Watch reloads the policy whenever a file in its directory tree
 // changes, until ctx is cancelled. It watches directories, not files: an
 // editor replaces a file by renaming over it, and Kubernetes updates a
 // ConfigMap volume by swapping a symlink, and neither is an event on the old
 // file. Every reload goes through Reload, so a bad edit is refused and the
 // policy in force stays. When the runtime configuration names another
 // policy, the watch moves to it.
-func (p *Plugin) WatchPolicy(ctx context.Context, delay time.Duration) error {
+func (h *Host) Watch(ctx context.Context, delay time.Duration) error {
 	if delay <= 0 {
 		delay = DefaultReloadDelay
 	}
@@ -44,7 +44,7 @@ func (p *Plugin) WatchPolicy(ctx context.Context, delay time.Duration) error {
 		path    string
 	)
 	retarget := func() {
-		path = p.PolicyPath()
+		path = h.Path()
 		want := watchDirs(path)
 		for _, d := range watched {
 			if !slices.Contains(want, d) {
@@ -54,13 +54,13 @@ func (p *Plugin) WatchPolicy(ctx context.Context, delay time.Duration) error {
 		var ok []string
 		for _, d := range want {
 			if err := w.Add(d); err != nil {
-				p.logger.WithError(err).WithField("dir", d).Warn("cannot watch a policy directory; SIGHUP still reloads")
+				h.logger.WithError(err).WithField("dir", d).Warn("cannot watch a policy directory; SIGHUP still reloads")
 				continue
 			}
 			ok = append(ok, d)
 		}
 		watched = ok
-		p.logger.WithField("policy", path).WithField("dirs", watched).Debug("watching the policy")
+		h.logger.WithField("policy", path).WithField("dirs", watched).Debug("watching the policy")
 	}
 	retarget()
 
@@ -76,7 +76,7 @@ func (p *Plugin) WatchPolicy(ctx context.Context, delay time.Duration) error {
 				timer.Stop()
 			}
 			return nil
-		case <-p.policyMoved:
+		case <-h.moved:
 			retarget()
 		case ev, ok := <-w.Events:
 			if !ok {
@@ -106,7 +106,7 @@ func (p *Plugin) WatchPolicy(ctx context.Context, delay time.Duration) error {
 				return nil
 			}
 			// An overflow means events were lost: reload to be sure.
-			p.logger.WithError(err).Warn("policy watch error; reloading")
+			h.logger.WithError(err).Warn("policy watch error; reloading")
 			trigger = "watch error"
 			if timer == nil {
 				timer = time.NewTimer(delay)
@@ -117,8 +117,8 @@ func (p *Plugin) WatchPolicy(ctx context.Context, delay time.Duration) error {
 		case <-timerC:
 			timerC = nil
 			// Errors are logged and counted by Reload.
-			_, _ = p.Reload("file change: " + trigger)
-			if p.PolicyPath() != path {
+			_, _ = h.Reload("file change: " + trigger)
+			if h.Path() != path {
 				retarget()
 			}
 		}
