@@ -40,7 +40,7 @@ func (st *policyState) get() Decider {
 	return st.decider
 }
 
-// policyChanged tells Options.OnPolicy that another policy is in force.
+// policyChanged calls Options.OnChange: another policy is in force.
 func (h *Host) policyChanged() {
 	if h.onChange != nil {
 		h.onChange()
