@@ -122,7 +122,7 @@ workload-images:
 
 # The in-process go benchmarks alone (no root).
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/engine/ ./pkg/policy/ ./pkg/audit/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/engine/ ./internal/policy/ ./internal/audit/...
 
 # Kubernetes manifests, Helm chart, node layout: helm lint, kustomize,
 # kubeconform against schemas built offline, containerd config dump.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every generated artefact into a temporary directory and fails,
 # showing the diff, if a committed copy differs. CI runs this; fix a failure
-# with `go generate ./pkg/syscalls ./policies` and commit the result.
+# with `go generate ./internal/syscalls ./policies` and commit the result.
 #
 # Needs: the Go toolchain, golang.org/x/sys (main go.mod's version) in the
 # module cache, containerd v2.4.2's module graph for hack/genruntimedefault,
@@ -16,14 +16,14 @@ trap 'rm -rf "$tmp"' EXIT
 status=0
 check() { # check <committed file> <fresh file>
 	if ! diff -u "$1" "$2"; then
-		echo "verify-generated: $1 is stale; run go generate ./pkg/syscalls ./policies" >&2
+		echo "verify-generated: $1 is stale; run go generate ./internal/syscalls ./policies" >&2
 		status=1
 	fi
 }
 
-# pkg/syscalls/zsyscalls.go: go list -m must see the main module, hence -C.
-go -C "$root/pkg/syscalls" run ../../hack/gensyscalls -o "$tmp/zsyscalls.go"
-check "$root/pkg/syscalls/zsyscalls.go" "$tmp/zsyscalls.go"
+# internal/syscalls/zsyscalls.go: go list -m must see the main module, hence -C.
+go -C "$root/internal/syscalls" run ../../hack/gensyscalls -o "$tmp/zsyscalls.go"
+check "$root/internal/syscalls/zsyscalls.go" "$tmp/zsyscalls.go"
 
 # policies/profiles/runtime-default.json, from its own module.
 go -C "$root/hack/genruntimedefault" run . -o "$tmp/runtime-default.json"

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/errnos"
-	"github.com/nri-seccomp/nri-seccomp/pkg/syscalls"
+	"github.com/nri-seccomp/nri-seccomp/internal/syscalls"
 )
 
 func TestProfileNames(t *testing.T) {
@@ -255,7 +255,7 @@ func TestUnconfined(t *testing.T) {
 }
 
 // The types below mirror the policy format of the team brief, strictly, so
-// that the shipped YAML is checked now; pkg/policy is the real loader, and
+// that the shipped YAML is checked now; internal/policy is the real loader, and
 // `nri-seccomp check` on these files is the authoritative test.
 type testPolicy struct {
 	APIVersion string                 `json:"apiVersion"`

@@ -10,9 +10,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/internal/seccompbpf"
-	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
-	"github.com/nri-seccomp/nri-seccomp/pkg/syscalls"
+	"github.com/nri-seccomp/nri-seccomp/internal/syscalls"
 )
 
 // bpfRet is the filter return value of a verdict the tests below expect.
@@ -29,7 +29,7 @@ func bpfRet(t *testing.T, v profile.Verdict) uint32 {
 }
 
 // runX86 compiles s as runc does (libseccomp) and returns the filter's
-// answer to an i386 call. The number comes from pkg/syscalls: libseccomp
+// answer to an i386 call. The number comes from internal/syscalls: libseccomp
 // resolves socket on x86 to its multiplexed pseudo-number, not to the
 // direct entry (359).
 func runX86(t *testing.T, prog *seccompbpf.Program, name string, args [6]uint64) uint32 {

@@ -6,7 +6,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 // socketcall(2) call numbers (linux/net.h).

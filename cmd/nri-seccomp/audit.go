@@ -11,8 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
-	"github.com/nri-seccomp/nri-seccomp/pkg/profiletool"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/learn"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
+	"github.com/nri-seccomp/nri-seccomp/internal/auditdrules"
+	"github.com/nri-seccomp/nri-seccomp/internal/profiletool"
 )
 
 // stringList is a repeatable string flag.
@@ -85,7 +88,7 @@ func (in *reportInput) build() (audit.Report, error) {
 			files = append(files, l)
 			continue
 		}
-		all, err := audit.WithRotated(l)
+		all, err := source.WithRotated(l)
 		if err != nil {
 			return audit.Report{}, fmt.Errorf("--log %s: %w", l, err)
 		}
@@ -160,7 +163,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nri-seccomp record: --log is required")
 		return exitUsage
 	}
-	opts := audit.ProfileOptions{Namespace: *ns, Pod: *pod, Owner: *owner, Container: *container, IncludeRefused: *includeRefused, IncludeUnattributed: *unattributed,
+	opts := learn.ProfileOptions{Namespace: *ns, Pod: *pod, Owner: *owner, Container: *container, IncludeRefused: *includeRefused, IncludeUnattributed: *unattributed,
 		NoNewPrivs: *noNewPrivs, Families: *families}
 	if *arch != "" {
 		a, err := profiletool.ParseArch(*arch)
@@ -178,8 +181,8 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 	for _, w := range rep.Warnings {
 		fmt.Fprintln(stderr, "warning:", w.String())
 	}
-	res, err := audit.BuildProfile(rep, opts)
-	if errors.Is(err, audit.ErrSelection) {
+	res, err := learn.BuildProfile(rep, opts)
+	if errors.Is(err, learn.ErrSelection) {
 		fmt.Fprintf(stderr, "nri-seccomp record: %v\n", err)
 		return exitUsage
 	}
@@ -198,7 +201,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 
 // writeProfile writes the profile to file, or to stdout when file is "-"
 // and the summary is text (a JSON summary carries the profile itself).
-func writeProfile(res audit.ProfileResult, file string, text bool, stdout, stderr io.Writer) int {
+func writeProfile(res learn.ProfileResult, file string, text bool, stdout, stderr io.Writer) int {
 	if file == "-" && !text {
 		return exitOK
 	}
@@ -221,7 +224,7 @@ func writeProfile(res audit.ProfileResult, file string, text bool, stdout, stder
 }
 
 // writeRecordText is the summary for people, on stderr.
-func writeRecordText(res audit.ProfileResult, stderr io.Writer) int {
+func writeRecordText(res learn.ProfileResult, stderr io.Writer) int {
 	var b strings.Builder
 	for _, n := range res.Notes {
 		fmt.Fprintln(&b, "note:", n)
@@ -247,7 +250,7 @@ func writeRecordText(res audit.ProfileResult, stderr io.Writer) int {
 	return exitOK
 }
 
-func widenedCount(ws []audit.Widening) int {
+func widenedCount(ws []learn.Widening) int {
 	n := 0
 	for _, w := range ws {
 		n += len(w.Added)
@@ -260,20 +263,20 @@ type recordJSON struct {
 	Containers []string            `json:"containers"`
 	Seen       []string            `json:"seen"`
 	Base       []string            `json:"base"`
-	Widened    []audit.Widening    `json:"widened"`
+	Widened    []learn.Widening    `json:"widened"`
 	SeenByArch map[string][]string `json:"seen_by_arch"`
 	Notes      []string            `json:"notes"`
-	Coverage   audit.Coverage      `json:"coverage"`
+	Coverage   learn.Coverage      `json:"coverage"`
 	Warning    string              `json:"warning"`
 	Profile    any                 `json:"profile"`
 }
 
-func writeRecordJSON(res audit.ProfileResult, stdout, stderr io.Writer) int {
+func writeRecordJSON(res learn.ProfileResult, stdout, stderr io.Writer) int {
 	if res.Widened == nil {
-		res.Widened = []audit.Widening{}
+		res.Widened = []learn.Widening{}
 	}
 	v := recordJSON{Containers: res.Containers, Seen: nonNil(res.Seen), Base: nonNil(res.Base), Widened: res.Widened, SeenByArch: res.SeenByArch,
-		Notes: nonNil(res.Notes), Coverage: res.Coverage, Warning: audit.NotCovered, Profile: res.Profile}
+		Notes: nonNil(res.Notes), Coverage: res.Coverage, Warning: learn.NotCovered, Profile: res.Profile}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
@@ -291,7 +294,7 @@ func nonNil(s []string) []string {
 }
 
 func cmdAuditdRules(args []string, stdout, stderr io.Writer) int {
-	flags := newFlagSet("auditd-rules", "Print audit.rules lines (auditctl -R) that record the syscalls the policy's\nenforcing rules refuse failing with the policy's errno, for x86_64 (b64) and\ni386 (b32), keyed "+audit.AuditdKey+".\nThey do NOT see the calls seccomp refused: the kernel skips syscall auditing\nfor those (measured, docs/audit.md). They record the same syscalls failing\nfor other reasons (capabilities, LSMs), for every process. To have seccomp's\nrefusals on record, use audit mode or SECCOMP_FILTER_FLAG_LOG.", stderr)
+	flags := newFlagSet("auditd-rules", "Print audit.rules lines (auditctl -R) that record the syscalls the policy's\nenforcing rules refuse failing with the policy's errno, for x86_64 (b64) and\ni386 (b32), keyed "+auditdrules.Key+".\nThey do NOT see the calls seccomp refused: the kernel skips syscall auditing\nfor those (measured, docs/audit.md). They record the same syscalls failing\nfor other reasons (capabilities, LSMs), for every process. To have seccomp's\nrefusals on record, use audit mode or SECCOMP_FILTER_FLAG_LOG.", stderr)
 	policyPath := flags.String("policy", defaultPolicy, "policy `file`, directory of *.yaml files, or - for stdin")
 	output := outputFlag()
 	flags.Var(output, "output", "output `format`: text (audit.rules) or json")
@@ -302,8 +305,8 @@ func cmdAuditdRules(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return reportLoadError(stderr, "auditd-rules", err)
 	}
-	refusals, notes := audit.PolicyRefusals(eng.Policy())
-	lines, more := audit.AuditdRules(refusals)
+	refusals, notes := auditdrules.PolicyRefusals(eng.Policy())
+	lines, more := auditdrules.Rules(refusals)
 	notes = append(notes, more...)
 	if output.value == "json" {
 		return writeAuditdRulesJSON(stdout, stderr, eng.Policy().Revision, notes, lines)

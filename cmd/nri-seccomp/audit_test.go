@@ -18,11 +18,14 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/learn"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
+	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 )
 
-const auditTestdata = "../../pkg/audit/testdata/"
+const auditTestdata = "../../internal/audit/testdata/"
 
 func TestAuditReportCommand(t *testing.T) {
 	code, out, errs := cli(t, "audit", "report", "--log", auditTestdata+"events.jsonl", "--log", auditTestdata+"auditd-raw.log",
@@ -135,7 +138,7 @@ func TestRecordCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The allow-list, and clone3 refused with ENOSYS (libc falls back to clone).
-	if p.DefaultAction != specs.ActErrno || len(p.Syscalls) != 2 || len(p.Syscalls[0].Names) != len(audit.RuntimeBase)+1 ||
+	if p.DefaultAction != specs.ActErrno || len(p.Syscalls) != 2 || len(p.Syscalls[0].Names) != len(runc.RuntimeBase)+1 ||
 		strings.Join(p.Syscalls[1].Names, ",") != "clone3" || p.Syscalls[1].ErrnoRet == nil || *p.Syscalls[1].ErrnoRet != 38 {
 		t.Fatalf("profile: %s", data)
 	}
@@ -202,7 +205,7 @@ func TestRunAuditFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := plugin.New(plugin.Options{Decider: eng})
+	p, err := nri.New(nri.Options{Decider: eng})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +261,7 @@ func TestRunAuditFlags(t *testing.T) {
 	for {
 		data, _ := os.ReadFile(events)
 		if len(data) > 0 {
-			var ev audit.Event
+			var ev live.Event
 			if err := json.Unmarshal(bytes.TrimSpace(data), &ev); err != nil {
 				t.Fatalf("event line %q: %v", data, err)
 			}
@@ -312,7 +315,7 @@ recorded shop/web-7d4b9c-k8m2p/app, shop/web-7d4b9c-x2x9q/app: 4 syscalls seen (
   seen through SCMP_ARCH_X32: 
 coverage: 2 pods (web-7d4b9c-k8m2p, web-7d4b9c-x2x9q), 3 runs, 375 records, 4 syscalls seen, 2026-11-26T10:00:00Z to 2026-11-26T11:00:00Z (1h0m0s)
   container app: 2 pods, 3 runs, 375 records, 4 syscalls; last new syscall (sendfile) first seen 2026-11-26T10:40:00Z: none new in the last 20m0s and in the last 0 of 3 runs
-warning: ` + audit.NotCovered + "\n"
+warning: ` + learn.NotCovered + "\n"
 	if code != exitOK || stdout != "" || errs != want {
 		t.Fatalf("exit %d, stdout %q, stderr:\n%s\nwant:\n%s", code, stdout, errs, want)
 	}
@@ -331,10 +334,10 @@ warning: ` + audit.NotCovered + "\n"
 		Containers []string
 		Seen       []string
 		Base       []string
-		Widened    []audit.Widening
+		Widened    []learn.Widening
 		SeenByArch map[string][]string `json:"seen_by_arch"`
 		Notes      []string
-		Coverage   audit.Coverage
+		Coverage   learn.Coverage
 		Warning    string
 		Profile    json.RawMessage
 	}
@@ -342,14 +345,14 @@ warning: ` + audit.NotCovered + "\n"
 		t.Fatalf("%v\n%s", err, stdout)
 	}
 	at := func(clock string) time.Time { t, _ := time.Parse(time.RFC3339, "2026-11-26T"+clock+"Z"); return t }
-	wantCov := audit.Coverage{Pods: []string{"web-7d4b9c-k8m2p", "web-7d4b9c-x2x9q"}, Runs: 3, Records: 375, Syscalls: 4,
-		First: at("10:00:00"), Last: at("11:00:00"), Container: []audit.ContainerCoverage{{
+	wantCov := learn.Coverage{Pods: []string{"web-7d4b9c-k8m2p", "web-7d4b9c-x2x9q"}, Runs: 3, Records: 375, Syscalls: 4,
+		First: at("10:00:00"), Last: at("11:00:00"), Container: []learn.ContainerCoverage{{
 			Container: "app", Pods: 2, Runs: 3, Records: 375, Syscalls: 4, First: at("10:00:00"), Last: at("11:00:00"),
 			LastNew: at("10:40:00"), LastNewSyscalls: []string{"sendfile"}, QuietSeconds: 1200}},
 		UnattributedNotAllowed: []string{}}
-	if !reflect.DeepEqual(got.Coverage, wantCov) || got.Widened == nil || len(got.Widened) != 0 || got.Warning != audit.NotCovered ||
+	if !reflect.DeepEqual(got.Coverage, wantCov) || got.Widened == nil || len(got.Widened) != 0 || got.Warning != learn.NotCovered ||
 		strings.Join(got.Containers, ",") != "shop/web-7d4b9c-k8m2p/app,shop/web-7d4b9c-x2x9q/app" ||
-		strings.Join(got.Seen, ",") != "mkdir,read,sendfile,write" || len(got.Base) != len(audit.RuntimeBase)-countIn(got.Seen, audit.RuntimeBase) || len(got.Notes) != 4 ||
+		strings.Join(got.Seen, ",") != "mkdir,read,sendfile,write" || len(got.Base) != len(runc.RuntimeBase)-countIn(got.Seen, runc.RuntimeBase) || len(got.Notes) != 4 ||
 		strings.Join(got.SeenByArch["SCMP_ARCH_X86_64"], ",") != "mkdir,read,sendfile,write" {
 		t.Errorf("json summary:\n%s", stdout)
 	}

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
-	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/dryrun"
+	"github.com/nri-seccomp/nri-seccomp/internal/policy"
 )
 
 // checkResult is `check --output json`. Field names are a public interface.
@@ -54,7 +54,7 @@ warnings, unless --strict), 1 when it is invalid, 2 when it cannot be read.`, st
 		}
 		return writeCheck(stdout, stderr, res, exitFail)
 	}
-	s := plugin.CheckPolicy(eng.Policy())
+	s := dryrun.CheckPolicy(eng.Policy())
 	code := exitOK
 	if *strict && len(s.Warnings) > 0 {
 		code = exitFail

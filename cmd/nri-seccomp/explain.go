@@ -7,10 +7,10 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
-	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
-	"github.com/nri-seccomp/nri-seccomp/pkg/runcinfo"
+	"github.com/nri-seccomp/nri-seccomp/internal/dryrun"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
+	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 )
 
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
@@ -30,7 +30,7 @@ or a file that cannot be read.`, stderr)
 		annotations = keyValues{}
 		container   = flags.String("container", "container", "container name")
 		image       = flags.String("image", "", "image reference")
-		profileType = &oneOf{allowed: []string{"Unconfined", "RuntimeDefault", "Localhost"}}
+		profileType = &oneOf{allowed: profile.TypeNames()}
 		profileFile = flags.String("profile", "", "seccomp profile the container has (OCI or Docker JSON, - for stdin); with\n--profile-type Localhost the profile file, with RuntimeDefault the runtime's default\n(the built-in runtime-default when omitted)")
 		output      = outputFlag()
 	)
@@ -42,10 +42,10 @@ or a file that cannot be read.`, stderr)
 		return code
 	}
 
-	req := plugin.ExplainRequest{
+	req := dryrun.ExplainRequest{
 		Namespace: *namespace, Pod: *pod, Container: *container, Image: *image,
 		Labels: labels, Annotations: annotations,
-		ProfileType: plugin.ProfileType(profileType.value),
+		ProfileType: profile.Type(profileType.value),
 	}
 	if *profileFile == "-" && *policyPath == "-" {
 		fmt.Fprintln(stderr, "nri-seccomp explain: standard input (-) can be only one of --policy and --profile")
@@ -58,11 +58,11 @@ or a file that cannot be read.`, stderr)
 			return ioCode(err)
 		}
 		req.Profile = p
-		if req.ProfileType == plugin.ProfileTypeNone {
-			req.ProfileType = plugin.ProfileTypeLocalhost
+		if req.ProfileType == profile.TypeNone {
+			req.ProfileType = profile.TypeLocalhost
 		}
 	}
-	if req.ProfileType == plugin.ProfileTypeRuntimeDefault && req.Profile == nil {
+	if req.ProfileType == profile.TypeRuntimeDefault && req.Profile == nil {
 		p, err := runtimeDefault()
 		if err != nil {
 			fmt.Fprintf(stderr, "nri-seccomp explain: %v\n", err)
@@ -71,12 +71,12 @@ or a file that cannot be read.`, stderr)
 		req.Profile = p
 	}
 
-	eng, err := engine.Load(*policyPath, engine.Options{Explain: true, SeccompFlags: runcinfo.SeccompFlags(runcPath())})
+	eng, err := engine.Load(*policyPath, engine.Options{Explain: true, SeccompFlags: runc.SeccompFlags(runcPath())})
 	if err != nil {
 		return reportLoadError(stderr, "explain", err)
 	}
-	e, err := plugin.Explain(eng, req)
-	if errors.Is(err, plugin.ErrUsage) {
+	e, err := dryrun.Explain(eng, req)
+	if errors.Is(err, dryrun.ErrUsage) {
 		fmt.Fprintf(stderr, "nri-seccomp explain: %v\n", err)
 		flags.Usage()
 		return exitUsage

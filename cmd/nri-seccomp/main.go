@@ -1,6 +1,6 @@
 // Command nri-seccomp is a containerd NRI plugin that gives every container
 // the seccomp profile its policy asks for, and the CLI to check and dry-run
-// that policy. The logic lives in pkg/; this package parses flags and wires.
+// that policy. The logic lives in internal/; this package parses flags and wires.
 package main
 
 import (

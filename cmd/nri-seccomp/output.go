@@ -7,8 +7,8 @@ import (
 	"io"
 	"io/fs"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
-	"github.com/nri-seccomp/nri-seccomp/pkg/profiletool"
+	"github.com/nri-seccomp/nri-seccomp/internal/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/profiletool"
 )
 
 // The exit-code convention of every command, in usageText and README.md ("The command line"):

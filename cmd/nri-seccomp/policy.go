@@ -3,15 +3,15 @@ package main
 import (
 	"os"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
-	"github.com/nri-seccomp/nri-seccomp/pkg/runcinfo"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
+	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 )
 
 // loadEngine loads a policy the way the daemon uses it; check and explain
 // use the same function so that a dry run cannot drift from the daemon.
 func loadEngine(path string) (*engine.Engine, error) {
-	return engine.Load(path, engine.Options{SeccompFlags: runcinfo.SeccompFlags(runcPath())})
+	return engine.Load(path, engine.Options{SeccompFlags: runc.SeccompFlags(runcPath())})
 }
 
 // runcPath is the runc whose abilities a policy is checked against: the one
@@ -25,6 +25,6 @@ func runcPath() string {
 }
 
 // loadDecider is the plugin's loader for a policy named by the runtime.
-func loadDecider(path string) (plugin.Decider, error) {
+func loadDecider(path string) (nri.Decider, error) {
 	return loadEngine(path)
 }

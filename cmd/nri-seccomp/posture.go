@@ -10,8 +10,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	"github.com/nri-seccomp/nri-seccomp/internal/posture"
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
 )
 
 // defaultContainerdSocket is containerd's own default address.
@@ -110,7 +110,7 @@ func askContainerd(ctx context.Context, socket string, timeout time.Duration) (m
 	return posture.Containerd(ctx, socket)
 }
 
-// readDecisions reads the decision log through pkg/audit's reader, the one
+// readDecisions reads the decision log through internal/audit's reader, the one
 // audit report uses too; nil when no log is given. The attributor
 // attributes raw audit records of the evidence's period.
 func readDecisions(name string, stderr io.Writer) (map[string]posture.Decision, *audit.DecisionLogAttributor, error) {

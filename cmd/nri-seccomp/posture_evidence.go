@@ -8,8 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 	"github.com/nri-seccomp/nri-seccomp/internal/posture"
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
 )
 
 // evidenceFlags are posture's flags for the report an auditor files

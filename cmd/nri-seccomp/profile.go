@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
-	"github.com/nri-seccomp/nri-seccomp/pkg/profiletool"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
+	"github.com/nri-seccomp/nri-seccomp/internal/profiletool"
 )
 
 const profileUsage = `Usage: nri-seccomp profile <command> [flags]

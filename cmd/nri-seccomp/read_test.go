@@ -7,8 +7,9 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 	"golang.org/x/sys/unix"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/testutil"
 )
 
 // A profile with one mistake on line 3, Go's decoder would read silently.

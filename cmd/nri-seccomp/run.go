@@ -18,8 +18,9 @@ import (
 	"github.com/containerd/nri/pkg/api"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/boundedio"
-	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
+	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
 )
 
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
@@ -70,7 +71,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 	logger := log.L.WithField("node", *node)
 
-	opts := plugin.Options{Logger: logger, Node: *node, Loader: loadDecider, DisableValidation: !*validate,
+	opts := nri.Options{Logger: logger, Node: *node, Loader: loadDecider, DisableValidation: !*validate,
 		OnPolicy: func() {
 			logger.WithField("memory_limit", sizeMemoryLimit()).Debug("memory limit sized to the policy in force")
 		}}
@@ -97,9 +98,9 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	}
 
 	if *decisionLog != "" {
-		dl, err := plugin.OpenDecisionLog(*decisionLog)
+		dl, err := decisionlog.Open(*decisionLog)
 		if err != nil {
-			fmt.Fprintf(stderr, "nri-seccomp: refusing to start: %v\n", err)
+			fmt.Fprintf(stderr, "nri-seccomp: refusing to start: %v: %v\n", nri.ErrConfig, err)
 			return exitFail
 		}
 		defer dl.Close()
@@ -109,7 +110,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	if code := events.setup(&opts, logger, opts.Metrics, *node, stderr); code >= 0 {
 		return code
 	}
-	p, err := plugin.New(opts)
+	p, err := nri.New(opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "nri-seccomp: refusing to start: %v\n", err)
 		return exitFail
@@ -155,7 +156,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 	defer signal.Stop(sigC)
 	wg.Go(func() { handleSignals(ctx, logger, sigC, cancel, p) })
 
-	err = p.Run(ctx, plugin.RunOptions{Socket: *socket, Name: *name, Idx: *idx})
+	err = p.Run(ctx, nri.RunOptions{Socket: *socket, Name: *name, Idx: *idx})
 	if err != nil {
 		logger.WithError(err).Error("stopped")
 		return exitFail

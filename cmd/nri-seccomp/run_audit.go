@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,11 +14,13 @@ import (
 
 	"github.com/containerd/log"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
-	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
-	"github.com/nri-seccomp/nri-seccomp/pkg/procevents"
-	"github.com/nri-seccomp/nri-seccomp/pkg/registry"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
+	"github.com/nri-seccomp/nri-seccomp/internal/containers"
+	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
+	"github.com/nri-seccomp/nri-seccomp/internal/printable"
+	"github.com/nri-seccomp/nri-seccomp/internal/procevents"
 )
 
 // auditRun holds `run --audit` flags and, once started, the pipeline.
@@ -50,7 +51,7 @@ func addAuditFlags(fs *flag.FlagSet) *auditRun {
 
 // start wires the registry into the plugin and starts the pipeline. It
 // returns -1 to go on, or an exit code. Call stop when the daemon ends.
-func (a *auditRun) start(ctx context.Context, p *plugin.Plugin, logger *log.Entry, m *metrics.Metrics, node string, stderr io.Writer) int {
+func (a *auditRun) start(ctx context.Context, p *nri.Plugin, logger *log.Entry, m *metrics.Metrics, node string, stderr io.Writer) int {
 	if !*a.enabled {
 		return -1
 	}
@@ -72,31 +73,31 @@ func (a *auditRun) start(ctx context.Context, p *plugin.Plugin, logger *log.Entr
 		a.file, events = f, f
 	}
 	var (
-		counters audit.Counters
-		prom     *audit.PromCounters
+		counters live.Counters
+		prom     *live.PromCounters
 	)
-	if reg := m.Registry(); reg != nil {
-		c, err := audit.NewPromCounters(reg)
+	if promReg := m.Registry(); promReg != nil {
+		c, err := live.NewPromCounters(promReg)
 		if err != nil {
 			fmt.Fprintf(stderr, "nri-seccomp: refusing to start: %v\n", err)
 			return exitFail
 		}
 		counters, prom = c, c
 	}
-	src := auditSource(*a.source, logger, prom)
+	src := source.Choose(*a.source, auditWarn(logger, prom))
 
-	reg := registry.New()
+	ctrs := containers.New()
 	if prom != nil {
 		// A container's series go when the registry forgets it.
-		reg.OnForget(func(c registry.Container) { prom.Forget(c.Namespace, c.Pod, c.Name) })
+		ctrs.OnForget(func(c containers.Container) { prom.Forget(c.Namespace, c.Pod, c.Name) })
 	}
-	p.SetRegistry(reg)
-	pipe := audit.NewPipeline(audit.PipelineOptions{
-		Attributor: reg, Counters: counters, Window: *a.window, Burst: *a.burst, Node: node,
-		Emit: func(ev audit.Event) { emitEvent(logger, events, ev) },
+	p.SetRegistry(ctrs)
+	pipe := live.NewPipeline(live.PipelineOptions{
+		Attributor: ctrs, Counters: counters, Window: *a.window, Burst: *a.burst, Node: node,
+		Emit: func(ev live.Event) { live.Emit(logger, events, ev) },
 	})
 	ctx, a.cancel = context.WithCancel(ctx)
-	a.followProcesses(ctx, reg, logger, prom)
+	a.followProcesses(ctx, ctrs, logger, prom)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -115,8 +116,8 @@ func (a *auditRun) start(ctx context.Context, p *plugin.Plugin, logger *log.Entr
 // connector (no CAP_NET_ADMIN, no CONFIG_PROC_EVENTS) the daemon warns and
 // attributes from /proc only. Either way a ticker expires what the registry
 // keeps for its grace periods (removed containers, exited processes).
-func (a *auditRun) followProcesses(ctx context.Context, reg *registry.Registry, logger *log.Entry, prom *audit.PromCounters) {
-	feed := &procFeed{reg: reg, prom: prom}
+func (a *auditRun) followProcesses(ctx context.Context, ctrs *containers.Registry, logger *log.Entry, prom *live.PromCounters) {
+	feed := &procFeed{ctrs: ctrs, prom: prom}
 	var (
 		l   *procevents.Listener
 		err = errors.New("off (--audit-follow-processes=false)")
@@ -128,9 +129,9 @@ func (a *auditRun) followProcesses(ctx context.Context, reg *registry.Registry, 
 		logger.WithError(err).Warn("seccomp audit: not following process creation (needs CAP_NET_ADMIN and a kernel with CONFIG_PROC_EVENTS); " +
 			"records of short-lived processes are attributed from /proc only, and most come out unknown")
 	} else {
-		reg.FollowProcesses()
+		ctrs.FollowProcesses()
 		if prom != nil {
-			if err := prom.ObserveProcesses(reg.Processes); err != nil {
+			if err := prom.ObserveProcesses(ctrs.Processes); err != nil {
 				logger.WithError(err).Warn("seccomp audit: process table metrics")
 			}
 		}
@@ -165,9 +166,9 @@ func (a *auditRun) followProcesses(ctx context.Context, reg *registry.Registry, 
 				// After a loss, a sweep of /proc marks the processes
 				// whose exit was missed; at most once per tick.
 				if feed.lost.Swap(false) {
-					reg.ProcEventsLost()
+					ctrs.ProcEventsLost()
 				}
-				reg.Expire()
+				ctrs.Expire()
 			}
 		}
 	}()
@@ -178,8 +179,8 @@ const expireEvery = 10 * time.Second
 
 // procFeed hands the connector's events to the registry.
 type procFeed struct {
-	reg    *registry.Registry
-	prom   *audit.PromCounters
+	ctrs   *containers.Registry
+	prom   *live.PromCounters
 	lost   atomic.Bool
 	events atomic.Int64
 }
@@ -224,11 +225,11 @@ func (f *procFeed) Event(ev procevents.Event) {
 	f.events.Add(1)
 	switch ev.Kind {
 	case procevents.Fork:
-		f.reg.Forked(ev.Parent, ev.PID)
+		f.ctrs.Forked(ev.Parent, ev.PID)
 	case procevents.Exec:
-		f.reg.Execed(ev.PID)
+		f.ctrs.Execed(ev.PID)
 	case procevents.Exit:
-		f.reg.Exited(ev.PID)
+		f.ctrs.Exited(ev.PID)
 	}
 }
 
@@ -239,31 +240,18 @@ func (f *procFeed) Lost() {
 	}
 }
 
-// auditSource returns the source --audit-source names (not empty). A
-// followed file, auditd's log found by auto or one named, reports each line
-// it skips for being over its limit: a warning naming the file and offset,
-// and the lines-skipped counter when there are metrics. Without this the
-// line, and any record in it, would be gone without a trace.
-func auditSource(name string, logger *log.Entry, prom *audit.PromCounters) audit.Source {
-	var src audit.Source
-	switch name {
-	case "auto":
-		src = audit.DefaultSource()
-	case "kmsg":
-		src = &audit.Kmsg{}
-	default:
-		src = &audit.FileFollower{Path: name}
-	}
-	if ff, ok := src.(*audit.FileFollower); ok {
-		ff.Warn = func(w audit.Warning) {
-			// A fresh entry per warning: the shared logger is not modified.
-			logger.WithField("file", audit.Printable(w.File)).Warn("seccomp audit source: " + w.Msg)
-			if prom != nil {
-				prom.SkippedLine()
-			}
+// auditWarn reports each line a followed file (auditd's log found by auto,
+// or one named) skips for being over its limit: a warning naming the file
+// and offset, and the lines-skipped counter when there are metrics. Without
+// this the line, and any record in it, would be gone without a trace.
+func auditWarn(logger *log.Entry, prom *live.PromCounters) func(source.Warning) {
+	return func(w source.Warning) {
+		// A fresh entry per warning: the shared logger is not modified.
+		logger.WithField("file", printable.String(w.File)).Warn("seccomp audit source: " + w.Msg)
+		if prom != nil {
+			prom.SkippedLine()
 		}
 	}
-	return src
 }
 
 // stop ends the pipeline and closes the events file.
@@ -274,45 +262,5 @@ func (a *auditRun) stop() {
 	a.wg.Wait()
 	if a.file != nil {
 		a.file.Close()
-	}
-}
-
-// emitEvent writes one event as a log line and, with --audit-events, a JSON
-// line. The log line is built fresh: the shared logger is not modified.
-func emitEvent(logger *log.Entry, events io.Writer, ev audit.Event) {
-	fields := log.Fields{
-		"kind": ev.Kind, "count": ev.Count, "syscall": ev.Syscall, "arch": ev.Arch, "action": ev.Action,
-		"refused": ev.Refused, "pid": ev.PID, "comm": ev.Comm, "exe": ev.Exe, "attribution": ev.Attribution,
-		"audit_time": ev.Time,
-	}
-	if ev.Known() {
-		fields["pod"] = ev.Namespace + "/" + ev.Pod
-		fields["container"] = ev.Container
-		fields["mode"] = ev.Mode
-		fields["rules"] = ev.Rules
-	}
-	if ev.ContainerID != "" {
-		fields["container_id"] = ev.ContainerID
-	}
-	msg := "seccomp audit event"
-	if ev.Kind == audit.KindSummary {
-		msg = "seccomp audit events (summary)"
-	}
-	entry := logger.WithFields(fields)
-	if ev.Refused {
-		entry.Warn(msg)
-	} else {
-		entry.Info(msg)
-	}
-	if events == nil {
-		return
-	}
-	data, err := json.Marshal(ev)
-	if err != nil {
-		logger.WithError(err).Warn("encoding an audit event")
-		return
-	}
-	if _, err := events.Write(append(data, '\n')); err != nil {
-		logger.WithError(err).Warn("writing the audit events file")
 	}
 }

@@ -14,11 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
-	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
-	"github.com/nri-seccomp/nri-seccomp/pkg/procevents"
-	"github.com/nri-seccomp/nri-seccomp/pkg/registry"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
+	"github.com/nri-seccomp/nri-seccomp/internal/containers"
+	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
+	"github.com/nri-seccomp/nri-seccomp/internal/procevents"
 )
 
 // run --audit with a followed file: a line over the follower's limit is not
@@ -30,7 +30,7 @@ func TestRunAuditOverlongLineWarns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := plugin.New(plugin.Options{Decider: eng})
+	p, err := nri.New(nri.Options{Decider: eng})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,22 +115,22 @@ func counterValue(t *testing.T, m *metrics.Metrics, name string) float64 {
 // The connector's events reach the registry; a loss is counted, and the
 // next expiry tick sweeps /proc (the flag is taken once).
 func TestProcFeed(t *testing.T) {
-	reg := registry.NewWithProc(t.TempDir())
+	reg := containers.NewWithProc(t.TempDir())
 	reg.FollowProcesses()
-	reg.Upsert(registry.Container{ID: strings.Repeat("a", 64), Namespace: "ns", Pod: "p", Name: "c", PID: 10})
+	reg.Upsert(containers.Container{ID: strings.Repeat("a", 64), Namespace: "ns", Pod: "p", Name: "c", PID: 10})
 	preg := prometheus.NewRegistry()
-	prom, err := audit.NewPromCounters(preg)
+	prom, err := live.NewPromCounters(preg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := prom.ObserveProcesses(reg.Processes); err != nil {
 		t.Fatal(err)
 	}
-	f := &procFeed{reg: reg, prom: prom}
+	f := &procFeed{ctrs: reg, prom: prom}
 	f.Event(procevents.Event{Kind: procevents.Fork, PID: 20, Parent: 10})
 	f.Event(procevents.Event{Kind: procevents.Exec, PID: 20})
 	f.Event(procevents.Event{Kind: procevents.Exit, PID: 20})
-	if a := reg.Attribute(20); a.How != registry.ByFork || a.Container.Pod != "p" {
+	if a := reg.Attribute(20); a.How != containers.ByFork || a.Container.Pod != "p" {
 		t.Fatalf("attribution after fork, exec, exit: %+v", a)
 	}
 	f.Lost()
@@ -158,8 +158,8 @@ func TestProcFeed(t *testing.T) {
 // outside the host's PID namespace); a process that cannot start says
 // nothing.
 func TestProcFeedSelfCheck(t *testing.T) {
-	reg := registry.NewWithProc(t.TempDir())
-	f := &procFeed{reg: reg}
+	reg := containers.NewWithProc(t.TempDir())
+	f := &procFeed{ctrs: reg}
 	served := func(context.Context) error {
 		f.Event(procevents.Event{Kind: procevents.Fork, PID: 2, Parent: 1})
 		return nil

@@ -10,8 +10,8 @@ import (
 	"github.com/containerd/log"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/kubeevents"
-	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
 )
 
 // eventsRun holds `run --kube-events` flags and, once set up, the sink.
@@ -31,7 +31,7 @@ func addEventFlags(fs *flag.FlagSet) *eventsRun {
 
 // setup builds the sink and gives it to the plugin's options. It returns -1
 // to go on, or an exit code.
-func (e *eventsRun) setup(opts *plugin.Options, logger *log.Entry, m *metrics.Metrics, node string, stderr io.Writer) int {
+func (e *eventsRun) setup(opts *nri.Options, logger *log.Entry, m *metrics.Metrics, node string, stderr io.Writer) int {
 	if !*e.enabled {
 		if *e.apiServer != "" {
 			fmt.Fprintln(stderr, "nri-seccomp run: --kube-api-server needs --kube-events")

@@ -11,10 +11,11 @@ import (
 
 	"github.com/containerd/log"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
+	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
 	"github.com/nri-seccomp/nri-seccomp/internal/posture"
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
-	"github.com/nri-seccomp/nri-seccomp/pkg/metrics"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/printable"
 )
 
 // postureRun holds `run`'s posture flags: the periodic scan of every
@@ -34,9 +35,9 @@ func addPostureFlags(fs *flag.FlagSet) *postureRun {
 	}
 }
 
-// options sets the plugin's decision hook; call before plugin.New. It
+// options sets the plugin's decision hook; call before nri.New. It
 // returns an exit code, or -1 to go on.
-func (r *postureRun) options(opts *plugin.Options, stderr io.Writer) int {
+func (r *postureRun) options(opts *nri.Options, stderr io.Writer) int {
 	if *r.interval < 0 {
 		fmt.Fprintln(stderr, "nri-seccomp run: --posture-interval: negative")
 		return exitUsage
@@ -45,7 +46,7 @@ func (r *postureRun) options(opts *plugin.Options, stderr io.Writer) int {
 		return -1
 	}
 	r.book = posture.NewBook()
-	opts.OnDecision = func(rec plugin.Record) {
+	opts.OnDecision = func(rec decisionlog.Entry) {
 		if rec.Error != "" {
 			return // refused: the container never runs
 		}
@@ -67,11 +68,11 @@ func (r *postureRun) start(ctx context.Context, wg *sync.WaitGroup, logger *log.
 		Proc: *r.proc, Book: r.book, Gauges: m, Interval: *r.interval, Now: time.Now,
 		NewProblem: func(c posture.Container) {
 			logger.WithFields(log.Fields{
-				"container_id": audit.Printable(c.ID), "containerd_namespace": audit.Printable(c.ContainerdNamespace),
-				"pod": audit.Printable(c.PodNamespace) + "/" + audit.Printable(c.Pod), "container": audit.Printable(c.Name),
-				"image": audit.Printable(c.Image), "reach": c.Reach, "class": c.Class,
+				"container_id": printable.String(c.ID), "containerd_namespace": printable.String(c.ContainerdNamespace),
+				"pod": printable.String(c.PodNamespace) + "/" + printable.String(c.Pod), "container": printable.String(c.Name),
+				"image": printable.String(c.Image), "reach": c.Reach, "class": c.Class,
 				"processes": c.Processes, "unfiltered_processes": c.Unfiltered,
-				"policy_revision": audit.Printable(c.Revision), "filter": c.Filter,
+				"policy_revision": printable.String(c.Revision), "filter": c.Filter,
 			}).Warn("posture: " + c.Problem)
 		},
 		ContainerdFailed: func(err error) {

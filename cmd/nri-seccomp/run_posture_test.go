@@ -6,8 +6,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri"
 	"github.com/nri-seccomp/nri-seccomp/internal/posture"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
 )
 
 // The daemon's decision hook carries what the decision log carries: the
@@ -16,13 +17,13 @@ import (
 func TestPostureDecisionHook(t *testing.T) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	r := addPostureFlags(fs)
-	var opts plugin.Options
+	var opts nri.Options
 	if code := r.options(&opts, io.Discard); code != -1 || opts.OnDecision == nil {
 		t.Fatalf("options: code %d, hook set %v", code, opts.OnDecision != nil)
 	}
-	opts.OnDecision(plugin.Record{ContainerID: "c1", Namespace: "team", Pod: "web", Container: "app",
+	opts.OnDecision(decisionlog.Entry{ContainerID: "c1", Namespace: "team", Pod: "web", Container: "app",
 		Rules: []string{"team-default"}, Mode: "enforce", Digest: "sha256:aa", PolicyRevision: "sha256:5d18"})
-	opts.OnDecision(plugin.Record{ContainerID: "c2", Error: "no profile"})
+	opts.OnDecision(decisionlog.Entry{ContainerID: "c2", Error: "no profile"})
 	want := map[string]posture.Decision{"c1": {Rules: []string{"team-default"}, Mode: "enforce",
 		Revision: "sha256:5d18", Digest: "sha256:aa", Namespace: "team", Pod: "web", Container: "app"}}
 	if got := r.book.Snapshot(); !reflect.DeepEqual(got, want) {

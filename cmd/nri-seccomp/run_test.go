@@ -18,7 +18,7 @@ import (
 	"github.com/containerd/nri/pkg/adaptation"
 	"github.com/containerd/nri/pkg/api"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
 )
 
 // countPlugins is an adaptation.Metrics that tracks connected plugins.
@@ -150,7 +150,7 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 	rt.waitPlugins(t, 1)
 
 	rsp := rt.create(t, "prod", "app")
-	assertRefuses(t, plugin.SeccompFromNRI(rsp.GetAdjust().GetLinux().GetSeccompPolicy()), "keyctl", "chroot", "read!")
+	assertRefuses(t, convert.SeccompFromNRI(rsp.GetAdjust().GetLinux().GetSeccompPolicy()), "keyctl", "chroot", "read!")
 	if rsp := rt.create(t, "kube-system", "agent"); rsp.GetAdjust().GetLinux().GetSeccompPolicy() != nil {
 		t.Error("exempt container adjusted")
 	}
@@ -240,7 +240,7 @@ func TestPreinstalledPlugin(t *testing.T) {
 	rt.waitPlugins(t, 1)
 
 	rsp := rt.create(t, "prod", "app")
-	assertRefuses(t, plugin.SeccompFromNRI(rsp.GetAdjust().GetLinux().GetSeccompPolicy()), "keyctl", "chroot", "read!")
+	assertRefuses(t, convert.SeccompFromNRI(rsp.GetAdjust().GetLinux().GetSeccompPolicy()), "keyctl", "chroot", "read!")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		data, _ := os.ReadFile(dlog)

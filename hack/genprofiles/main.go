@@ -35,7 +35,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 // hardenedDeny lists what hardened refuses outright. Some of these
@@ -85,7 +85,7 @@ var socketFamilies = []uint64{unix.AF_UNIX, unix.AF_INET, unix.AF_INET6, unix.AF
 const socketcallErrno = unix.ENOSYS
 
 // minimalNames is the allow-list of minimal: what runc still calls after it
-// has loaded the filter (FACTS.md; pkg/profiletool's runc check), and what a
+// has loaded the filter (FACTS.md; internal/profiletool's runc check), and what a
 // static Go or C (glibc, musl) binary serving the network needs. 64-bit
 // entry points only (and socketcall, kept refused with ENOSYS): a 32-bit
 // binary gets EPERM.
@@ -194,16 +194,16 @@ func Hardened(base *profile.Profile) (*profile.Profile, error) {
 	cp.Syscalls = maps.Clone(out.Syscalls)
 	out = &cp
 	// DenyList allows every architecture; the intersection keeps base's.
-	if err := keepRules(out, "personality", func(r profile.Rule) bool {
+	if err := keepRules(out, "personality", func(r profile.CondRule) bool {
 		return !(len(r.Conds) == 1 && r.Conds[0].Op == specs.OpEqualTo && slices.Contains(personalityRefused, r.Conds[0].Value))
 	}); err != nil {
 		return nil, err
 	}
-	var sock []profile.Rule
+	var sock []profile.CondRule
 	for _, af := range socketFamilies {
 		v := base.Eval(native, "socket", [6]uint64{af})
 		if v.Level == profile.LevelAllow {
-			sock = append(sock, profile.Rule{Conds: []profile.Cond{{Index: 0, Op: specs.OpEqualTo, Value: af}}, Verdict: v})
+			sock = append(sock, profile.CondRule{Conds: []profile.Cond{{Index: 0, Op: specs.OpEqualTo, Value: af}}, Verdict: v})
 		}
 	}
 	if len(sock) == 0 {
@@ -229,7 +229,7 @@ func refuseSocketcall(p *profile.Profile) error {
 
 // keepRules drops the argument rules of name that keep refuses; the calls
 // they matched get the syscall's fallback instead.
-func keepRules(p *profile.Profile, name string, keep func(profile.Rule) bool) error {
+func keepRules(p *profile.Profile, name string, keep func(profile.CondRule) bool) error {
 	sc, ok := p.Syscalls[name]
 	if !ok || len(sc.Rules) == 0 {
 		return fmt.Errorf("%s has no argument rules in runtime-default any more; revisit the generator", name)
@@ -238,7 +238,7 @@ func keepRules(p *profile.Profile, name string, keep func(profile.Rule) bool) er
 		return fmt.Errorf("%s: fallback %s is not a refusal; dropping rules would not refuse", name, sc.Fallback)
 	}
 	p.Syscalls[name] = &profile.Syscall{Fallback: sc.Fallback,
-		Rules: slices.DeleteFunc(slices.Clone(sc.Rules), func(r profile.Rule) bool { return !keep(r) })}
+		Rules: slices.DeleteFunc(slices.Clone(sc.Rules), func(r profile.CondRule) bool { return !keep(r) })}
 	return nil
 }
 

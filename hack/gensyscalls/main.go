@@ -1,4 +1,4 @@
-// Command gensyscalls writes pkg/syscalls/zsyscalls.go: the syscall
+// Command gensyscalls writes internal/syscalls/zsyscalls.go: the syscall
 // name<->number tables that nri-seccomp uses to validate profile names and to
 // decode audit records.
 //
@@ -6,7 +6,7 @@
 // golang.org/x/sys/unix's zsysnum_linux_<goarch>.go files, which x/sys itself
 // generates from the kernel's uapi headers. The x/sys version is the one the
 // main go.mod pins, located with `go list -m`, so the module cache is enough
-// and no network is needed. Usage (from pkg/syscalls, see its go:generate
+// and no network is needed. Usage (from internal/syscalls, see its go:generate
 // line):
 //
 //	go run ../../hack/gensyscalls -o zsyscalls.go

@@ -1,7 +1,7 @@
 // Package errnos is the kernel's errno table: one canonical name per number,
 // the aliases a policy may also use, and the lookups both ways. It is a leaf
-// package so that every package that prints or reads an errno (pkg/profile,
-// pkg/policy, pkg/audit) uses the same names without importing each other.
+// package so that every package that prints or reads an errno (internal/profile,
+// internal/policy, internal/audit) uses the same names without importing each other.
 package errnos
 
 import (

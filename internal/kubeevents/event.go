@@ -15,14 +15,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
-)
 
-// Rule is one policy rule's part in a decision.
-type Rule struct {
-	Name   string // the rule's name in the policy
-	Action string // "inject" or "tighten"
-	Mode   string // "enforce" or "audit"
-}
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
+)
 
 // Decision is a decision that set or changed a container's seccomp profile:
 // pure data, copied from the plugin's decision record.
@@ -34,7 +30,7 @@ type Decision struct {
 	// ProfileType is what the container had before the plugin: "" or
 	// "Unconfined" (no seccomp), "RuntimeDefault", "Localhost".
 	ProfileType    string
-	Rules          []Rule
+	Rules          []engine.RuleResult
 	Digest         string // digest of the profile the container runs with
 	PolicyRevision string
 }
@@ -78,10 +74,7 @@ func reason(d Decision) (reason, action string) {
 // did it, and what a refused syscall looks like from inside.
 func message(d Decision, why string) string {
 	var b strings.Builder
-	had := d.ProfileType
-	if had == "" {
-		had = "Unconfined"
-	}
+	had := profile.Type(d.ProfileType).Normal()
 	switch why {
 	case ReasonInjected:
 		fmt.Fprintf(&b, "nri-seccomp gave container %q a seccomp profile (it had %s)", d.Container, had)
@@ -107,7 +100,7 @@ func consequence(why string) string {
 
 // ruleList names the rules, "name (action, mode)", within room bytes,
 // ending with "and N more" when they do not all fit.
-func ruleList(rules []Rule, room int) string {
+func ruleList(rules []engine.RuleResult, room int) string {
 	if len(rules) == 0 {
 		return "none"
 	}

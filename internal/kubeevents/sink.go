@@ -15,6 +15,8 @@ import (
 	"github.com/containerd/log"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 )
 
 // Defaults for Options.
@@ -171,7 +173,7 @@ func (s *Sink) Post(d Decision) {
 		s.count(ResultDropped)
 		return
 	}
-	d.Rules = append([]Rule(nil), d.Rules...) // the caller's slice may change
+	d.Rules = append([]engine.RuleResult(nil), d.Rules...) // the caller's slice may change
 	s.pending[k] = &item{d: d, count: 1, first: now, last: now}
 	s.queue = append(s.queue, k)
 	s.mu.Unlock()

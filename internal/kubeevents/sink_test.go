@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 )
 
 // request is what the fake API server saw.
@@ -108,7 +110,7 @@ func tighten() Decision {
 	return Decision{
 		Namespace: "shop", Pod: "web-7d4b9c-x2x9q", PodUID: "0b6c3b2e-uid", Container: "app",
 		ProfileType: "RuntimeDefault",
-		Rules: []Rule{
+		Rules: []engine.RuleResult{
 			{Name: "no-mount", Action: "tighten", Mode: "enforce"},
 			{Name: "watch-ptrace", Action: "tighten", Mode: "audit"},
 		},
@@ -145,13 +147,13 @@ func TestEventJSON(t *testing.T) {
 
 func TestReason(t *testing.T) {
 	for _, tc := range []struct {
-		rules        []Rule
+		rules        []engine.RuleResult
 		reason, verb string
 	}{
-		{[]Rule{{"a", "inject", "enforce"}}, ReasonInjected, "gave container \"c\" a seccomp profile (it had Unconfined)"},
-		{[]Rule{{"a", "inject", "enforce"}, {"b", "tighten", "enforce"}}, ReasonInjected, "gave container"},
-		{[]Rule{{"a", "inject", "audit"}, {"b", "tighten", "enforce"}}, ReasonTightened, "tightened"},
-		{[]Rule{{"a", "inject", "audit"}, {"b", "tighten", "audit"}}, ReasonAudit, "set an audit-mode seccomp profile"},
+		{[]engine.RuleResult{{Name: "a", Action: "inject", Mode: "enforce"}}, ReasonInjected, "gave container \"c\" a seccomp profile (it had Unconfined)"},
+		{[]engine.RuleResult{{Name: "a", Action: "inject", Mode: "enforce"}, {Name: "b", Action: "tighten", Mode: "enforce"}}, ReasonInjected, "gave container"},
+		{[]engine.RuleResult{{Name: "a", Action: "inject", Mode: "audit"}, {Name: "b", Action: "tighten", Mode: "enforce"}}, ReasonTightened, "tightened"},
+		{[]engine.RuleResult{{Name: "a", Action: "inject", Mode: "audit"}, {Name: "b", Action: "tighten", Mode: "audit"}}, ReasonAudit, "set an audit-mode seccomp profile"},
 		{nil, ReasonAudit, "rules: none;"},
 	} {
 		d := Decision{Container: "c", Rules: tc.rules}
@@ -169,7 +171,7 @@ func TestMessageBounded(t *testing.T) {
 	d := tighten()
 	d.Rules = nil
 	for range 200 {
-		d.Rules = append(d.Rules, Rule{Name: strings.Repeat("r", 40), Action: "tighten", Mode: "enforce"})
+		d.Rules = append(d.Rules, engine.RuleResult{Name: strings.Repeat("r", 40), Action: "tighten", Mode: "enforce"})
 	}
 	m := message(d, ReasonTightened)
 	if len(m) > maxMessage {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 )
 
 // Evidence is what turns a posture report into one an auditor can file:

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")

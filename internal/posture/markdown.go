@@ -5,7 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/printable"
 )
 
 // WriteMarkdown writes the report as a document an auditor can file: node
@@ -164,12 +165,12 @@ func (f Filed) limits(ew *errWriter) {
 	}
 }
 
-// md makes s safe in a markdown table cell or line: Printable escapes
+// md makes s safe in a markdown table cell or line: printable.String escapes
 // control characters (a newline cannot end the row), and markdown's own
 // characters are backslash-escaped so that a name cannot open a link, a
 // code span, emphasis or HTML, or a new cell.
 func md(s string) string {
-	s = audit.Printable(s)
+	s = printable.String(s)
 	var b strings.Builder
 	for _, r := range s {
 		if strings.ContainsRune("\\`*_[]<>|#!", r) {

@@ -11,7 +11,7 @@ import (
 // command, run periodically, its counts handed to the metrics and every
 // new problem container handed to the log once.
 
-// Gauges receives the result of each scan; pkg/metrics implements it.
+// Gauges receives the result of each scan; internal/metrics implements it.
 type Gauges interface {
 	// PostureScanned gives the containers per state (StateLabel of every
 	// class is a key, zero included), the problem containers, the host
@@ -135,6 +135,11 @@ func (m *Monitor) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			// Both may be ready; select picks either, so a cancelled
+			// context must still win over a tick.
+			if ctx.Err() != nil {
+				return
+			}
 		}
 	}
 }

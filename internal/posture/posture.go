@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/profile"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 // Class is what posture concludes about one container.

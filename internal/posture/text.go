@@ -5,12 +5,12 @@ import (
 	"io"
 	"strings"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/printable"
 )
 
 // WriteText writes the report for people, one container per line, problems
 // first. Names, images and labels are chosen by whoever created the
-// container, so every one goes through audit.Printable: a newline or a
+// container, so every one goes through printable.String: a newline or a
 // terminal escape in a pod name must not forge or hide a line.
 func (r Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
@@ -32,30 +32,30 @@ func line(c Container) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-18s %s", c.Class, shortID(c.ID))
 	if c.ContainerdNamespace != "" {
-		fmt.Fprintf(&b, " ns=%s", audit.Printable(c.ContainerdNamespace))
+		fmt.Fprintf(&b, " ns=%s", printable.String(c.ContainerdNamespace))
 	}
 	if c.Pod != "" {
-		fmt.Fprintf(&b, " pod=%s/%s", audit.Printable(c.PodNamespace), audit.Printable(c.Pod))
+		fmt.Fprintf(&b, " pod=%s/%s", printable.String(c.PodNamespace), printable.String(c.Pod))
 	}
 	if c.Name != "" {
-		fmt.Fprintf(&b, " container=%s", audit.Printable(c.Name))
+		fmt.Fprintf(&b, " container=%s", printable.String(c.Name))
 	}
 	if c.Image != "" {
-		fmt.Fprintf(&b, " image=%s", audit.Printable(c.Image))
+		fmt.Fprintf(&b, " image=%s", printable.String(c.Image))
 	}
 	fmt.Fprintf(&b, " reach=%s", c.Reach)
 	if len(c.Rules) > 0 {
 		rules := make([]string, len(c.Rules))
 		for i, r := range c.Rules {
-			rules[i] = audit.Printable(r)
+			rules[i] = printable.String(r)
 		}
 		fmt.Fprintf(&b, " rules=%s", strings.Join(rules, ","))
 	}
 	if c.Mode != "" {
-		fmt.Fprintf(&b, " mode=%s", audit.Printable(c.Mode))
+		fmt.Fprintf(&b, " mode=%s", printable.String(c.Mode))
 	}
 	if c.Revision != "" {
-		fmt.Fprintf(&b, " revision=%s", audit.Printable(c.Revision))
+		fmt.Fprintf(&b, " revision=%s", printable.String(c.Revision))
 	}
 	if c.Filter != "" {
 		fmt.Fprintf(&b, " filter=%s", c.Filter)

@@ -12,23 +12,6 @@ import (
 // enough to be a plausible typo. Case differences alone always count as close,
 // because "Unconfined" written "unconfined" is the most common slip.
 func Closest(word string, candidates []string) string {
-	if len(word) > 64 {
-		return "" // no keyword is this long; spare the quadratic distance
-	}
-	lw := strings.ToLower(word)
-	best, bestDist := "", -1
-	for _, c := range candidates {
-		if len(c) > 64 {
-			continue
-		}
-		d := Distance(lw, strings.ToLower(c), 0)
-		if bestDist < 0 || d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
 	limit := 1
 	if len(word) >= 5 {
 		limit = 2
@@ -36,18 +19,48 @@ func Closest(word string, candidates []string) string {
 	if len(word) >= 10 {
 		limit = 3
 	}
-	if bestDist > limit {
+	return Nearest(word, candidates, limit)
+}
+
+// Nearest returns the candidate closest to word within limit edits, case
+// ignored, or "" when none is that close; ties go to the first candidate.
+// Words and candidates over 64 bytes are never matched (no keyword is this
+// long; spare the quadratic distance). Closest and syscalls.Suggest differ
+// only in their limits.
+func Nearest(word string, candidates []string, limit int) string {
+	if len(word) > 64 {
 		return ""
+	}
+	lw := strings.ToLower(word)
+	best, bestDist := "", limit+1
+	for _, c := range candidates {
+		if len(c) > 64 {
+			continue
+		}
+		lc := strings.ToLower(c)
+		// Lengths differing by more than the limit cannot be within it.
+		if d := len(lc) - len(lw); d > limit || d < -limit {
+			continue
+		}
+		if d := Distance(lw, lc, bestDist); d < bestDist {
+			best, bestDist = c, d
+		}
 	}
 	return best
 }
 
 // DidYouMean formats a suggestion for appending to a message ("" if none).
 func DidYouMean(word string, candidates []string) string {
-	if s := Closest(word, candidates); s != "" {
-		return fmt.Sprintf(" (did you mean %q?)", s)
+	return Hint(Closest(word, candidates))
+}
+
+// Hint is the " (did you mean %q?)" every message appends for a
+// suggestion s; "" when there is none.
+func Hint(s string) string {
+	if s == "" {
+		return ""
 	}
-	return ""
+	return fmt.Sprintf(" (did you mean %q?)", s)
 }
 
 // Distance is the optimal string alignment distance between a and b:

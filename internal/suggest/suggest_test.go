@@ -1,6 +1,9 @@
 package suggest
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // The policy package's tests cover the distance thresholds in depth; these
 // pin the cases the profile reader relies on.
@@ -54,5 +57,29 @@ func TestDistance(t *testing.T) {
 	// With a bound, the answer is capped at the bound.
 	if got := Distance("kitten", "sitting", 2); got != 2 {
 		t.Errorf("distance with bound 2 = %d; want 2", got)
+	}
+}
+
+// Hint formats a suggestion and nothing for none; Nearest keeps to its
+// limit and ignores case.
+func TestHintAndNearest(t *testing.T) {
+	if got := Hint("mkdir"); got != ` (did you mean "mkdir"?)` {
+		t.Errorf("Hint = %q", got)
+	}
+	if got := Hint(""); got != "" {
+		t.Errorf(`Hint("") = %q`, got)
+	}
+	cands := []string{"mkdir", "mkdirat", "rmdir"}
+	for _, tc := range []struct {
+		word  string
+		limit int
+		want  string
+	}{
+		{"MKDIR", 0, "mkdir"}, {"mkdr", 1, "mkdir"}, {"mkdr", 0, ""}, {"mkdirt", 1, "mkdir"},
+		{"xxxxx", 2, ""}, {strings.Repeat("m", 65), 100, ""},
+	} {
+		if got := Nearest(tc.word, cands, tc.limit); got != tc.want {
+			t.Errorf("Nearest(%q, %d) = %q, want %q", tc.word, tc.limit, got, tc.want)
+		}
 	}
 }

@@ -11,7 +11,7 @@ func init() {
 
 func runAudit(ctx context.Context, env *Env) (*Result, error) {
 	iters := env.Count(500000, 20000)
-	lines, err := RunGoBench(ctx, env, "./pkg/audit", "^Benchmark(Parse|Pipeline|PipelineMixed)$",
+	lines, err := RunGoBench(ctx, env, "./internal/audit/...", "^Benchmark(Parse|Pipeline|PipelineMixed)$",
 		"-cpu", "1", "-benchmem", "-benchtime", fmt.Sprintf("%dx", iters))
 	if err != nil {
 		return nil, err
@@ -51,7 +51,7 @@ func runAudit(ctx context.Context, env *Env) (*Result, error) {
 			Met:      worst > 100000,
 		}},
 		Notes: []string{
-			fmt.Sprintf("`go test -run '^$' -bench '^Benchmark(Parse|Pipeline|PipelineMixed)$' -cpu 1 -benchmem -benchtime %dx ./pkg/audit` (GOMAXPROCS=1).", iters),
+			fmt.Sprintf("`go test -run '^$' -bench '^Benchmark(Parse|Pipeline|PipelineMixed)$' -cpu 1 -benchmem -benchtime %dx ./internal/audit/...` (GOMAXPROCS=1).", iters),
 			"Each record is handled once, in arrival order, by one goroutine; records of one container and syscall within a window are summarised after the first, so a storm costs counting, not output.",
 		},
 	}, nil

@@ -11,7 +11,7 @@ import (
 func TestParseGoBench(t *testing.T) {
 	out := `goos: linux
 goarch: amd64
-pkg: github.com/nri-seccomp/nri-seccomp/pkg/engine
+pkg: github.com/nri-seccomp/nri-seccomp/internal/engine
 BenchmarkDecide/rules=10/cached-2         	    5000	      7613 ns/op	         7.100 p50-us	        57.00 p99-us
 BenchmarkPipeline      	  200000	      2310 ns/op	    432835 records/s	     360 B/op	       3 allocs/op
 BenchmarkBroken: some log line

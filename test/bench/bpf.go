@@ -9,10 +9,11 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
+	"github.com/nri-seccomp/nri-seccomp/internal/profiletool"
 	"github.com/nri-seccomp/nri-seccomp/internal/seccompbpf"
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
-	"github.com/nri-seccomp/nri-seccomp/pkg/profiletool"
 )
 
 func init() {
@@ -32,8 +33,8 @@ func filterCases(rd *specs.LinuxSeccomp) []filterCase {
 	inject := func(profile string) string {
 		return fmt.Sprintf("apiVersion: nri-seccomp.io/v1alpha1\nkind: SeccompPolicy\nrules:\n- name: inject\n  match: {}\n  action: inject\n  profile: %s\n", profile)
 	}
-	unconfined := engine.Input{Namespace: "bench", Pod: "p", Container: "c", ProfileType: engine.ProfileTypeUnconfined}
-	withRD := engine.Input{Namespace: "bench", Pod: "p", Container: "c", ProfileType: engine.ProfileTypeRuntimeDefault, Current: rd}
+	unconfined := engine.Input{Namespace: "bench", Pod: "p", Container: "c", ProfileType: profile.TypeUnconfined}
+	withRD := engine.Input{Namespace: "bench", Pod: "p", Container: "c", ProfileType: profile.TypeRuntimeDefault, Current: rd}
 	return []filterCase{
 		{name: "RuntimeDefault (containerd)", what: "containerd 2.4.2's RuntimeDefault, as containerd hands it to runc"},
 		{name: "runtime-default (nri-seccomp)", what: "the same profile injected by nri-seccomp into an Unconfined container (canonical form)", policy: inject("runtime-default"), in: unconfined},

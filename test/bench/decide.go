@@ -15,7 +15,7 @@ var decideRuleCounts = []int{10, 100, 1000, 10000}
 
 func runDecide(ctx context.Context, env *Env) (*Result, error) {
 	iters := env.Count(5000, 200)
-	lines, err := RunGoBench(ctx, env, "./pkg/engine", "^BenchmarkDecide$", "-benchtime", fmt.Sprintf("%dx", iters))
+	lines, err := RunGoBench(ctx, env, "./internal/engine", "^BenchmarkDecide$", "-benchtime", fmt.Sprintf("%dx", iters))
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func runDecide(ctx context.Context, env *Env) (*Result, error) {
 			"A node sees the same few pod shapes again and again, so most decisions are cache hits; a new pod still has to be matched against every rule.",
 		Tables: []Table{t},
 		Notes: []string{
-			fmt.Sprintf("`go test -run '^$' -bench '^BenchmarkDecide$' -benchtime %dx ./pkg/engine`: %d decisions per cell, each timed on its own; p50/p99 over those.", iters, iters),
+			fmt.Sprintf("`go test -run '^$' -bench '^BenchmarkDecide$' -benchtime %dx ./internal/engine`: %d decisions per cell, each timed on its own; p50/p99 over those.", iters, iters),
 			"Policy: n-1 rules, each matching one namespace (exact and glob) and a label selector, plus a floor rule matching every container; the container has RuntimeDefault (about 370 syscalls) and is tightened.",
 			"cached: the same container again (decision cache hit). new-pod: pods from ten namespaces spread over the policy, each matched by its own rule and the floor, with the decision cache bypassed. cold: no cache at all, the cost of the first container with a new combination of profile and rules.",
 			"Rules are looked up by namespace (exact names in a map, prefix globs in a trie), so a new pod's cost barely grows with the number of rules; the cache key hashes the container's whole profile (about 8 KiB encoded), which is most of a cache hit's cost.",

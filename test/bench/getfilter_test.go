@@ -7,8 +7,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 	"github.com/nri-seccomp/nri-seccomp/internal/seccompbpf"
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
 )
 
 // LoadedFilter reads back exactly the program a process loaded, and the

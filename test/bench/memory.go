@@ -14,8 +14,8 @@ import (
 
 	"github.com/containerd/nri/pkg/api"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
 )
 
 func init() {
@@ -205,14 +205,14 @@ func runMemory(ctx context.Context, env *Env) (*Result, error) {
 		Notes: []string{
 			"Method: the real binary (`" + filepath.Base(env.Bin) + " run` with the shipped DaemonSet's flags: JSON log, metrics listener, validation on, policy watch) connected to NRI's runtime side (github.com/containerd/nri/pkg/adaptation) in the bench process over its socket; the runtime side sends CreateContainer one after the other, as containerd does for a node's creations. " +
 				"VmRSS and VmHWM come from /proc/PID/status; the Go figures from the plugin's own /metrics (go_memstats_heap_inuse_bytes, go_memstats_sys_bytes), read just after. The binary exposes no way to force a garbage collection, so the readings are as the Go runtime left them: GOGC unset (100) and GOMEMLIMIT unset, so the daemon sizes its own soft limit once the policy is in force: the live heap then plus 16 MiB, at least 24 MiB (cmd/nri-seccomp run.go; GOMEMLIMIT overrides it). It also collects the garbage of loading the policy and returns it to the OS then, so the idle VmHWM (the load's peak) is above the idle VmRSS.",
-			fmt.Sprintf("Policy (generated, %d rules): the shipped node-agents exemption; %d team rules, each matching a namespace (exact and glob) and an `app` label like pkg/engine's benchmark policy, with varied bodies: tighten with a deny list (1-3 syscalls), every 5th also intersected with the hardened profile, every 7th in audit mode, every 9th an inject of hardened (applies to containers with no profile), every 11th limited to some container names, every 13th to an image glob, every 50th an exemption; then the shipped runtime-default-for-unconfined and floor rules.", memTeams+3, memTeams),
+			fmt.Sprintf("Policy (generated, %d rules): the shipped node-agents exemption; %d team rules, each matching a namespace (exact and glob) and an `app` label like internal/engine's benchmark policy, with varied bodies: tighten with a deny list (1-3 syscalls), every 5th also intersected with the hardened profile, every 7th in audit mode, every 9th an inject of hardened (applies to containers with no profile), every 11th limited to some container names, every 13th to an image glob, every 50th an exemption; then the shipped runtime-default-for-unconfined and floor rules.", memTeams+3, memTeams),
 			fmt.Sprintf("Workload: %d CreateContainer requests, deterministic (seeded): %d distinct pods, the rest new containers of earlier pods (restarts and sidecars); pods spread over all teams' namespaces (~5%% in namespaces no team rule names, ~3%% in kube-system); 30%% of the containers have no seccomp, the rest RuntimeDefault (containerd's ~370-syscall profile in the request). %d of the answers set a seccomp policy.", decisions, w.pods(), adjusted),
 			fmt.Sprintf("Round trips during the run (runtime side, including validation): p50 %s, p99 %s. The plugin registered %s after its start (policy load and compile included).", Micros(Median(lat)), Micros(Percentile(lat, 99)), connectTook.Round(time.Millisecond)),
 			fmt.Sprintf("GOMEMLIMIT=%s (no soft limit, as the daemon ran before it set one; set in the plugin's environment): idle %s, after the same %d decisions %s; round trips p50 %s, p99 %s (%s the p50 with the default limit; measured after it, not interleaved, so indicative only). With the limit the collector runs more often as the Go runtime's memory nears it, trading a little CPU for resident memory; deployments can raise it, or turn it off, with GOMEMLIMIT.",
 				memLimitKnob, MiB(limIdle.rss), decisions, MiB(limAfter.rss), Micros(Median(limLat)), Micros(Percentile(limLat, 99)), Ratio(float64(Median(limLat)), float64(Median(lat)))),
-			fmt.Sprintf("Where the memory goes: the engine alone (pkg/engine loading the same policy in the bench process, fed the same %d requests through the plugin's own conversion, plugin.InputFromNRI) holds %s of live heap for the compiled 1000-rule policy and %s more in its caches after the decisions (runtime.GC before each reading). "+
+			fmt.Sprintf("Where the memory goes: the engine alone (internal/engine loading the same policy in the bench process, fed the same %d requests through the plugin's own conversion, convert.InputFromNRI) holds %s of live heap for the compiled 1000-rule policy and %s more in its caches after the decisions (runtime.GC before each reading). "+
 				"Its caches are bounded (%d decisions, %d profile outcomes, 256 parsed current profiles; a full cache is emptied); an outcome is keyed by the current profile and the indexes of the rules that applied; outcomes that write the same section share one copy, rules with the same body share one compiled profile, and bodies naming the same profile share its model. "+
-				"Go heap in use is above the live data because the collector lets the heap grow to about twice the live data before it runs (GOGC=100); RssAnon is the process's own memory: Go's heap, stacks and runtime, and freed memory not yet returned to the OS (part of the last column). RssFile is the binary's pages mapped from its file (code and read-only data, about 18 MiB of the static binary's loaded segments): clean, shared with the page cache and reclaimable, and how many of them are mapped depends on what of the file the page cache holds (the kernel maps whole cached folios), not on the program; it is why idle VmRSS moved by several MiB between runs whose Go figures were the same. The plugin's own work allocates about 5 KiB per container (BenchmarkCreateContainer in pkg/plugin); NRI's messages, the request and the validation request that carries the seccomp policy twice, come on top.", decisions, MiB(eng.policy), MiB(eng.caches), engine.DefaultCacheSize, engine.DefaultCacheSize),
+				"Go heap in use is above the live data because the collector lets the heap grow to about twice the live data before it runs (GOGC=100); RssAnon is the process's own memory: Go's heap, stacks and runtime, and freed memory not yet returned to the OS (part of the last column). RssFile is the binary's pages mapped from its file (code and read-only data, about 18 MiB of the static binary's loaded segments): clean, shared with the page cache and reclaimable, and how many of them are mapped depends on what of the file the page cache holds (the kernel maps whole cached folios), not on the program; it is why idle VmRSS moved by several MiB between runs whose Go figures were the same. The plugin's own work allocates about 5 KiB per container (BenchmarkCreateContainer in internal/nri); NRI's messages, the request and the validation request that carries the seccomp policy twice, come on top.", decisions, MiB(eng.policy), MiB(eng.caches), engine.DefaultCacheSize, engine.DefaultCacheSize),
 		},
 	}
 	return res, nil
@@ -374,7 +374,7 @@ func engineLiveHeap(policyPath string, rd *api.LinuxSeccomp, decisions int) (eng
 	}
 	loaded := live()
 	for _, c := range creates {
-		if _, err := e.Decide(plugin.InputFromNRI(c.pod, c.ctr)); err != nil {
+		if _, err := e.Decide(convert.InputFromNRI(c.pod, c.ctr)); err != nil {
 			return engineMem{}, fmt.Errorf("in-process decision: %w", err)
 		}
 	}

@@ -31,8 +31,8 @@ import (
 	"github.com/containerd/nri/pkg/stub"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
 )
 
 // nriRuntimeVersion is what the in-process runtime announces: the containerd
@@ -498,7 +498,7 @@ func runtimeDefaultNRI() (*api.LinuxSeccomp, error) {
 	if rd == nil {
 		return nil, errors.New("no built-in runtime-default profile")
 	}
-	return plugin.SeccompToNRI(rd), nil
+	return convert.SeccompToNRI(rd), nil
 }
 
 // nriPodSpec describes one pod of a workload.
@@ -557,7 +557,7 @@ func nriContainer(pod *api.PodSandbox, name, image string, seq int, profile api.
 		Annotations: map[string]string{
 			"io.kubernetes.cri.container-name":                 name,
 			"io.kubernetes.cri.container-type":                 "container",
-			plugin.ImageNameAnnotation:                         image,
+			convert.ImageNameAnnotation:                        image,
 			"io.kubernetes.cri.sandbox-id":                     pod.GetId(),
 			"io.kubernetes.cri.sandbox-name":                   pod.GetName(),
 			"io.kubernetes.cri.sandbox-namespace":              pod.GetNamespace(),

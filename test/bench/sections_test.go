@@ -21,10 +21,11 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/net/bpf"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
+	"github.com/nri-seccomp/nri-seccomp/internal/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/internal/seccompbpf"
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	"github.com/nri-seccomp/nri-seccomp/pkg/plugin"
-	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
 	"github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
 
@@ -837,13 +838,13 @@ func TestNRIRequests(t *testing.T) {
 	for _, c := range []struct {
 		profile api.SecurityProfile_ProfileType
 		policy  *api.LinuxSeccomp
-		want    engine.ProfileType
-	}{{api.SecurityProfile_RUNTIME_DEFAULT, rd, engine.ProfileTypeRuntimeDefault}, {api.SecurityProfile_UNCONFINED, nil, engine.ProfileTypeUnconfined}} {
+		want    profile.Type
+	}{{api.SecurityProfile_RUNTIME_DEFAULT, rd, profile.TypeRuntimeDefault}, {api.SecurityProfile_UNCONFINED, nil, profile.TypeUnconfined}} {
 		ctr := nriContainer(pod, "app", "registry.example.com/shop/web:1.4.2", 7, c.profile, c.policy)
 		if ctr.GetPodSandboxId() != pod.GetId() || !strings.HasPrefix(ctr.GetLinux().GetCgroupsPath(), pod.GetLinux().GetCgroupParent()+"/") {
 			t.Error("container not tied to its pod")
 		}
-		in := plugin.InputFromNRI(pod, ctr)
+		in := convert.InputFromNRI(pod, ctr)
 		if in.ProfileType != c.want || (in.Current != nil) != (c.policy != nil) {
 			t.Errorf("%v container: the plugin sees profile type %q, current %v", c.profile, in.ProfileType, in.Current != nil)
 		}
@@ -1025,7 +1026,7 @@ func TestMemWorkloadWants(t *testing.T) {
 		if c.want == nil {
 			continue
 		}
-		d, err := e.Decide(plugin.InputFromNRI(c.pod, c.ctr))
+		d, err := e.Decide(convert.InputFromNRI(c.pod, c.ctr))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1194,7 +1195,7 @@ func TestSysPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, cfg := range sysConfigs {
-		in := engine.Input{Namespace: cfg.namespace, Pod: "bench", Container: string(cfg.key), ProfileType: engine.ProfileType(cfg.seccomp)}
+		in := engine.Input{Namespace: cfg.namespace, Pod: "bench", Container: string(cfg.key), ProfileType: profile.Type(cfg.seccomp)}
 		if cfg.seccomp == harness.SeccompRuntimeDefault {
 			b, _ := engine.Builtins()
 			in.Current = b["runtime-default"]

@@ -15,7 +15,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
+	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
 
@@ -56,7 +57,7 @@ func TestAuditRecordThenEnforce(t *testing.T) {
 	if code, err := ct.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
 		t.Fatalf("learning run: exit %d, %v", code, err)
 	}
-	waitEvent(t, events, 15*time.Second, "for the workload's mkdir", func(ev audit.Event) bool {
+	waitEvent(t, events, 15*time.Second, "for the workload's mkdir", func(ev live.Event) bool {
 		return ev.Syscall == "mkdir" && ev.Pod == "rec" && ev.Container == "app"
 	})
 	// A workload that does nothing, under runc 1.1.5 (this also waits out
@@ -107,7 +108,7 @@ func TestAuditRecordThenEnforce(t *testing.T) {
 	}
 	// The base set alone must start a container that does nothing.
 	baseProf, err := json.Marshal(specs.LinuxSeccomp{DefaultAction: specs.ActErrno,
-		Syscalls: []specs.LinuxSyscall{{Names: audit.RuntimeBase, Action: specs.ActAllow}}})
+		Syscalls: []specs.LinuxSyscall{{Names: runc.RuntimeBase, Action: specs.ActAllow}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ rules:
 // requireBaseCovers runs a workload that does nothing (busybox true) in
 // e2e-learn on c, where a learning daemon writes events: what is logged for
 // it is what the runtime (after installing the filter) and process start-up
-// need, which audit.RuntimeBase must cover, or a recorded profile could keep
+// need, which runc.RuntimeBase must cover, or a recorded profile could keep
 // containers from starting.
 func requireBaseCovers(t *testing.T, c *h.Containerd, events string) {
 	t.Helper()
@@ -165,7 +166,7 @@ func requireBaseCovers(t *testing.T, c *h.Containerd, events string) {
 	if code, err := noop.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
 		t.Fatalf("%s: noop run: exit %d, %v", c.Opts.Runc, code, err)
 	}
-	waitEvent(t, events, 15*time.Second, "for the noop container's execve", func(ev audit.Event) bool {
+	waitEvent(t, events, 15*time.Second, "for the noop container's execve", func(ev live.Event) bool {
 		return ev.Syscall == "execve" && ev.Pod == "noop"
 	})
 	time.Sleep(2 * time.Second) // the rest of the burst
@@ -175,14 +176,14 @@ func requireBaseCovers(t *testing.T, c *h.Containerd, events string) {
 			continue
 		}
 		seen = append(seen, ev.Syscall)
-		if !slices.Contains(audit.RuntimeBase, ev.Syscall) {
+		if !slices.Contains(runc.RuntimeBase, ev.Syscall) {
 			missing = append(missing, ev.Syscall)
 		}
 	}
 	slices.Sort(seen)
 	t.Logf("%s: syscalls logged for a container running busybox true: %s", c.Opts.Runc, strings.Join(seen, " "))
 	if len(missing) > 0 {
-		t.Errorf("%s: audit.RuntimeBase lacks %v, which runc and a trivial process needed here", c.Opts.Runc, missing)
+		t.Errorf("%s: runc.RuntimeBase lacks %v, which runc and a trivial process needed here", c.Opts.Runc, missing)
 	}
 }
 
@@ -221,7 +222,7 @@ func lintRecorded(t *testing.T, bin, profilePath string) {
 // enforceRecorded runs, on c with the enforcing daemon p: the recorded
 // workload under the recorded profile (starts, its mkdir allowed), a
 // syscall it never made (rmdir, refused with EPERM), and `busybox true`
-// under audit.RuntimeBase alone (starts).
+// under runc.RuntimeBase alone (starts).
 func enforceRecorded(t *testing.T, c *h.Containerd, p *h.Plugin, workload []string) {
 	t.Helper()
 	pod := RunPod(t, c, h.PodSpec{Name: "prod", Namespace: "e2e-enforce"})
@@ -254,6 +255,6 @@ func enforceRecorded(t *testing.T, c *h.Containerd, p *h.Plugin, workload []stri
 	RequireDecision(t, p, bt, []string{"base"}, true)
 	if code, err := bt.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
 		logs, _ := bt.Logs(ctx(t))
-		t.Fatalf("%s: busybox true under audit.RuntimeBase alone: exit %d, %v; output %q", c.Opts.Runc, code, err, logs)
+		t.Fatalf("%s: busybox true under runc.RuntimeBase alone: exit %d, %v; output %q", c.Opts.Runc, code, err, logs)
 	}
 }

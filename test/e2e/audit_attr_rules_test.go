@@ -14,7 +14,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/auditdrules"
 	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
 
@@ -41,7 +41,7 @@ func keyedRecords(t *testing.T, log string) []string {
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		l := sc.Text()
-		if strings.HasPrefix(l, "type=SYSCALL") && strings.Contains(l, `key="`+audit.AuditdKey+`"`) {
+		if strings.HasPrefix(l, "type=SYSCALL") && strings.Contains(l, `key="`+auditdrules.Key+`"`) {
 			out = append(out, l)
 		}
 	}
@@ -66,10 +66,10 @@ func TestAuditdRules(t *testing.T) {
 	}
 	rules := string(out)
 	for _, want := range []string{
-		"-a always,exit -F arch=b64 -S keyctl -F exit=-EPERM -k " + audit.AuditdKey,
-		"-a always,exit -F arch=b64 -S rmdir -F exit=-ENOENT -k " + audit.AuditdKey,
-		"-a always,exit -F arch=b32 -S keyctl -F exit=-EPERM -k " + audit.AuditdKey,
-		"-a always,exit -F arch=b32 -S rmdir -F exit=-ENOENT -k " + audit.AuditdKey,
+		"-a always,exit -F arch=b64 -S keyctl -F exit=-EPERM -k " + auditdrules.Key,
+		"-a always,exit -F arch=b64 -S rmdir -F exit=-ENOENT -k " + auditdrules.Key,
+		"-a always,exit -F arch=b32 -S keyctl -F exit=-EPERM -k " + auditdrules.Key,
+		"-a always,exit -F arch=b32 -S rmdir -F exit=-ENOENT -k " + auditdrules.Key,
 	} {
 		if !strings.Contains(rules, want+"\n") {
 			t.Fatalf("auditd-rules output lacks %q:\n%s", want, rules)
@@ -93,7 +93,7 @@ func TestAuditdRules(t *testing.T) {
 		if out, err := exec.Command("auditctl", "-R", delFile).CombinedOutput(); err != nil {
 			t.Errorf("removing the rules: %v\n%s", err, out)
 		}
-		if out, _ := exec.Command("auditctl", "-l").CombinedOutput(); strings.Contains(string(out), audit.AuditdKey) {
+		if out, _ := exec.Command("auditctl", "-l").CombinedOutput(); strings.Contains(string(out), auditdrules.Key) {
 			t.Errorf("rules left behind:\n%s", out)
 		}
 	})
@@ -101,7 +101,7 @@ func TestAuditdRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("auditctl -l: %v\n%s", err, listed)
 	}
-	if n := strings.Count(string(listed), "key="+audit.AuditdKey); n != 4 {
+	if n := strings.Count(string(listed), "key="+auditdrules.Key); n != 4 {
 		t.Fatalf("auditctl -l lists %d rules with our key, want 4:\n%s", n, listed)
 	}
 
@@ -131,7 +131,7 @@ func TestAuditdRules(t *testing.T) {
 		if time.Now().After(deadline) {
 			st, _ := exec.Command("auditctl", "-s").CombinedOutput()
 			t.Fatalf("no %s record for the child's failing rmdir (pid %d) in %s; auditctl -s:\n%s\nkeyed records:\n%s",
-				audit.AuditdKey, child.ProcessState.Pid(), log, st, strings.Join(recs, "\n"))
+				auditdrules.Key, child.ProcessState.Pid(), log, st, strings.Join(recs, "\n"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -16,7 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
 	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
 
@@ -52,7 +53,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // readEvents reads the JSON events `run --audit-events` wrote.
-func readEvents(t *testing.T, path string) []audit.Event {
+func readEvents(t *testing.T, path string) []live.Event {
 	t.Helper()
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
@@ -62,10 +63,10 @@ func readEvents(t *testing.T, path string) []audit.Event {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []audit.Event
+	var out []live.Event
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var ev audit.Event
+		var ev live.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("events file %s: bad line %q: %v", path, sc.Text(), err)
 		}
@@ -75,7 +76,7 @@ func readEvents(t *testing.T, path string) []audit.Event {
 }
 
 // waitEvent waits for an event matching ok; it returns every event read.
-func waitEvent(t *testing.T, path string, limit time.Duration, what string, ok func(audit.Event) bool) audit.Event {
+func waitEvent(t *testing.T, path string, limit time.Duration, what string, ok func(live.Event) bool) live.Event {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
@@ -124,14 +125,14 @@ func TestAuditAttributionLive(t *testing.T) {
 	RequireDecision(t, p, a, []string{"attr-trial"}, true)
 	RequireDecision(t, p, b, []string{"attr-trial"}, true)
 
-	mk := waitEvent(t, events, 15*time.Second, "for mkdir in alpha", func(ev audit.Event) bool {
+	mk := waitEvent(t, events, 15*time.Second, "for mkdir in alpha", func(ev live.Event) bool {
 		return ev.Syscall == "mkdir" && ev.Comm == "syscall-probe" && ev.Pod == "alpha"
 	})
-	rm := waitEvent(t, events, 15*time.Second, "for rmdir in beta", func(ev audit.Event) bool {
+	rm := waitEvent(t, events, 15*time.Second, "for rmdir in beta", func(ev live.Event) bool {
 		return ev.Syscall == "rmdir" && ev.Comm == "syscall-probe" && ev.Pod == "beta"
 	})
 	for _, tc := range []struct {
-		ev              audit.Event
+		ev              live.Event
 		pod, ctr, ctrID string
 	}{{mk, "alpha", "maker", a.ID}, {rm, "beta", "remover", b.ID}} {
 		ev := tc.ev
@@ -172,7 +173,7 @@ func TestAuditAttributionLive(t *testing.T) {
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("exec: %+v %v", res, err)
 	}
-	ex := waitEvent(t, events, 10*time.Second, "for the exec'd shell's umask", func(ev audit.Event) bool {
+	ex := waitEvent(t, events, 10*time.Second, "for the exec'd shell's umask", func(ev live.Event) bool {
 		return ev.Syscall == "umask" && ev.Comm == "sh"
 	})
 	if ex.Pod != "alpha" || ex.Container != "shell" || ex.ContainerID != sh.ID || (ex.Attribution != "fork" && ex.Attribution != "cgroup" && ex.Attribution != "cache") {

@@ -11,13 +11,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/learn"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
+	"github.com/nri-seccomp/nri-seccomp/internal/runc"
 	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
 
 // `record --no-new-privs` for real, under runc 1.1.5 and 1.2.8: with
 // no_new_privs, what runc itself calls under the filter is within
-// audit.RuntimeBaseNoNewPrivs; the recorded profile starts the same
+// runc.RuntimeBaseNoNewPrivs; the recorded profile starts the same
 // container with no_new_privs; and applied to a container WITHOUT
 // no_new_privs it fails loudly: the container does not start, and the
 // error says why.
@@ -37,17 +39,17 @@ func TestRecordNoNewPrivs(t *testing.T) {
 	}
 }
 
-func recordNoNewPrivs(t *testing.T, bin, runc string) {
-	c := StartContainerd(t, h.ContainerdOptions{Runc: runc})
+func recordNoNewPrivs(t *testing.T, bin, runcBin string) {
+	c := StartContainerd(t, h.ContainerdOptions{Runc: runcBin})
 	events := filepath.Join(c.Dir, "audit-events.jsonl")
-	learn := StartPlugin(t, c, bin, writePolicy(t, learnPolicy), "--audit", "--audit-events", events, "--audit-window", "1s")
+	learning := StartPlugin(t, c, bin, writePolicy(t, learnPolicy), "--audit", "--audit-events", events, "--audit-window", "1s")
 	workload := []string{h.ProbePath, "mkdir", "/tmp/learned"}
 	pod := RunPod(t, c, h.PodSpec{Name: "nnp", Namespace: "e2e-learn"})
 	ct := RunContainer(t, pod, h.ContainerSpec{Name: "app", Seccomp: h.SeccompRuntimeDefault, NoNewPrivs: true, Command: workload})
 	if code, err := ct.Wait(ctx(t), 10*time.Second); err != nil || code != 0 {
 		t.Fatalf("learning run: exit %d, %v", code, err)
 	}
-	waitEvent(t, events, 15*time.Second, "for the workload's mkdir", func(ev audit.Event) bool {
+	waitEvent(t, events, 15*time.Second, "for the workload's mkdir", func(ev live.Event) bool {
 		return ev.Syscall == "mkdir" && ev.Pod == "nnp"
 	})
 	time.Sleep(2 * time.Second) // the rest of the burst
@@ -57,7 +59,7 @@ func recordNoNewPrivs(t *testing.T, bin, runc string) {
 			continue
 		}
 		runcCalls = append(runcCalls, ev.Syscall)
-		if !slices.Contains(audit.RuntimeBaseNoNewPrivs, ev.Syscall) {
+		if !slices.Contains(runc.RuntimeBaseNoNewPrivs, ev.Syscall) {
 			missing = append(missing, ev.Syscall)
 		}
 	}
@@ -67,15 +69,15 @@ func recordNoNewPrivs(t *testing.T, bin, runc string) {
 		t.Fatalf("runc under no_new_privs: %v (expected its late-filter calls, no capset)", runcCalls)
 	}
 	if len(missing) > 0 {
-		t.Errorf("audit.RuntimeBaseNoNewPrivs lacks %v, which runc called under the filter with no_new_privs", missing)
+		t.Errorf("runc.RuntimeBaseNoNewPrivs lacks %v, which runc called under the filter with no_new_privs", missing)
 	}
-	if code, err := learn.Stop(); err != nil || code != 0 {
+	if code, err := learning.Stop(); err != nil || code != 0 {
 		t.Fatalf("stop the learning daemon: %d %v", code, err)
 	}
 
 	profilePath := filepath.Join(t.TempDir(), "recorded.json")
 	out, err := exec.CommandContext(ctx(t), bin, "record", "--no-new-privs", "--log", events, "--namespace", "e2e-learn", "--pod", "nnp", "-o", profilePath).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), audit.NoNewPrivsNote) {
+	if err != nil || !strings.Contains(string(out), learn.NoNewPrivsNote) {
 		t.Fatalf("record --no-new-privs: %v\n%s", err, out)
 	}
 	// `profile lint` names what the profile lacks for containers without

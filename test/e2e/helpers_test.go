@@ -112,7 +112,7 @@ var notRun struct {
 // notRunIA32 records an i386 check that cannot run here: with IA-32
 // emulation off the kernel has no 32-bit entry at all, so there is no
 // 32-bit path to filter, and the filters' x86 part is covered by the
-// libseccomp oracle tests (pkg/profile, policies) instead.
+// libseccomp oracle tests (internal/profile, policies) instead.
 func notRunIA32(t *testing.T, what string) {
 	t.Helper()
 	t.Logf("NOT RUN (IA-32 emulation off in this kernel): %s", what)

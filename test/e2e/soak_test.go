@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/registry"
+	"github.com/nri-seccomp/nri-seccomp/internal/containers"
 	h "github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 )
 
@@ -159,7 +159,7 @@ func TestChurnSoak(t *testing.T) {
 	start := time.Now()
 	warm := min(4, pods)
 	run(0, warm)
-	time.Sleep(registry.ContainerGrace + 15*time.Second)
+	time.Sleep(containers.ContainerGrace + 15*time.Second)
 	base := scrape(t, addr)
 	base.at, base.pods = time.Since(start), done.Load()
 	samples := []sample{base}
@@ -194,7 +194,7 @@ func TestChurnSoak(t *testing.T) {
 	}
 	// Past the removal grace and the expiry tick, nothing of the pods
 	// should be left.
-	time.Sleep(registry.ContainerGrace + 15*time.Second)
+	time.Sleep(containers.ContainerGrace + 15*time.Second)
 	end := scrape(t, addr)
 	end.at, end.pods = time.Since(start), done.Load()
 	samples = append(samples, end)

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/policy"
 )
 
 // TestScenarioPolicies loads every scenario policy with the project's own

@@ -19,8 +19,10 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/learn"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 	"github.com/nri-seccomp/nri-seccomp/internal/seccompbpf"
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
 	"github.com/nri-seccomp/nri-seccomp/test/e2e/harness"
 	"github.com/nri-seccomp/nri-seccomp/test/workloads/images"
 )
@@ -614,7 +616,7 @@ func bpfLen(s *specs.LinuxSeccomp) int {
 }
 
 // readEvents reads the daemon's --audit-events file.
-func readEvents(path string) ([]audit.Event, error) {
+func readEvents(path string) ([]live.Event, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -623,11 +625,11 @@ func readEvents(path string) ([]audit.Event, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var evs []audit.Event
+	var evs []live.Event
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		var ev audit.Event
+		var ev live.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -638,7 +640,7 @@ func readEvents(path string) ([]audit.Event, error) {
 
 // attribute fills each cell's refusals from the events of its pod, split
 // by phase at the end of A.
-func attribute(cells []*Cell, evs []audit.Event) {
+func attribute(cells []*Cell, evs []live.Event) {
 	for _, c := range cells {
 		a, b, un := map[string]bool{}, map[string]bool{}, map[string]bool{}
 		for _, ev := range evs {
@@ -696,7 +698,7 @@ func record(ctx context.Context, bin, events, work, name string, t Treatment) (r
 			if w, ok := strings.CutPrefix(l, "widened: "); ok && !slices.Contains(res.widened, w) {
 				res.widened = append(res.widened, w)
 			}
-			if strings.HasPrefix(l, "warning: ") && !strings.Contains(l, audit.NotCovered) {
+			if strings.HasPrefix(l, "warning: ") && !strings.Contains(l, learn.NotCovered) {
 				logf("record %s for %s: %s", name, t.Name, l)
 			}
 		}
@@ -783,7 +785,7 @@ func ensureAuditd() (func(), error) {
 			logf("restoring the audit backlog limit: %v: %s", err, out)
 		}
 	}
-	if log, ok := audit.AuditdLog("/proc"); ok {
+	if log, ok := source.AuditdLog("/proc"); ok {
 		logf("using the running auditd (log %s)", log)
 		return restore, nil
 	}

@@ -10,9 +10,9 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	policypkg "github.com/nri-seccomp/nri-seccomp/pkg/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/live"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	policypkg "github.com/nri-seccomp/nri-seccomp/internal/policy"
 )
 
 // The generated policies load in the daemon's own loader, with and
@@ -92,10 +92,10 @@ func TestAllowedCount(t *testing.T) {
 func TestAttribute(t *testing.T) {
 	t0 := time.Date(2026, 12, 3, 13, 0, 0, 0, time.UTC)
 	c := &Cell{Pod: "redis", namespace: "wl-hardened", start: t0, aEnd: t0.Add(10 * time.Second), end: t0.Add(20 * time.Second)}
-	ev := func(ns, pod, sc string, refused bool, at time.Duration) audit.Event {
-		return audit.Event{Namespace: ns, Pod: pod, Syscall: sc, Refused: refused, Time: t0.Add(at)}
+	ev := func(ns, pod, sc string, refused bool, at time.Duration) live.Event {
+		return live.Event{Namespace: ns, Pod: pod, Syscall: sc, Refused: refused, Time: t0.Add(at)}
 	}
-	attribute([]*Cell{c}, []audit.Event{
+	attribute([]*Cell{c}, []live.Event{
 		ev("wl-hardened", "redis", "ptrace", true, time.Second),
 		ev("wl-hardened", "redis", "vmsplice", true, 11*time.Second),
 		ev("wl-hardened", "redis", "read", false, 12*time.Second),  // logged, not refused

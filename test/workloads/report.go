@@ -141,7 +141,7 @@ func Report(r *Run) string {
 		p("`RuntimeDefault`, exercise A on %d replicas one after the other (two pods, each started, exercised and stopped),\n", replicas)
 		p("`nri-seccomp record` per replica (with the column's flags), and the union of the two allow-lists. The\n")
 		p("no_new_privs columns learn from their own replicas, run with no_new_privs. Every allowed name (with\n")
-		p("`audit.RuntimeBase`, or `audit.RuntimeBaseNoNewPrivs` with `--no-new-privs`), and what `--families` added (per\n")
+		p("`runc.RuntimeBase`, or `runc.RuntimeBaseNoNewPrivs` with `--no-new-privs`), and what `--families` added (per\n")
 		p("replica's recording; families apply to everything the container was seen calling, runc's own calls under the\n")
 		p("filter included, so without no_new_privs runc's Go runtime's `tgkill` brings `kill` and `tkill`):\n")
 		for _, t := range r.Treatments {

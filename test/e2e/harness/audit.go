@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 )
 
 // AuditRecord is one kernel seccomp audit record (type=1326, AUDIT_SECCOMP).
@@ -41,7 +42,7 @@ func AuditdRunning() bool {
 
 // auditdLog finds a running auditd and its log file, the same way the
 // daemon's audit source does.
-func auditdLog() (string, bool) { return audit.AuditdLog("/proc") }
+func auditdLog() (string, bool) { return source.AuditdLog("/proc") }
 
 // SeccompAuditRecords returns the seccomp audit records stamped at or after
 // since, from auditd (ausearch) when one runs, else from the kernel log.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/audit"
+	"github.com/nri-seccomp/nri-seccomp/internal/audit/source"
 )
 
 // PrivateAuditd makes sure an auditd receives the kernel's audit records for
@@ -31,7 +31,7 @@ func PrivateAuditd(t testing.TB) string {
 			t.Errorf("restoring the audit backlog limit: %v: %s", err, out)
 		}
 	})
-	if log, ok := audit.AuditdLog("/proc"); ok {
+	if log, ok := source.AuditdLog("/proc"); ok {
 		t.Logf("using the running auditd (log %s)", log)
 		return log
 	}

@@ -237,8 +237,8 @@ func (p *Plugin) Thaw() error { return p.signal(syscall.SIGCONT) }
 // LogTail returns the last n lines of the plugin's log.
 func (p *Plugin) LogTail(n int) string { return tail(p.LogPath, n) }
 
-// Decision is one line of the decision log, as pkg/plugin writes it
-// (plugin.Record); only the fields the tests assert on.
+// Decision is one line of the decision log, as internal/nri writes it
+// (decisionlog.Entry); only the fields the tests assert on.
 type Decision struct {
 	Namespace   string   `json:"namespace"`
 	Pod         string   `json:"pod"`

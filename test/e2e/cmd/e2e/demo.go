@@ -198,7 +198,7 @@ func demoTrial(ctx context.Context, c *harness.Containerd, plugin *harness.Plugi
 	return nil
 }
 
-// trialEvent is the part of an audit event (pkg/audit.Event) the demo shows.
+// trialEvent is the part of an audit event (internal/live.Event) the demo shows.
 type trialEvent struct {
 	Namespace   string   `json:"namespace"`
 	Pod         string   `json:"pod"`

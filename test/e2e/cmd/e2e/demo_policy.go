@@ -3,8 +3,8 @@ package main
 import (
 	"slices"
 
-	"github.com/nri-seccomp/nri-seccomp/pkg/engine"
-	"github.com/nri-seccomp/nri-seccomp/pkg/policy"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/policy"
 )
 
 // demoRules is the demo's policy as the loader reads it, to name the rule
