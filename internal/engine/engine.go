@@ -16,6 +16,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/engine/cache"
 	"github.com/nri-seccomp/nri-seccomp/internal/policy"
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 	"github.com/nri-seccomp/nri-seccomp/policies"
@@ -93,13 +94,20 @@ type Engine struct {
 	explain bool
 	seeds   [2]maphash.Seed
 
-	mu       sync.Mutex
-	cache    map[cacheKey]*Decision
-	outcomes map[cacheKey]*outcome
-	models   map[cacheKey]*profile.Profile  // parsed current profiles (most containers share a few)
-	written  map[string]*specs.LinuxSeccomp // sections the outcomes hold, by digest: one copy each
-	maxSize  int
+	// The caches, all keyed by content (cache.Table): decisions by a
+	// fingerprint of the input; outcomes (the profile part of a decision)
+	// by the current section's encoding and the rules applied; parsed
+	// current profiles by the section's encoding (most containers share a
+	// few); written sections by digest, one copy each.
+	decisions *cache.Table[cacheKey, *Decision]
+	outcomes  *cache.Table[cacheKey, *outcome]
+	models    *cache.Table[cacheKey, *profile.Profile]
+	written   *cache.Table[string, *specs.LinuxSeccomp]
 }
+
+// maxModels bounds the parsed current profiles: a node's containers run a
+// handful of distinct profiles, and a model is tens of KiB.
+const maxModels = 256
 
 // cacheKey is a 128-bit fingerprint from two independently seeded hashes; the
 // seeds are random per engine, so inputs cannot be crafted to collide.
@@ -142,16 +150,22 @@ func Load(path string, opts Options) (*Engine, error) {
 
 // New compiles a loaded policy.
 func New(pol *policy.Policy, opts Options) (*Engine, error) {
-	e := &Engine{pol: pol, native: opts.Native, maxSize: opts.CacheSize, explain: opts.Explain,
-		cache: map[cacheKey]*Decision{}, outcomes: map[cacheKey]*outcome{}, models: map[cacheKey]*profile.Profile{},
-		written: map[string]*specs.LinuxSeccomp{},
-		seeds:   [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	e := &Engine{pol: pol, native: opts.Native, explain: opts.Explain,
+		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 	if e.native == "" {
 		e.native = profile.Native
 	}
-	if e.maxSize == 0 {
-		e.maxSize = DefaultCacheSize
+	size, modelsMax := opts.CacheSize, maxModels
+	switch {
+	case size == 0:
+		size = DefaultCacheSize
+	case size < 0:
+		modelsMax = 0
 	}
+	e.decisions = cache.New[cacheKey, *Decision]("decisions", size)
+	e.outcomes = cache.New[cacheKey, *outcome]("outcomes", size)
+	e.models = cache.New[cacheKey, *profile.Profile]("models", modelsMax)
+	e.written = cache.New[string, *specs.LinuxSeccomp]("written", size)
 	// Rules with the same body (profile, deny list, logDenied) share one
 	// compiled profile: large policies repeat a few bodies across many
 	// namespaces, and a full profile model is tens of KiB.
@@ -191,12 +205,9 @@ func (e *Engine) Policy() *policy.Policy { return e.pol }
 // same (cached) decision.
 func (e *Engine) Decide(in Input) (*Decision, error) {
 	var key cacheKey
-	if e.maxSize > 0 {
+	if e.decisions.Enabled() {
 		key = e.inputKey(in)
-		e.mu.Lock()
-		d, ok := e.cache[key]
-		e.mu.Unlock()
-		if ok {
+		if d, ok := e.decisions.Get(key); ok {
 			return d, nil
 		}
 	}
@@ -204,14 +215,7 @@ func (e *Engine) Decide(in Input) (*Decision, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.maxSize > 0 {
-		e.mu.Lock()
-		if len(e.cache) >= e.maxSize {
-			clear(e.cache) // cheap and bounded; a cache miss only costs a decision
-		}
-		e.cache[key] = d
-		e.mu.Unlock()
-	}
+	e.decisions.Put(key, d)
 	return d, nil
 }
 
@@ -305,7 +309,7 @@ func (e *Engine) outcome(current *specs.LinuxSeccomp, applied []int) (*outcome, 
 		specBytes = profile.AppendBinary((*buf)[:0], current)
 	}
 	var key cacheKey
-	if e.maxSize > 0 {
+	if e.outcomes.Enabled() {
 		// The key is the encoded profile followed by the rules applied;
 		// appending leaves specBytes itself intact.
 		b := binary.LittleEndian.AppendUint64(specBytes, uint64(len(applied)))
@@ -319,10 +323,7 @@ func (e *Engine) outcome(current *specs.LinuxSeccomp, applied []int) (*outcome, 
 		}
 		key = e.key(b)
 		*buf = b[:0] // keep the grown buffer
-		e.mu.Lock()
-		o, ok := e.outcomes[key]
-		e.mu.Unlock()
-		if ok {
+		if o, ok := e.outcomes.Get(key); ok {
 			return o, nil
 		}
 	}
@@ -330,15 +331,7 @@ func (e *Engine) outcome(current *specs.LinuxSeccomp, applied []int) (*outcome, 
 	if err != nil {
 		return nil, err
 	}
-	if e.maxSize > 0 {
-		e.mu.Lock()
-		if len(e.outcomes) >= e.maxSize {
-			clear(e.outcomes)
-			clear(e.written)
-		}
-		e.outcomes[key] = o
-		e.mu.Unlock()
-	}
+	e.outcomes.Put(key, o)
 	return o, nil
 }
 
@@ -372,15 +365,7 @@ func (e *Engine) computeOutcome(current *specs.LinuxSeccomp, specBytes []byte, a
 	digest := profile.Digest(spec)
 	// Different rule sets often write the same section (a deny list the
 	// profile already refuses): keep one copy of each.
-	if e.maxSize > 0 {
-		e.mu.Lock()
-		if same, ok := e.written[digest]; ok {
-			spec = same
-		} else {
-			e.written[digest] = spec
-		}
-		e.mu.Unlock()
-	}
+	spec = e.written.Intern(digest, spec)
 	o.changed, o.seccomp, o.digest = true, spec, digest
 	return o, nil
 }
@@ -463,27 +448,24 @@ func intersect(p *profile.Profile, c compiled) (*profile.Profile, []string, erro
 // model parses a current profile, reusing the parse of an identical one: most
 // containers on a node run with one of a handful of profiles.
 func (e *Engine) model(s *specs.LinuxSeccomp, encoded []byte) (*profile.Profile, error) {
-	if e.maxSize <= 0 {
+	if !e.models.Enabled() {
 		return profile.FromSpec(s, e.native)
 	}
 	k := e.key(encoded)
-	e.mu.Lock()
-	m, ok := e.models[k]
-	e.mu.Unlock()
-	if ok {
+	if m, ok := e.models.Get(k); ok {
 		return m, nil // profiles are never modified after FromSpec
 	}
 	m, err := profile.FromSpec(s, e.native)
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	if len(e.models) >= 256 {
-		clear(e.models)
-	}
-	e.models[k] = m
-	e.mu.Unlock()
+	e.models.Put(k, m)
 	return m, nil
+}
+
+// CacheStats returns the size and hit counts of each of the engine's caches.
+func (e *Engine) CacheStats() []cache.Stats {
+	return []cache.Stats{e.decisions.Stats(), e.outcomes.Stats(), e.models.Stats(), e.written.Stats()}
 }
 
 func (e *Engine) key(b []byte) cacheKey {

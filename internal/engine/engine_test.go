@@ -10,6 +10,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/nri-seccomp/nri-seccomp/internal/engine/cache"
 	"github.com/nri-seccomp/nri-seccomp/internal/policy"
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
@@ -137,6 +138,11 @@ func TestDecide(t *testing.T) {
 			}
 			if d.Changed && (d.Digest == "" || !strings.HasPrefix(d.Digest, profile.DigestPrefix)) {
 				t.Errorf("digest %q", d.Digest)
+			}
+			// The NRI edge keys its converted sections by this digest: it
+			// must be the content of the section the decision carries.
+			if want := profile.Digest(d.Seccomp); d.Digest != want {
+				t.Errorf("digest %q, want the section's %q", d.Digest, want)
 			}
 			for sc, lvl := range tc.want.verdict {
 				if got := eval(t, d.Seccomp, sc); got.Level != lvl {
@@ -301,8 +307,41 @@ func TestCacheReturnsSameDecision(t *testing.T) {
 		t.Fatal("identical inputs must hit the cache")
 	}
 	in.Labels = map[string]string{"a": "c"}
-	if d3, _ := e.Decide(in); d3 == d1 {
+	d3, _ := e.Decide(in)
+	if d3 == d1 {
 		t.Fatal("a different label must not hit the same cache entry")
+	}
+	// The second pod matched the same rules with the same profile: its
+	// outcome (and so its section) is the first one's.
+	if d3.Seccomp != d1.Seccomp {
+		t.Fatal("the same profile and rules must share the outcome")
+	}
+	stats := map[string]cache.Stats{}
+	for _, st := range e.CacheStats() {
+		stats[st.Name] = st
+	}
+	want := map[string][2]uint64{"decisions": {1, 2}, "outcomes": {1, 1}, "models": {0, 1}, "written": {0, 1}}
+	for name, hm := range want {
+		st := stats[name]
+		if st.Hits != hm[0] || st.Misses != hm[1] || st.Max <= 0 {
+			t.Errorf("%s: %+v, want %d hits and %d misses", name, st, hm[0], hm[1])
+		}
+	}
+}
+
+// With the caches off, every decision is computed, and none is kept.
+func TestCacheOff(t *testing.T) {
+	e := newEngineOpts(t, testPolicy, Options{Native: specs.ArchX86_64, CacheSize: -1})
+	in := Input{Namespace: "prod", ProfileType: profile.TypeRuntimeDefault, Current: runtimeDefault(t)}
+	d1, err1 := e.Decide(in)
+	d2, err2 := e.Decide(in)
+	if err1 != nil || err2 != nil || d1 == d2 || d1.Digest != d2.Digest {
+		t.Fatalf("uncached decisions: %v %v, same object %v, digests %q %q", err1, err2, d1 == d2, d1.Digest, d2.Digest)
+	}
+	for _, st := range e.CacheStats() {
+		if st.Len != 0 || st.Hits != 0 || st.Misses != 0 || st.Max > 0 {
+			t.Errorf("%s kept something with the caches off: %+v", st.Name, st)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine/cache"
 )
 
 // serve starts m's HTTP server on a free loopback port and returns its base
@@ -172,4 +173,26 @@ func TestListenTakenPort(t *testing.T) {
 	if _, err := Listen(ln.Addr().String()); err == nil || !strings.Contains(err.Error(), "metrics listener") {
 		t.Errorf("Listen on a taken port = %v", err)
 	}
+}
+
+// The caches' sizes and counters are read at each scrape, one series per
+// cache.
+func TestCacheMetrics(t *testing.T) {
+	m := New()
+	stats := []cache.Stats{{Name: "decisions", Len: 3, Hits: 7, Misses: 3}}
+	m.Caches(func() []cache.Stats { return stats })
+	_, body := get(t, serve(t, m)+"/metrics")
+	for _, want := range []string{`nri_seccomp_cache_entries{cache="decisions"} 3`,
+		`nri_seccomp_cache_hits_total{cache="decisions"} 7`, `nri_seccomp_cache_misses_total{cache="decisions"} 3`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+	stats = append(stats, cache.Stats{Name: "nri-sections", Len: 1, Misses: 1})
+	_, body = get(t, serve(t, m)+"/metrics")
+	if !strings.Contains(body, `nri_seccomp_cache_entries{cache="nri-sections"} 1`) {
+		t.Error("a scrape must read the stats anew")
+	}
+	var none *Metrics
+	none.Caches(func() []cache.Stats { t.Fatal("a nil Metrics read the stats"); return nil })
 }

@@ -10,13 +10,16 @@ import (
 
 	"github.com/containerd/log"
 	"github.com/containerd/nri/pkg/api"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine/cache"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 // BenchmarkCreateContainer is the plugin's own work per container, in
@@ -86,29 +89,67 @@ func BenchmarkCreateContainer(b *testing.B) {
 	}
 }
 
-// The converted form is shared only between identical sections, and is what
-// a fresh conversion gives.
+// The converted form is shared between decisions whose sections have the
+// same content (the same digest), whichever copy each holds, and is what a
+// fresh conversion gives; a decision without a digest is converted anew.
 func TestNRIPoliciesCache(t *testing.T) {
 	var c nriPolicies
+	dec := func(s *specs.LinuxSeccomp) *engine.Decision {
+		return &engine.Decision{Changed: true, Seccomp: s, Digest: profile.Digest(s)}
+	}
 	a, b := denyProfile("mkdir"), denyProfile("bpf")
-	pa := c.get(a)
+	pa := c.get(dec(a))
 	if !proto.Equal(pa, convert.SeccompToNRI(a)) {
 		t.Fatal("cached conversion differs from a fresh one")
 	}
-	if c.get(a) != pa {
-		t.Fatal("the same section must reuse its conversion")
+	if c.get(dec(a)) != pa || c.get(dec(denyProfile("mkdir"))) != pa {
+		t.Fatal("the same section, in the same or another copy, must reuse its conversion")
 	}
-	if pb := c.get(b); pb == pa || !proto.Equal(pb, convert.SeccompToNRI(b)) {
+	if pb := c.get(dec(b)); pb == pa || !proto.Equal(pb, convert.SeccompToNRI(b)) {
 		t.Fatal("a different section must get its own conversion")
 	}
-	if c.get(nil) != nil {
+	if c.get(&engine.Decision{}) != nil {
 		t.Fatal("no section converts to no policy")
 	}
-	for range 2 * maxNRIPolicies {
-		c.get(denyProfile("keyctl"))
+	undigested := &engine.Decision{Changed: true, Seccomp: b}
+	if p := c.get(undigested); p == c.get(undigested) || !proto.Equal(p, convert.SeccompToNRI(b)) {
+		t.Fatal("a decision without a digest must be converted each time, never cached")
 	}
-	if n := len(c.m); n > maxNRIPolicies {
-		t.Fatalf("cache holds %d entries, bound is %d", n, maxNRIPolicies)
+	for i := range 2 * maxNRIPolicies {
+		c.get(dec(denyProfile(fmt.Sprint("keyctl", i))))
+	}
+	if st := c.stats(); st.Len > maxNRIPolicies || st.Clears == 0 || st.Hits < 2 {
+		t.Fatalf("cache stats %+v: want at most %d entries, emptied when full, the hits above counted", st, maxNRIPolicies)
+	}
+}
+
+// A plugin deciding with the engine reports the engine's caches and its
+// own, and their counters move as containers are decided.
+func TestPluginCacheStats(t *testing.T) {
+	e, err := engine.Load(filepath.Join("..", "..", "policies", "default-policy.yaml"), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Options{Decider: e, Logger: logrus.NewEntry(logrus.New())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, _, err := p.CreateContainer(context.Background(), testPod("prod", "web"), testContainer("app")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]cache.Stats{}
+	for _, st := range p.CacheStats() {
+		got[st.Name] = st
+	}
+	for _, name := range []string{"decisions", "outcomes", "models", "written", "nri-sections"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("no stats for the %s cache: %+v", name, got)
+		}
+	}
+	if d := got["decisions"]; d.Hits != 1 || d.Misses != 1 || d.Len != 1 {
+		t.Errorf("the same container twice: decisions %+v, want one miss then one hit", d)
 	}
 }
 
@@ -118,7 +159,7 @@ func TestNRIPoliciesCache(t *testing.T) {
 func TestNRIPoliciesSame(t *testing.T) {
 	var c nriPolicies
 	base := denyProfile("mkdir", "keyctl")
-	want := c.get(base)
+	want := c.get(&engine.Decision{Changed: true, Seccomp: base, Digest: profile.Digest(base)})
 	fresh := convert.SeccompToNRI(base)
 	for _, w := range []*api.LinuxSeccomp{want, fresh} {
 		if ok, err := c.same(convert.SeccompToNRI(base), w); err != nil || !ok {

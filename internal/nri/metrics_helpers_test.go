@@ -74,6 +74,9 @@ func TestCreateContainerMetrics(t *testing.T) {
 		{"nri_seccomp_errors_total", map[string]string{"kind": "decision"}, 1},
 		{"nri_seccomp_decision_duration_seconds", nil, 5},
 		{"nri_seccomp_validations_total", map[string]string{"result": "accepted"}, 4},
+		// Two containers in prod, each answered with its own section.
+		{"nri_seccomp_cache_entries", map[string]string{"cache": "nri-sections"}, 2},
+		{"nri_seccomp_cache_misses_total", map[string]string{"cache": "nri-sections"}, 2},
 	} {
 		if got := metricValue(t, m, tt.name, tt.labels); got != tt.want {
 			t.Errorf("%s%v = %v, want %v", tt.name, tt.labels, got, tt.want)

@@ -6,31 +6,37 @@ import (
 	"sync"
 
 	"github.com/containerd/nri/pkg/api"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine/cache"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
 )
 
 // nriPolicies converts the engine's seccomp sections to NRI's type once per
-// section. The engine shares one section between all the decisions that
-// write it, and a RuntimeDefault-sized conversion is hundreds of
-// allocations per container. The NRI message is only read after that (the
-// stub marshals it; validation compares with it), so one copy serves every
-// answer.
+// section. Decisions that write the same section share its conversion (a
+// RuntimeDefault-sized conversion is hundreds of allocations per
+// container). The NRI message is only read after that (the stub marshals
+// it; validation compares with it), so one copy serves every answer.
 //
 // It also keeps the digest of what containerd writes for each section
 // (writtenDigest): for a section with a default errno that is a second
 // digest of a RuntimeDefault-sized section, too much to repeat per
 // container.
+//
+// Entries are keyed by the decision's Digest, the content of its section
+// (profile.Digest), so a hit never depends on which copy of a section a
+// decision holds. A decision without a digest (a Decider that does not set
+// one) is converted every time, never cached under "".
 type nriPolicies struct {
-	mu sync.Mutex
-	m  map[*specs.LinuxSeccomp]*nriPolicy
+	once  sync.Once
+	table *cache.Table[string, *nriPolicy]
 }
 
 type nriPolicy struct {
-	nri    *api.LinuxSeccomp
+	nri *api.LinuxSeccomp
+
+	mu     sync.Mutex
 	digest string // "" until written asks for it
 }
 
@@ -38,13 +44,12 @@ type nriPolicy struct {
 // sections; the bound only keeps a pathological policy from holding many.
 const maxNRIPolicies = 64
 
-func (c *nriPolicies) get(s *specs.LinuxSeccomp) *api.LinuxSeccomp {
-	if s == nil {
+// get is dec's section in NRI's type; nil when dec has none.
+func (c *nriPolicies) get(dec *engine.Decision) *api.LinuxSeccomp {
+	if dec.Seccomp == nil {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.entry(s).nri
+	return c.entry(dec).nri
 }
 
 // written is convert.WrittenDigest(dec), computed once per section.
@@ -52,26 +57,35 @@ func (c *nriPolicies) written(dec *engine.Decision) string {
 	if !dec.Changed || dec.Seccomp == nil || dec.Seccomp.DefaultErrnoRet == nil {
 		return dec.Digest
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.entry(dec.Seccomp)
+	e := c.entry(dec)
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.digest == "" {
 		e.digest = convert.WrittenDigest(dec)
 	}
 	return e.digest
 }
 
-// entry finds or makes s's entry; c.mu is held.
-func (c *nriPolicies) entry(s *specs.LinuxSeccomp) *nriPolicy {
-	if e, ok := c.m[s]; ok {
+// entry finds or makes the entry of dec's section.
+func (c *nriPolicies) entry(dec *engine.Decision) *nriPolicy {
+	c.once.Do(func() { c.table = cache.New[string, *nriPolicy]("nri-sections", maxNRIPolicies) })
+	if dec.Digest == "" {
+		return &nriPolicy{nri: convert.SeccompToNRI(dec.Seccomp)}
+	}
+	if e, ok := c.table.Get(dec.Digest); ok {
 		return e
 	}
-	if c.m == nil || len(c.m) >= maxNRIPolicies {
-		c.m = make(map[*specs.LinuxSeccomp]*nriPolicy, maxNRIPolicies)
-	}
-	e := &nriPolicy{nri: convert.SeccompToNRI(s)}
-	c.m[s] = e
+	// Two callers missing at once may both convert and both answer with
+	// their own copy: equal content, so either is right; the last is kept.
+	e := &nriPolicy{nri: convert.SeccompToNRI(dec.Seccomp)}
+	c.table.Put(dec.Digest, e)
 	return e
+}
+
+// stats is the cache's size and hit counts.
+func (c *nriPolicies) stats() cache.Stats {
+	c.once.Do(func() { c.table = cache.New[string, *nriPolicy]("nri-sections", maxNRIPolicies) })
+	return c.table.Stats()
 }
 
 // deterministic encodes messages so that equal messages give equal bytes.

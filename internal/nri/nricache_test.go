@@ -12,6 +12,7 @@ import (
 
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 // mutations returns, for every field of m and of the messages it holds (at
@@ -87,7 +88,7 @@ func TestNRIPoliciesSameEveryField(t *testing.T) {
 			Args: []specs.LinuxSeccompArg{{Index: 0, Value: 1, ValueTwo: 2, Op: specs.OpMaskedEqual}}},
 			{Names: []string{"mkdir"}, Action: specs.ActErrno, ErrnoRet: uintp(38)}}}
 	var c nriPolicies
-	want := c.get(base)
+	want := c.get(&engine.Decision{Changed: true, Seccomp: base, Digest: profile.Digest(base)})
 	root := convert.SeccompToNRI(base)
 	ms := mutations(t, root)
 	if len(ms) < 20 {
@@ -130,7 +131,7 @@ func TestNRIPoliciesWrittenOncePerSection(t *testing.T) {
 			t.Fatalf("written %q, want %q", got, want)
 		}
 	}
-	if e := c.m[s]; e == nil || e.digest != want || e.nri != c.get(s) {
+	if e := c.entry(dec); e.digest != want || e.nri != c.get(dec) {
 		t.Fatalf("entry %+v: want the digest kept beside the section's NRI form", e)
 	}
 	noErrno := &engine.Decision{Changed: true, Seccomp: &specs.LinuxSeccomp{DefaultAction: specs.ActErrno}, Digest: "engine-digest"}

@@ -23,6 +23,7 @@ import (
 	"github.com/nri-seccomp/nri-seccomp/internal/decisionlog"
 	"github.com/nri-seccomp/nri-seccomp/internal/dryrun"
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/engine/cache"
 	"github.com/nri-seccomp/nri-seccomp/internal/kubeevents"
 	"github.com/nri-seccomp/nri-seccomp/internal/metrics"
 	"github.com/nri-seccomp/nri-seccomp/internal/nri/convert"
@@ -185,7 +186,19 @@ func New(opts Options) (*Plugin, error) {
 		ho.Loader = func(path string) (policyhost.Decider, error) { return opts.Loader(path) }
 	}
 	p.policy = policyhost.New(ho)
+	opts.Metrics.Caches(p.CacheStats)
 	return p, nil
+}
+
+// CacheStats returns the size and hit counts of every cache on the decision
+// path: the engine's in force (when the policy in force is an engine) and
+// the NRI edge's converted sections.
+func (p *Plugin) CacheStats() []cache.Stats {
+	var out []cache.Stats
+	if e, ok := p.policy.Current().(interface{ CacheStats() []cache.Stats }); ok {
+		out = e.CacheStats()
+	}
+	return append(out, p.converted.stats())
 }
 
 // RuntimeConfig is the configuration a runtime may pass in Configure: the
@@ -396,7 +409,7 @@ func (p *Plugin) decide(pod *api.PodSandbox, ctr *api.Container, rec *pendingEnt
 	}
 	rec.Changed = true
 	adj := &api.ContainerAdjustment{}
-	adj.SetLinuxSeccompPolicy(p.converted.get(dec.Seccomp))
+	adj.SetLinuxSeccompPolicy(p.converted.get(dec))
 	return adj, nil
 }
 

@@ -126,7 +126,7 @@ func (p *Plugin) expected(pod *api.PodSandbox, ctr *api.Container) (*api.LinuxSe
 	if !dec.Changed {
 		return nil, nil
 	}
-	return p.converted.get(dec.Seccomp), nil
+	return p.converted.get(dec), nil
 }
 
 // answerBook remembers, per container, the seccomp policy CreateContainer

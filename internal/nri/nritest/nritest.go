@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 // FakeDecider answers with Fn and remembers every input.
@@ -88,7 +89,7 @@ func PolicyDecider(in engine.Input) (*engine.Decision, error) {
 			out := *in.Current
 			out.Syscalls = append(append([]specs.LinuxSyscall(nil), in.Current.Syscalls...),
 				specs.LinuxSyscall{Names: []string{"keyctl"}, Action: specs.ActErrno, ErrnoRet: Uintp(1)})
-			return &engine.Decision{Rules: []engine.RuleResult{{Name: "floor", Action: "tighten"}}, Mode: "enforce", Changed: true, Seccomp: &out, Digest: "sha256:t"}, nil
+			return &engine.Decision{Rules: []engine.RuleResult{{Name: "floor", Action: "tighten"}}, Mode: "enforce", Changed: true, Seccomp: &out, Digest: profile.Digest(&out)}, nil
 		}
 		return &engine.Decision{Rules: []engine.RuleResult{{Name: "inject", Action: "inject"}}, Mode: "enforce", Changed: true,
 			Seccomp: DenyProfile("mkdir", "mkdirat", in.Container), Digest: "sha256:" + in.Container}, nil
