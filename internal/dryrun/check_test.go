@@ -8,13 +8,14 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri/nritest"
 	"github.com/nri-seccomp/nri-seccomp/internal/policy"
 )
 
 func loadTestPolicy(t *testing.T, doc string) *policy.Policy {
 	t.Helper()
 	pol, err := policy.Parse([]byte(doc), "/etc/nri-seccomp/policy.yaml", policy.Options{
-		Builtins: map[string]*specs.LinuxSeccomp{"runtime-default": denyProfile("keyctl")},
+		Builtins: map[string]*specs.LinuxSeccomp{"runtime-default": nritest.DenyProfile("keyctl")},
 	})
 	if err != nil {
 		t.Fatalf("test policy: %v", err)

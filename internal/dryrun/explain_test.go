@@ -10,11 +10,12 @@ import (
 	"testing"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri/nritest"
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 func TestExplainJSON(t *testing.T) {
-	d := &fakeDecider{Fn: policyDecider}
+	d := &nritest.FakeDecider{Fn: nritest.PolicyDecider}
 	e, err := Explain(d, ExplainRequest{
 		Namespace: "prod", Pod: "web", Container: "app", Image: "registry.example.com/app:1",
 		Labels: map[string]string{"tier": "web"}, Annotations: map[string]string{"a/container.app": "x"},
@@ -58,7 +59,7 @@ func TestExplainJSON(t *testing.T) {
 }
 
 func TestExplainNoMatchPrintsNullSeccomp(t *testing.T) {
-	e, err := Explain(&fakeDecider{Fn: policyDecider}, ExplainRequest{Namespace: "other", Pod: "p", Container: "c"})
+	e, err := Explain(&nritest.FakeDecider{Fn: nritest.PolicyDecider}, ExplainRequest{Namespace: "other", Pod: "p", Container: "c"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +84,8 @@ func TestExplainNoMatchPrintsNullSeccomp(t *testing.T) {
 }
 
 func TestExplainCurrentProfile(t *testing.T) {
-	d := &fakeDecider{Fn: policyDecider}
-	current := denyProfile("bpf")
+	d := &nritest.FakeDecider{Fn: nritest.PolicyDecider}
+	current := nritest.DenyProfile("bpf")
 	for _, pt := range []profile.Type{profile.TypeRuntimeDefault, profile.TypeLocalhost} {
 		e, err := Explain(d, ExplainRequest{Namespace: "prod", Pod: "p", Container: "c", ProfileType: pt, Profile: current})
 		if err != nil {
@@ -105,11 +106,11 @@ func TestExplainUsageErrors(t *testing.T) {
 	for _, r := range []ExplainRequest{
 		{ProfileType: profile.TypeLocalhost},
 		{ProfileType: profile.TypeRuntimeDefault},
-		{ProfileType: profile.TypeUnconfined, Profile: denyProfile("x")},
-		{Profile: denyProfile("x")},
+		{ProfileType: profile.TypeUnconfined, Profile: nritest.DenyProfile("x")},
+		{Profile: nritest.DenyProfile("x")},
 		{ProfileType: "unconfined"},
 	} {
-		d := &fakeDecider{Fn: policyDecider}
+		d := &nritest.FakeDecider{Fn: nritest.PolicyDecider}
 		if _, err := Explain(d, r); !errors.Is(err, ErrUsage) {
 			t.Errorf("%+v: err = %v, want ErrUsage", r, err)
 		}
@@ -121,7 +122,7 @@ func TestExplainUsageErrors(t *testing.T) {
 
 func TestExplainRefusal(t *testing.T) {
 	for ns, cause := range map[string]string{"fail": "engine exploded", "boom": "panic in the engine: assignment to entry in nil map"} {
-		e, err := Explain(&fakeDecider{Fn: policyDecider}, ExplainRequest{Namespace: ns, Pod: "p", Container: "c"})
+		e, err := Explain(&nritest.FakeDecider{Fn: nritest.PolicyDecider}, ExplainRequest{Namespace: ns, Pod: "p", Container: "c"})
 		if !errors.Is(err, ErrRefused) {
 			t.Fatalf("%s: err = %v, want ErrRefused", ns, err)
 		}
@@ -139,11 +140,11 @@ func TestExplainRefusal(t *testing.T) {
 }
 
 func TestExplainText(t *testing.T) {
-	d := &fakeDecider{Fn: func(engine.Input) (*engine.Decision, error) {
+	d := &nritest.FakeDecider{Fn: func(engine.Input) (*engine.Decision, error) {
 		return &engine.Decision{
 			Rules:   []engine.RuleResult{{Name: "inject-default", Action: "inject", Mode: "enforce", Reason: "profileTypes matched Unconfined"}},
 			Skipped: []engine.RuleResult{{Name: "node-agents", Reason: `namespace "prod" does not match [kube-system]`}},
-			Mode:    "enforce", Changed: true, Seccomp: denyProfile("mkdir"), Digest: "sha256:d",
+			Mode:    "enforce", Changed: true, Seccomp: nritest.DenyProfile("mkdir"), Digest: "sha256:d",
 			Notes: []string{"approximation"}, PolicyRevision: "sha256:rev",
 		}, nil
 	}}

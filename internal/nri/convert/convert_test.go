@@ -9,11 +9,12 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/nri-seccomp/nri-seccomp/internal/engine"
+	"github.com/nri-seccomp/nri-seccomp/internal/nri/nritest"
 	"github.com/nri-seccomp/nri-seccomp/internal/profile"
 )
 
 func TestInputFromNRI(t *testing.T) {
-	policy := denyProfile("mkdir")
+	policy := nritest.DenyProfile("mkdir")
 	nriPolicy := api.FromOCILinuxSeccomp(policy)
 
 	tests := []struct {
@@ -25,17 +26,17 @@ func TestInputFromNRI(t *testing.T) {
 		wantImage string
 	}{{
 		name: "no policy and no profile: unconfined",
-		pod:  testPod("prod", "web"),
-		ctr:  func() *api.Container { return testContainer("app") },
+		pod:  nritest.Pod("prod", "web"),
+		ctr:  func() *api.Container { return nritest.Container("app") },
 		// The NRI enum's zero value reads RUNTIME_DEFAULT; without a
 		// policy that is a lie.
 		wantType:  profile.TypeUnconfined,
 		wantImage: "registry.example.com/app:1",
 	}, {
 		name: "nil policy whatever the type says",
-		pod:  testPod("prod", "web"),
+		pod:  nritest.Pod("prod", "web"),
 		ctr: func() *api.Container {
-			c := testContainer("app")
+			c := nritest.Container("app")
 			c.Linux.SeccompProfile = &api.SecurityProfile{ProfileType: api.SecurityProfile_RUNTIME_DEFAULT}
 			return c
 		},
@@ -43,9 +44,9 @@ func TestInputFromNRI(t *testing.T) {
 		wantImage: "registry.example.com/app:1",
 	}, {
 		name: "nil Linux section",
-		pod:  testPod("prod", "web"),
+		pod:  nritest.Pod("prod", "web"),
 		ctr: func() *api.Container {
-			c := testContainer("app")
+			c := nritest.Container("app")
 			c.Linux = nil
 			return c
 		},
@@ -53,9 +54,9 @@ func TestInputFromNRI(t *testing.T) {
 		wantImage: "registry.example.com/app:1",
 	}, {
 		name: "runtime default with its policy",
-		pod:  testPod("prod", "web"),
+		pod:  nritest.Pod("prod", "web"),
 		ctr: func() *api.Container {
-			c := testContainer("app")
+			c := nritest.Container("app")
 			c.Linux.SeccompProfile = &api.SecurityProfile{ProfileType: api.SecurityProfile_RUNTIME_DEFAULT}
 			c.Linux.SeccompPolicy = nriPolicy
 			return c
@@ -65,9 +66,9 @@ func TestInputFromNRI(t *testing.T) {
 		wantImage: "registry.example.com/app:1",
 	}, {
 		name: "localhost",
-		pod:  testPod("prod", "web"),
+		pod:  nritest.Pod("prod", "web"),
 		ctr: func() *api.Container {
-			c := testContainer("app")
+			c := nritest.Container("app")
 			c.Linux.SeccompProfile = &api.SecurityProfile{ProfileType: api.SecurityProfile_LOCALHOST, LocalhostRef: "profiles/x.json"}
 			c.Linux.SeccompPolicy = nriPolicy
 			return c
@@ -77,9 +78,9 @@ func TestInputFromNRI(t *testing.T) {
 		wantImage: "registry.example.com/app:1",
 	}, {
 		name: "policy without a profile description",
-		pod:  testPod("prod", "web"),
+		pod:  nritest.Pod("prod", "web"),
 		ctr: func() *api.Container {
-			c := testContainer("app")
+			c := nritest.Container("app")
 			c.Linux.SeccompPolicy = nriPolicy
 			return c
 		},
@@ -88,9 +89,9 @@ func TestInputFromNRI(t *testing.T) {
 		wantImage: "registry.example.com/app:1",
 	}, {
 		name: "NRI image field wins over the annotation",
-		pod:  testPod("prod", "web"),
+		pod:  nritest.Pod("prod", "web"),
 		ctr: func() *api.Container {
-			c := testContainer("app")
+			c := nritest.Container("app")
 			c.Image = &api.Image{Name: "docker.io/library/busybox:1.36"}
 			return c
 		},
@@ -131,8 +132,8 @@ func TestInputFromNRINilMaps(t *testing.T) {
 }
 
 func TestInputFromNRIDoesNotAliasPodMaps(t *testing.T) {
-	pod := testPod("prod", "web")
-	in := InputFromNRI(pod, testContainer("app"))
+	pod := nritest.Pod("prod", "web")
+	in := InputFromNRI(pod, nritest.Container("app"))
 	in.Labels["x"] = "y"
 	in.Annotations["x"] = "y"
 	if _, ok := pod.Labels["x"]; ok {
@@ -144,7 +145,7 @@ func TestInputFromNRIDoesNotAliasPodMaps(t *testing.T) {
 }
 
 func TestEffectiveAnnotations(t *testing.T) {
-	pod := testPod("prod", "web")
+	pod := nritest.Pod("prod", "web")
 	pod.Annotations = map[string]string{
 		"seccomp.example/tier":               "plain",
 		"seccomp.example/tier/pod":           "pod-scoped",
@@ -153,7 +154,7 @@ func TestEffectiveAnnotations(t *testing.T) {
 		"only/pod":                           "p",
 	}
 
-	app := InputFromNRI(pod, testContainer("app")).Annotations
+	app := InputFromNRI(pod, nritest.Container("app")).Annotations
 	want := map[string]string{
 		"seccomp.example/tier":               "app-scoped",
 		"seccomp.example/tier/pod":           "pod-scoped",
@@ -166,7 +167,7 @@ func TestEffectiveAnnotations(t *testing.T) {
 		t.Errorf("app annotations:\n got %v\nwant %v", app, want)
 	}
 
-	sidecar := InputFromNRI(pod, testContainer("sidecar")).Annotations
+	sidecar := InputFromNRI(pod, nritest.Container("sidecar")).Annotations
 	if got := sidecar["seccomp.example/tier"]; got != "pod-scoped" {
 		t.Errorf("sidecar tier = %q, want pod-scoped", got)
 	}
@@ -181,7 +182,7 @@ func TestEffectiveAnnotations(t *testing.T) {
 func TestSeccompRoundTrip(t *testing.T) {
 	in := &specs.LinuxSeccomp{
 		DefaultAction:    specs.ActErrno,
-		DefaultErrnoRet:  uintp(38),
+		DefaultErrnoRet:  nritest.Uintp(38),
 		Architectures:    []specs.Arch{specs.ArchX86_64, specs.ArchAARCH64},
 		Flags:            []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_LOG"},
 		ListenerPath:     "/run/listener.sock",
@@ -192,7 +193,7 @@ func TestSeccompRoundTrip(t *testing.T) {
 		}, {
 			Names:    []string{"personality"},
 			Action:   specs.ActAllow,
-			ErrnoRet: uintp(1),
+			ErrnoRet: nritest.Uintp(1),
 			Args: []specs.LinuxSeccompArg{{
 				Index: 0, Value: 0xffffffff, ValueTwo: 2, Op: specs.OpEqualTo,
 			}},
@@ -231,9 +232,9 @@ func TestLostDefaultErrno(t *testing.T) {
 		want bool
 	}{
 		{"nil", nil, false},
-		{"no default errno", denyProfile("mkdir"), false},
-		{"EPERM is what runc uses anyway", &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, DefaultErrnoRet: uintp(1)}, false},
-		{"ENOSYS is lost", &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, DefaultErrnoRet: uintp(38)}, true},
+		{"no default errno", nritest.DenyProfile("mkdir"), false},
+		{"EPERM is what runc uses anyway", &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, DefaultErrnoRet: nritest.Uintp(1)}, false},
+		{"ENOSYS is lost", &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, DefaultErrnoRet: nritest.Uintp(38)}, true},
 	}
 	for _, tc := range tests {
 		if got := LostDefaultErrno(tc.s); got != tc.want {
@@ -253,8 +254,8 @@ func TestSyscallsFromNRIMatchesNRI(t *testing.T) {
 	}
 	many := &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{
 		{Names: []string{"a"}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{{Index: 0, Value: 1, Op: specs.OpEqualTo}, {Index: 1, Value: 2, ValueTwo: 3, Op: specs.OpMaskedEqual}}},
-		{Names: []string{"b"}, Action: specs.ActErrno, ErrnoRet: uintp(38)},
-		{Names: []string{"c", "d"}, Action: specs.ActAllow, ErrnoRet: uintp(0), Args: []specs.LinuxSeccompArg{{Index: 5, Value: 7, Op: specs.OpNotEqual}}},
+		{Names: []string{"b"}, Action: specs.ActErrno, ErrnoRet: nritest.Uintp(38)},
+		{Names: []string{"c", "d"}, Action: specs.ActAllow, ErrnoRet: nritest.Uintp(0), Args: []specs.LinuxSeccompArg{{Index: 5, Value: 7, Op: specs.OpNotEqual}}},
 		{Names: []string{"e"}, Action: specs.ActLog},
 	}}
 	for name, s := range map[string]*specs.LinuxSeccomp{"runtime-default": builtins["runtime-default"], "mixed": many} {
